@@ -51,10 +51,14 @@ SharedFrame encode_chat_frame(const google::protobuf::MessageLite& message, std:
 
 std::string_view describe(DecodeError error) {
   switch (error) {
-    case DecodeError::none: return "no error";
-    case DecodeError::frame_too_large: return "frame length above the maximum frame size";
-    case DecodeError::malformed_length: return "malformed varint32 length prefix";
-    case DecodeError::unparsable_frame: return "frame is not a valid message";
+    case DecodeError::none:
+      return "no error";
+    case DecodeError::frame_too_large:
+      return "frame length above the maximum frame size";
+    case DecodeError::malformed_length:
+      return "malformed varint32 length prefix";
+    case DecodeError::unparsable_frame:
+      return "frame is not a valid message";
   }
   return "unknown decode error";
 }
@@ -75,7 +79,8 @@ int read_varint32(std::string_view bytes, std::uint32_t& value) {
 }
 
 FrameDecoder::FrameDecoder(std::size_t max_frame_bytes, std::size_t read_chunk_bytes)
-    : max_frame_bytes_(max_frame_bytes), read_chunk_bytes_(std::max<std::size_t>(read_chunk_bytes, 1)) {}
+    : max_frame_bytes_(max_frame_bytes),
+      read_chunk_bytes_(std::max<std::size_t>(read_chunk_bytes, 1)) {}
 
 void FrameDecoder::make_room(std::size_t min_free) {
   if (buffer_.size() - end_ >= min_free) return;
@@ -99,6 +104,13 @@ void FrameDecoder::feed(std::string_view bytes) {
   make_room(bytes.size());
   std::memcpy(buffer_.data() + end_, bytes.data(), bytes.size());
   end_ += bytes.size();
+}
+
+void FrameDecoder::release_if_idle(std::size_t keep_bytes) {
+  if (begin_ == end_ && buffer_.size() > keep_bytes) {
+    std::vector<char>().swap(buffer_);
+    begin_ = end_ = 0;
+  }
 }
 
 DecodeStatus FrameDecoder::next_payload(std::string_view& payload) {

@@ -27,8 +27,8 @@ enum class FramePriority : std::uint8_t { control, chat, presence };
 struct EncodedFrame {
   std::string bytes;
   FramePriority priority = FramePriority::control;
-  std::string room;        // chat frames: the room, so a backlog can be replaced by a Gap
-  std::uint64_t seq = 0;   // chat frames: the message's sequence in that room
+  std::string room;       // chat frames: the room, so a backlog can be replaced by a Gap
+  std::uint64_t seq = 0;  // chat frames: the message's sequence in that room
 };
 using SharedFrame = std::shared_ptr<const EncodedFrame>;
 
@@ -78,6 +78,10 @@ class FrameDecoder {
   // Like next() but hands out the raw frame body, valid until the next call that changes the
   // decoder.
   DecodeStatus next_payload(std::string_view& payload);
+
+  // Frees the buffer when nothing is buffered and it grew above keep_bytes, so an idle
+  // connection does not hold on to the memory of its largest frame.
+  void release_if_idle(std::size_t keep_bytes);
 
   DecodeError error() const { return error_; }
   std::size_t buffered_bytes() const { return end_ - begin_; }

@@ -45,12 +45,18 @@ NameProblem check_name(std::string_view name, bool allow_hash_prefix, bool allow
 
 std::string_view describe(NameProblem problem) {
   switch (problem) {
-    case NameProblem::ok: return "ok";
-    case NameProblem::empty: return "is empty";
-    case NameProblem::too_long: return "is too long";
-    case NameProblem::invalid_utf8: return "is not valid UTF-8";
-    case NameProblem::bad_character: return "contains a character that is not allowed";
-    case NameProblem::bad_first_character: return "starts with a character that is not allowed there";
+    case NameProblem::ok:
+      return "ok";
+    case NameProblem::empty:
+      return "is empty";
+    case NameProblem::too_long:
+      return "is too long";
+    case NameProblem::invalid_utf8:
+      return "is not valid UTF-8";
+    case NameProblem::bad_character:
+      return "contains a character that is not allowed";
+    case NameProblem::bad_first_character:
+      return "starts with a character that is not allowed there";
   }
   return "is not valid";
 }

@@ -64,7 +64,8 @@ void Outbox::collapse_backlog() {
       ++counters_.presence_dropped;
     } else {
       ++counters_.messages_gapped;
-      auto [it, inserted] = gaps.try_emplace(frame->room, SeqRange{frame->seq, frame->seq, kept.size()});
+      auto [it, inserted] =
+          gaps.try_emplace(frame->room, SeqRange{frame->seq, frame->seq, kept.size()});
       if (inserted) {
         kept.push_back(nullptr);  // the Gap's place, filled below
       } else {
@@ -79,6 +80,13 @@ void Outbox::collapse_backlog() {
   for (const SharedFrame& frame : queue_) bytes_ += frame->bytes.size();
   ++counters_.collapses;
   collapsed_without_progress_ = true;
+}
+
+void Outbox::discard_pending() {
+  while (queue_.size() > in_flight_) {
+    bytes_ -= queue_.back()->bytes.size();
+    queue_.pop_back();
+  }
 }
 
 std::size_t Outbox::begin_batch() {

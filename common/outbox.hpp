@@ -12,10 +12,10 @@
 namespace chat {
 
 struct OutboxLimits {
-  std::size_t soft_bytes = 512 * 1024;        // above: presence and typing events are shed
-  std::size_t hard_bytes = 4 * 1024 * 1024;   // above: room messages become a Gap, or disconnect
-  std::size_t batch_max_frames = 512;         // one gather write takes at most this many frames
-  std::size_t batch_max_bytes = 256 * 1024;   // ... and at most about this many bytes
+  std::size_t soft_bytes = 512 * 1024;       // above: presence and typing events are shed
+  std::size_t hard_bytes = 4 * 1024 * 1024;  // above: room messages become a Gap, or disconnect
+  std::size_t batch_max_frames = 512;        // one gather write takes at most this many frames
+  std::size_t batch_max_bytes = 256 * 1024;  // ... and at most about this many bytes
 };
 
 // What happened to each shed frame, for metrics and logs.
@@ -44,6 +44,9 @@ class Outbox {
 
   // Queues a frame ignoring the limits (the final Disconnect).
   void push_unbounded(SharedFrame frame);
+
+  // Drops every queued frame that is not in flight (before a final Disconnect to a slow client).
+  void discard_pending();
 
   // Marks the next batch as in flight and returns how many frames it holds (0 when empty). The
   // batch is the queue's front, capped by count and bytes; frames stay queued until completed.

@@ -44,7 +44,8 @@ TEST_CASE("a stream of frames split at every byte boundary decodes to the same f
   std::string stream;
   std::vector<chat::v1::ClientFrame> sent;
   for (int i = 0; i < 5; ++i) {
-    sent.push_back(make_send(static_cast<std::uint64_t>(i + 1), std::string(static_cast<std::size_t>(i * 70), 'x')));
+    sent.push_back(make_send(static_cast<std::uint64_t>(i + 1),
+                             std::string(static_cast<std::size_t>(i * 70), 'x')));
     chat::append_frame(stream, sent.back());
   }
   for (std::size_t split = 0; split <= stream.size(); ++split) {
@@ -55,7 +56,8 @@ TEST_CASE("a stream of frames split at every byte boundary decodes to the same f
     auto rest = drain(decoder);
     got.insert(got.end(), rest.begin(), rest.end());
     REQUIRE(got.size() == sent.size());
-    for (std::size_t i = 0; i < sent.size(); ++i) CHECK(got[i].SerializeAsString() == sent[i].SerializeAsString());
+    for (std::size_t i = 0; i < sent.size(); ++i)
+      CHECK(got[i].SerializeAsString() == sent[i].SerializeAsString());
     CHECK(decoder.buffered_bytes() == 0);
   }
 }
@@ -81,7 +83,8 @@ TEST_CASE("one byte at a time through prepare and commit") {
 
 TEST_CASE("several frames in one read") {
   std::string stream;
-  for (int i = 0; i < 100; ++i) chat::append_frame(stream, make_send(static_cast<std::uint64_t>(i), "m"));
+  for (int i = 0; i < 100; ++i)
+    chat::append_frame(stream, make_send(static_cast<std::uint64_t>(i), "m"));
   FrameDecoder decoder;
   decoder.feed(stream);
   auto got = drain(decoder);

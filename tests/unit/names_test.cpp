@@ -32,8 +32,8 @@ TEST_CASE("bad nicks say what is wrong") {
 }
 
 TEST_CASE("invalid UTF-8 in names and text") {
-  for (const char* bad : {"\xc3", "\xc3\x28", "\xe2\x82", "\xf0\x9f\x98", "\xc0\xaf", "\xed\xa0\x80",
-                          "\xf4\x90\x80\x80", "\xff", "\x80"}) {
+  for (const char* bad : {"\xc3", "\xc3\x28", "\xe2\x82", "\xf0\x9f\x98", "\xc0\xaf",
+                          "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xff", "\x80"}) {
     CAPTURE(bad);
     CHECK(chat::check_nick(std::string("a") + bad) == NameProblem::invalid_utf8);
     CHECK(chat::check_text(std::string("a") + bad, 100) == NameProblem::invalid_utf8);

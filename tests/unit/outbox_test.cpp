@@ -37,8 +37,12 @@ chat::v1::ServerFrame decode(const chat::EncodedFrame& frame) {
 }  // namespace
 
 TEST_CASE("frames come out in the order they went in, in batches capped by count and bytes") {
-  Outbox outbox({.soft_bytes = 1 << 20, .hard_bytes = 1 << 21, .batch_max_frames = 4, .batch_max_bytes = 1 << 20});
-  for (std::uint64_t seq = 1; seq <= 10; ++seq) REQUIRE(outbox.push(chat_frame("r", seq)) == PushResult::queued);
+  Outbox outbox({.soft_bytes = 1 << 20,
+                 .hard_bytes = 1 << 21,
+                 .batch_max_frames = 4,
+                 .batch_max_bytes = 1 << 20});
+  for (std::uint64_t seq = 1; seq <= 10; ++seq)
+    REQUIRE(outbox.push(chat_frame("r", seq)) == PushResult::queued);
   std::uint64_t expected = 1;
   while (!outbox.empty()) {
     const std::size_t n = outbox.begin_batch();
@@ -51,7 +55,10 @@ TEST_CASE("frames come out in the order they went in, in batches capped by count
 }
 
 TEST_CASE("a batch is capped in bytes but always takes at least one frame") {
-  Outbox outbox({.soft_bytes = 1 << 20, .hard_bytes = 1 << 21, .batch_max_frames = 100, .batch_max_bytes = 250});
+  Outbox outbox({.soft_bytes = 1 << 20,
+                 .hard_bytes = 1 << 21,
+                 .batch_max_frames = 100,
+                 .batch_max_bytes = 250});
   outbox.push(chat_frame("r", 1, 400));
   outbox.push(chat_frame("r", 2, 100));
   outbox.push(chat_frame("r", 3, 100));
@@ -78,7 +85,8 @@ TEST_CASE("above the hard limit the room backlog becomes one Gap per room, in pl
   std::uint64_t seq_b = 100;
   bool to_a = true;
   while (outbox.counters().collapses == 0) {
-    const PushResult result = to_a ? outbox.push(chat_frame("a", ++seq_a)) : outbox.push(chat_frame("b", ++seq_b));
+    const PushResult result =
+        to_a ? outbox.push(chat_frame("a", ++seq_a)) : outbox.push(chat_frame("b", ++seq_b));
     REQUIRE(result == PushResult::queued);
     to_a = !to_a;
   }
@@ -100,13 +108,14 @@ TEST_CASE("above the hard limit the room backlog becomes one Gap per room, in pl
   CHECK(outbox.counters().messages_gapped == seq_a + (seq_b - 100) - 1);
 }
 
-TEST_CASE("a client that stays behind after a collapse overflows; one that reads does not") {
+TEST_CASE("a client that stays behind after a collapse overflows, one that reads does not") {
   Outbox outbox({.soft_bytes = 500, .hard_bytes = 2000});
   std::uint64_t seq = 0;
   auto fill_until_collapse = [&] {
     const auto before = outbox.counters().collapses;
     PushResult result = PushResult::queued;
-    while (outbox.counters().collapses == before && result == PushResult::queued) result = outbox.push(chat_frame("r", ++seq));
+    while (outbox.counters().collapses == before && result == PushResult::queued)
+      result = outbox.push(chat_frame("r", ++seq));
     return result;
   };
   CHECK(fill_until_collapse() == PushResult::queued);
@@ -127,7 +136,8 @@ TEST_CASE("frames in flight are never removed by a collapse") {
   for (std::uint64_t seq = 1; seq <= 5; ++seq) outbox.push(chat_frame("r", seq));
   REQUIRE(outbox.begin_batch() == 3);
   std::uint64_t seq = 5;
-  while (outbox.counters().collapses == 0) REQUIRE(outbox.push(chat_frame("r", ++seq)) == PushResult::queued);
+  while (outbox.counters().collapses == 0)
+    REQUIRE(outbox.push(chat_frame("r", ++seq)) == PushResult::queued);
   CHECK(outbox.frame(0).seq == 1);
   CHECK(outbox.frame(2).seq == 3);
   const auto gap = decode(outbox.frame(3));

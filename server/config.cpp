@@ -1,0 +1,186 @@
+#include "config.hpp"
+
+#include <fmt/format.h>
+
+#include <toml++/toml.h>
+#include <charconv>
+#include <cmath>
+#include <limits>
+#include <set>
+#include <sstream>
+
+#include "logging.hpp"
+#include "settings.hpp"
+
+namespace chat::server {
+namespace {
+
+// Reads one TOML value into one setting, or says why it cannot.
+std::optional<std::string> assign(const toml::node& node, const SettingMember& member,
+                                  ServerConfig& config) {
+  return std::visit(
+      [&](auto ptr) -> std::optional<std::string> {
+        using T = std::remove_cvref_t<decltype(config.*ptr)>;
+        if constexpr (std::is_same_v<T, std::string>) {
+          const auto value = node.value_exact<std::string>();
+          if (!value) return "expected a string";
+          config.*ptr = *value;
+        } else if constexpr (std::is_same_v<T, std::uint32_t>) {
+          const auto value = node.value_exact<std::int64_t>();
+          if (!value) return "expected an integer";
+          if (*value < 0 || *value > std::numeric_limits<std::uint32_t>::max())
+            return "out of range";
+          config.*ptr = static_cast<std::uint32_t>(*value);
+        } else {
+          const auto value = node.value<double>();  // integers are fine for a double setting
+          if (!value || !node.is_number()) return "expected a number";
+          if (!std::isfinite(*value) || *value < 0) return "must be a finite number >= 0";
+          config.*ptr = *value;
+        }
+        return std::nullopt;
+      },
+      member);
+}
+
+// A TOML basic string: quotes, backslashes and control characters escaped.
+std::string quote(const std::string& text) {
+  std::string out = "\"";
+  for (const char c : text) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+          out += fmt::format("\\u{:04X}", static_cast<unsigned>(static_cast<unsigned char>(c)));
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+std::optional<ListenAddress> parse_listen_address(const std::string& text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) return std::nullopt;
+  std::string host = text.substr(0, colon);
+  if (host.front() == '[') {
+    if (host.back() != ']' || host.size() < 3) return std::nullopt;
+    host = host.substr(1, host.size() - 2);
+  }
+  unsigned port = 0;
+  const char* begin = text.data() + colon + 1;
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(begin, end, port);
+  if (ec != std::errc() || ptr != end || port > 65535) return std::nullopt;
+  return ListenAddress{host, static_cast<std::uint16_t>(port)};
+}
+
+std::optional<std::string> validate(const ServerConfig& c) {
+  if (!parse_listen_address(c.listen))
+    return fmt::format("listen: '{}' is not HOST:PORT", c.listen);
+  if (c.shards > 256) return "shards: at most 256";
+  if (!parse_log_level(c.log_level)) {
+    return fmt::format(
+        "log_level: '{}' is not one of trace, debug, info, warn, error, critical, off",
+        c.log_level);
+  }
+  if (c.max_frame_bytes < 256 || c.max_frame_bytes > 64 * 1024 * 1024)
+    return "max_frame_bytes: between 256 and 67108864";
+  if (c.max_text_bytes == 0 || c.max_text_bytes + 512 > c.max_frame_bytes) {
+    return "max_text_bytes: at least 1 and at most max_frame_bytes - 512";
+  }
+  if (c.max_rooms_per_session == 0) return "max_rooms_per_session: at least 1";
+  if (c.max_members_per_room == 0) return "max_members_per_room: at least 1";
+  if (c.max_connections == 0) return "max_connections: at least 1";
+  if (c.messages_per_second > 0 && c.message_burst == 0)
+    return "message_burst: at least 1 when rate limited";
+  if (c.bytes_per_second > 0 && c.bytes_burst < c.max_text_bytes)
+    return "bytes_burst: at least max_text_bytes";
+  if (c.handshake_timeout_ms == 0) return "handshake_timeout_ms: at least 1";
+  if (c.idle_timeout_ms < 100) return "idle_timeout_ms: at least 100";
+  if (c.outbox_soft_bytes > c.outbox_hard_bytes)
+    return "outbox_soft_bytes: at most outbox_hard_bytes";
+  if (c.outbox_hard_bytes < c.max_frame_bytes) return "outbox_hard_bytes: at least max_frame_bytes";
+  if (c.write_batch_frames == 0) return "write_batch_frames: at least 1";
+  if (c.write_batch_bytes == 0) return "write_batch_bytes: at least 1";
+  if (c.max_history == 0) return "max_history: at least 1";
+  if (c.history_on_join > c.history_in_memory) return "history_on_join: at most history_in_memory";
+  return std::nullopt;
+}
+
+std::optional<std::string> load_config_file(const std::string& path, ServerConfig& config) {
+  toml::table root;
+  try {
+    root = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    const auto& where = e.source().begin;
+    if (!where) return fmt::format("config {}: {}", path, e.description());
+    return fmt::format("config {}:{}:{}: {}", path, where.line, where.column, e.description());
+  }
+  std::set<std::string> known_tables;
+  for (const Setting& setting : all_settings()) known_tables.emplace(setting.table);
+  for (const auto& [table_name, node] : root) {
+    const std::string table(table_name.str());
+    if (!known_tables.contains(table))
+      return fmt::format("config {}: unknown table or key '{}'", path, table);
+    if (!node.is_table()) return fmt::format("config {}: '{}' must be a table", path, table);
+    for (const auto& [key_name, value] : *node.as_table()) {
+      const std::string key(key_name.str());
+      const Setting* found = nullptr;
+      for (const Setting& setting : all_settings()) {
+        if (setting.table == table && setting.key == key) found = &setting;
+      }
+      if (!found) return fmt::format("config {}: unknown key '{}.{}'", path, table, key);
+      if (auto problem = assign(value, found->member, config)) {
+        return fmt::format("config {}: {}.{}: {}", path, table, key, *problem);
+      }
+    }
+  }
+  if (auto problem = validate(config)) return fmt::format("config {}: {}", path, *problem);
+  return std::nullopt;
+}
+
+std::string to_toml(const ServerConfig& config) {
+  std::string out = "# chat-server configuration: every setting with its value.\n";
+  std::string_view table;
+  for (const Setting& setting : all_settings()) {
+    if (setting.table != table) {
+      table = setting.table;
+      out += fmt::format("\n[{}]\n", table);
+    }
+    out += fmt::format("# {}\n{} = ", setting.help, setting.key);
+    std::visit(
+        [&](auto ptr) {
+          using T = std::remove_cvref_t<decltype(config.*ptr)>;
+          if constexpr (std::is_same_v<T, std::string>) {
+            out += quote(config.*ptr);
+          } else if constexpr (std::is_same_v<T, double>) {
+            out += fmt::format("{:.6g}", config.*ptr);
+            if (out.find_first_of(".e", out.rfind(' ')) == std::string::npos) out += ".0";
+          } else {
+            out += fmt::format("{}", config.*ptr);
+          }
+        },
+        setting.member);
+    out += "\n";
+  }
+  return out;
+}
+
+}  // namespace chat::server

@@ -1,0 +1,67 @@
+#pragma once
+// Every setting of chat-server, with its embedded default. A setting comes from the default, then
+// the TOML file (--config), then a flag; settings.cpp lists each once for all three.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace chat::server {
+
+struct ServerConfig {
+  // [server]
+  std::string listen = "127.0.0.1:7777";
+  std::string data_dir = "./data";
+  std::uint32_t shards = 0;  // 0: one per hardware thread
+  std::string name = "chat-server";
+  std::string motd = "";
+  std::string log_level = "info";
+  // [limits]
+  std::uint32_t max_frame_bytes = 64 * 1024;
+  std::uint32_t max_text_bytes = 4096;
+  std::uint32_t max_rooms_per_session = 100;
+  std::uint32_t max_members_per_room = 100000;
+  std::uint32_t max_connections = 100000;
+  std::uint32_t max_connections_per_address = 1000;
+  double messages_per_second = 20;
+  std::uint32_t message_burst = 40;
+  double bytes_per_second = 64 * 1024;
+  std::uint32_t bytes_burst = 256 * 1024;
+  std::uint32_t rate_limit_strikes = 50;
+  std::uint32_t handshake_timeout_ms = 10000;
+  std::uint32_t idle_timeout_ms = 60000;
+  std::uint32_t close_timeout_ms = 2000;
+  std::uint32_t shutdown_timeout_ms = 5000;
+  std::uint32_t memory_budget_mb = 0;  // 0: 80% of physical memory
+  double accepts_per_second = 5000;
+  std::uint32_t accept_burst = 1000;
+  // [outbox]
+  std::uint32_t outbox_soft_bytes = 512 * 1024;
+  std::uint32_t outbox_hard_bytes = 4 * 1024 * 1024;
+  std::uint32_t write_batch_frames = 512;
+  std::uint32_t write_batch_bytes = 256 * 1024;
+  // [history]
+  std::uint32_t history_on_join = 50;
+  std::uint32_t max_history = 500;
+  std::uint32_t history_in_memory = 1000;
+};
+
+struct ListenAddress {
+  std::string host;
+  std::uint16_t port = 0;
+};
+
+// "HOST:PORT" or "[V6]:PORT"; nullopt when malformed.
+std::optional<ListenAddress> parse_listen_address(const std::string& text);
+
+// A one-line description of the first setting that is out of range, or nullopt when all are fine.
+std::optional<std::string> validate(const ServerConfig& config);
+
+// Reads a TOML file over config. Returns a one-line error naming the file and key on failure
+// (unknown key, wrong type, value out of range, syntax error, unreadable file).
+std::optional<std::string> load_config_file(const std::string& path, ServerConfig& config);
+
+// The effective configuration as TOML, every setting commented, in the file's own format.
+std::string to_toml(const ServerConfig& config);
+
+}  // namespace chat::server

@@ -1,0 +1,285 @@
+#include "home_rooms.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+#include "names.hpp"
+#include "session.hpp"
+#include "shard.hpp"
+
+namespace chat::server {
+namespace {
+
+std::int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+SharedFrame room_message_frame(const v1::RoomMessage& message, const std::string& room) {
+  v1::ServerFrame frame;
+  *frame.mutable_room_message() = message;
+  return encode_chat_frame(frame, room, message.seq());
+}
+
+}  // namespace
+
+void HomeRooms::broadcast(const std::string& key, const Room& room, const SharedFrame& frame) {
+  for (std::uint32_t i = 0; i < room.members_per_shard.size(); ++i) {
+    if (room.members_per_shard[i] == 0) continue;
+    Shard& target = *context_.shards[i];
+    target.post([&target, key, frame] {
+      const std::size_t n = target.local_rooms().deliver(key, frame);
+      ServerStats::add(target.context().stats.deliveries, n);
+    });
+  }
+}
+
+void HomeRooms::reply_error(SessionRef to, std::uint64_t request_id, v1::Error::Code code,
+                            std::string message) {
+  v1::ServerFrame frame;
+  frame.set_request_id(request_id);
+  frame.mutable_error()->set_code(code);
+  frame.mutable_error()->set_message(std::move(message));
+  send_to_session(context_, to, encode_frame(frame));
+}
+
+HomeRooms::Room* HomeRooms::find_member_room(const std::string& key, SessionRef who,
+                                             std::uint64_t request_id) {
+  auto it = rooms_.find(key);
+  if (it == rooms_.end() || !it->second.members.contains(who.id)) {
+    reply_error(who, request_id, v1::Error::NOT_IN_ROOM, "not a member of that room");
+    return nullptr;
+  }
+  return &it->second;
+}
+
+std::vector<SharedFrame> HomeRooms::catch_up_frames(const Room& room, const JoinArgs& args) const {
+  std::vector<SharedFrame> frames;
+  const std::uint64_t oldest = room.recent.empty() ? room.last_seq + 1 : room.recent.front().seq();
+  std::uint64_t after = 0;
+  if (args.resume_after) {
+    after =
+        std::min(*args.resume_after, room.last_seq);  // a sequence in the future: nothing missed
+  } else {
+    after = room.last_seq - std::min<std::uint64_t>(room.last_seq, args.history);
+  }
+  if (args.resume_after && after + 1 < oldest) {
+    v1::ServerFrame frame;
+    auto* gap = frame.mutable_gap();
+    gap->set_room(room.name);
+    gap->set_from_seq(after + 1);
+    gap->set_to_seq(oldest - 1);
+    frames.push_back(encode_frame(frame));
+  }
+  for (const v1::RoomMessage& message : room.recent) {
+    if (message.seq() > after) frames.push_back(room_message_frame(message, room.name));
+  }
+  return frames;
+}
+
+void HomeRooms::join(JoinArgs args) {
+  auto [it, created] = rooms_.try_emplace(args.key);
+  Room& room = it->second;
+  if (created) {
+    room.name = args.room;
+    room.members_per_shard.assign(context_.shards.size(), 0);
+  }
+  const bool already = room.members.contains(args.who.id);
+  if (!already && room.members.size() >= shard_.config().max_members_per_room) {
+    v1::ServerFrame frame;
+    frame.set_request_id(args.request_id);
+    frame.mutable_error()->set_code(v1::Error::ROOM_FULL);
+    frame.mutable_error()->set_message("the room is full");
+    with_session(context_, args.who, [key = args.key, error = encode_frame(frame)](Session& s) {
+      s.on_join_failed(key, error);
+    });
+    if (room.members.empty()) rooms_.erase(it);
+    return;
+  }
+  if (!already) {
+    room.members.emplace(args.who.id, Member{args.who, args.nick});
+    ++room.members_per_shard[args.who.shard];
+  }
+
+  std::vector<SharedFrame> frames;
+  v1::ServerFrame reply;
+  reply.set_request_id(args.request_id);
+  auto* join_reply = reply.mutable_join_reply();
+  join_reply->set_room(room.name);
+  join_reply->set_topic(room.topic);
+  join_reply->set_last_seq(room.last_seq);
+  join_reply->set_member_count(static_cast<std::uint32_t>(room.members.size()));
+  frames.push_back(encode_frame(reply));
+  auto catch_up = catch_up_frames(room, args);
+  frames.insert(frames.end(), catch_up.begin(), catch_up.end());
+  with_session(context_, args.who,
+               [key = args.key, name = room.name, frames = std::move(frames)](Session& s) mutable {
+                 s.on_joined(key, name, std::move(frames));
+               });
+
+  if (!already) {
+    v1::ServerFrame event;
+    event.mutable_member_joined()->set_room(room.name);
+    event.mutable_member_joined()->set_nick(args.nick);
+    broadcast(args.key, room, encode_frame(event, FramePriority::presence));
+  }
+}
+
+void HomeRooms::leave(const std::string& key, SessionRef who, const std::string& reason) {
+  auto it = rooms_.find(key);
+  if (it == rooms_.end()) return;
+  Room& room = it->second;
+  auto member = room.members.find(who.id);
+  if (member == room.members.end()) return;
+  const std::string nick = member->second.nick;
+  room.members.erase(member);
+  --room.members_per_shard[who.shard];
+  if (room.members.empty()) {
+    rooms_.erase(it);  // its recent history goes with it until a durable engine keeps it
+    return;
+  }
+  v1::ServerFrame event;
+  event.mutable_member_left()->set_room(room.name);
+  event.mutable_member_left()->set_nick(nick);
+  event.mutable_member_left()->set_reason(reason);
+  broadcast(key, room, encode_frame(event, FramePriority::presence));
+}
+
+void HomeRooms::publish(PublishArgs args) {
+  Room* room = find_member_room(args.key, args.who, args.request_id);
+  if (!room) return;
+  v1::RoomMessage message;
+  message.set_room(room->name);
+  message.set_seq(++room->last_seq);
+  message.set_from(args.nick);
+  message.set_text(std::move(args.text));
+  message.set_server_time_ms(now_ms());
+  message.set_client_msg_id(args.client_msg_id);
+  message.set_action(args.action);
+  broadcast(args.key, *room, room_message_frame(message, room->name));
+
+  room->recent.push_back(message);
+  while (room->recent.size() > shard_.config().history_in_memory) room->recent.pop_front();
+
+  v1::ServerFrame ack;
+  ack.set_request_id(args.request_id);
+  ack.mutable_ack()->set_room(room->name);
+  ack.mutable_ack()->set_seq(message.seq());
+  ack.mutable_ack()->set_client_msg_id(args.client_msg_id);
+  context_.room_log->append(message,
+                            [context = &context_, who = args.who, frame = encode_frame(ack)] {
+                              send_to_session(*context, who, frame);
+                            });
+}
+
+void HomeRooms::typing(const std::string& key, SessionRef who, const std::string& nick) {
+  auto it = rooms_.find(key);
+  if (it == rooms_.end() || !it->second.members.contains(who.id)) return;
+  v1::ServerFrame event;
+  event.mutable_typing()->set_room(it->second.name);
+  event.mutable_typing()->set_nick(nick);
+  broadcast(key, it->second, encode_frame(event, FramePriority::presence));
+}
+
+void HomeRooms::rename(const std::string& key, SessionRef who, const std::string& new_nick) {
+  auto it = rooms_.find(key);
+  if (it == rooms_.end()) return;
+  auto member = it->second.members.find(who.id);
+  if (member == it->second.members.end()) return;
+  v1::ServerFrame event;
+  event.mutable_nick_changed()->set_room(it->second.name);
+  event.mutable_nick_changed()->set_old_nick(member->second.nick);
+  event.mutable_nick_changed()->set_new_nick(new_nick);
+  member->second.nick = new_nick;
+  broadcast(key, it->second, encode_frame(event, FramePriority::presence));
+}
+
+void HomeRooms::set_topic(const std::string& key, SessionRef who, const std::string& topic,
+                          std::uint64_t request_id) {
+  Room* room = find_member_room(key, who, request_id);
+  if (!room) return;
+  room->topic = topic;
+  v1::ServerFrame event;
+  event.mutable_topic_changed()->set_room(room->name);
+  event.mutable_topic_changed()->set_topic(topic);
+  event.mutable_topic_changed()->set_by(room->members.at(who.id).nick);
+  broadcast(key, *room, encode_frame(event));
+  v1::ServerFrame ok;
+  ok.set_request_id(request_id);
+  ok.mutable_ok();
+  send_to_session(context_, who, encode_frame(ok));
+}
+
+void HomeRooms::who(const std::string& key, SessionRef asker, std::uint64_t request_id) {
+  Room* room = find_member_room(key, asker, request_id);
+  if (!room) return;
+  std::vector<std::string> nicks;
+  nicks.reserve(room->members.size());
+  for (const auto& [id, member] : room->members) nicks.push_back(member.nick);
+  std::sort(nicks.begin(), nicks.end(),
+            [](const std::string& a, const std::string& b) { return name_key(a) < name_key(b); });
+  v1::ServerFrame frame;
+  frame.set_request_id(request_id);
+  frame.mutable_member_list()->set_room(room->name);
+  for (auto& nick : nicks) frame.mutable_member_list()->add_nicks(std::move(nick));
+  send_to_session(context_, asker, encode_frame(frame));
+}
+
+void HomeRooms::history(const std::string& key, SessionRef asker, const v1::History& query,
+                        std::uint64_t request_id) {
+  Room* room = find_member_room(key, asker, request_id);
+  if (!room) return;
+  const std::uint32_t max = shard_.config().max_history;
+  const std::size_t limit = query.limit() == 0 ? max : std::min(query.limit(), max);
+  const auto& recent = room->recent;
+  const std::uint64_t oldest = recent.empty() ? room->last_seq + 1 : recent.front().seq();
+
+  // Select [first, last] of the sequences asked for, then clip to what is kept.
+  std::uint64_t first = 1;
+  std::uint64_t last = room->last_seq;
+  if (query.position_case() == v1::History::kAfterSeq) {
+    first = query.after_seq() + 1;
+    last = std::min<std::uint64_t>(room->last_seq, query.after_seq() + limit);
+    if (query.after_seq() >= room->last_seq) last = 0;  // nothing after it
+  } else if (query.position_case() == v1::History::kBeforeSeq) {
+    last = std::min(room->last_seq, query.before_seq() == 0 ? 0 : query.before_seq() - 1);
+    first = last >= limit ? last - limit + 1 : 1;
+  } else {
+    first = room->last_seq >= limit ? room->last_seq - limit + 1 : 1;
+  }
+
+  v1::ServerFrame frame;
+  frame.set_request_id(request_id);
+  auto* reply = frame.mutable_history_reply();
+  reply->set_room(room->name);
+  if (last >= first && first < oldest) {
+    reply->mutable_gap()->set_room(room->name);
+    reply->mutable_gap()->set_from_seq(first);
+    reply->mutable_gap()->set_to_seq(std::min(last, oldest - 1));
+  }
+  for (const v1::RoomMessage& message : recent) {
+    if (message.seq() >= first && message.seq() <= last) *reply->add_messages() = message;
+  }
+  if (query.position_case() == v1::History::kAfterSeq) {
+    reply->set_has_more(last < room->last_seq && last != 0);
+  } else {
+    reply->set_has_more(first > oldest);
+  }
+  send_to_session(context_, asker, encode_frame(frame));
+}
+
+std::vector<v1::RoomInfo> HomeRooms::list(const std::string& prefix_key) const {
+  std::vector<v1::RoomInfo> rooms;
+  for (const auto& [key, room] : rooms_) {
+    if (key.compare(0, prefix_key.size(), prefix_key) != 0) continue;
+    v1::RoomInfo info;
+    info.set_room(room.name);
+    info.set_member_count(static_cast<std::uint32_t>(room.members.size()));
+    info.set_topic(room.topic);
+    info.set_last_seq(room.last_seq);
+    rooms.push_back(std::move(info));
+  }
+  return rooms;
+}
+
+}  // namespace chat::server

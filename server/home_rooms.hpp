@@ -1,0 +1,86 @@
+#pragma once
+// The rooms whose home is this shard: their members (on every shard), sequence counter, topic and
+// recent history. Every operation runs on the home shard's thread, arrives as a post from the
+// requesting session's shard, and answers by posting back; no lock anywhere.
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "chat.pb.h"
+#include "framing.hpp"
+#include "session_ref.hpp"
+
+namespace chat::server {
+
+class Shard;
+struct ServerContext;
+
+struct JoinArgs {
+  std::string room;  // as the client spelled it
+  std::string key;   // name_key(room)
+  SessionRef who;
+  std::string nick;
+  std::uint64_t request_id = 0;               // 0 for a resume without a request
+  std::uint32_t history = 0;                  // recent messages to send first
+  std::optional<std::uint64_t> resume_after;  // instead: everything after this sequence
+};
+
+struct PublishArgs {
+  std::string key;
+  SessionRef who;
+  std::string nick;
+  std::string text;
+  std::uint64_t client_msg_id = 0;
+  bool action = false;
+  std::uint64_t request_id = 0;
+};
+
+class HomeRooms {
+ public:
+  HomeRooms(Shard& shard, ServerContext& context) : shard_(shard), context_(context) {}
+
+  void join(JoinArgs args);
+  void leave(const std::string& key, SessionRef who, const std::string& reason);
+  void publish(PublishArgs args);
+  void typing(const std::string& key, SessionRef who, const std::string& nick);
+  void rename(const std::string& key, SessionRef who, const std::string& new_nick);
+  void set_topic(const std::string& key, SessionRef who, const std::string& topic,
+                 std::uint64_t request_id);
+  void who(const std::string& key, SessionRef asker, std::uint64_t request_id);
+  void history(const std::string& key, SessionRef asker, const v1::History& query,
+               std::uint64_t request_id);
+  // The rooms here whose key starts with prefix_key.
+  std::vector<v1::RoomInfo> list(const std::string& prefix_key) const;
+  std::size_t room_count() const { return rooms_.size(); }
+
+ private:
+  struct Member {
+    SessionRef ref;
+    std::string nick;
+  };
+  struct Room {
+    std::string name;
+    std::string topic;
+    std::uint64_t last_seq = 0;
+    std::unordered_map<std::uint64_t, Member> members;  // by session id
+    std::vector<std::uint32_t> members_per_shard;
+    std::deque<v1::RoomMessage> recent;  // the last history_in_memory messages
+  };
+
+  // Posts frame once to every shard with members of room, which queues it to its local members.
+  void broadcast(const std::string& key, const Room& room, const SharedFrame& frame);
+  void reply_error(SessionRef to, std::uint64_t request_id, v1::Error::Code code,
+                   std::string message);
+  Room* find_member_room(const std::string& key, SessionRef who, std::uint64_t request_id);
+  std::vector<SharedFrame> catch_up_frames(const Room& room, const JoinArgs& args) const;
+
+  Shard& shard_;
+  ServerContext& context_;
+  std::unordered_map<std::string, Room> rooms_;  // by name_key
+};
+
+}  // namespace chat::server

@@ -1,0 +1,45 @@
+#pragma once
+// chat-server as a library: shards, the accept loop and shutdown. main.cpp only wires it to
+// signals; tests run it in-process on an ephemeral port.
+
+#include <cstdint>
+#include <memory>
+
+#include "config.hpp"
+#include "server_stats.hpp"
+
+namespace chat::server {
+
+struct ServerContext;
+class Acceptor;
+
+class Server {
+ public:
+  explicit Server(const ServerConfig& config);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds the listener and starts the shard threads. Throws std::runtime_error with a one-line
+  // reason when it cannot (address in use, bad address).
+  void start();
+  // The port bound (the real one when the config asked for port 0).
+  std::uint16_t port() const;
+  // Graceful shutdown: stop accepting, send SERVER_SHUTDOWN to every client, let outboxes flush
+  // within shutdown_timeout_ms, then stop. Idempotent.
+  void stop();
+  // Applies new limits and log level to running shards without dropping clients. The listen
+  // address and the shard count need a restart.
+  void reload(const ServerConfig& config);
+
+  const ServerStats& stats() const;
+  std::uint32_t shard_count() const;
+
+ private:
+  std::unique_ptr<ServerContext> context_;
+  std::unique_ptr<Acceptor> acceptor_;
+  bool started_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace chat::server

@@ -1,0 +1,35 @@
+#pragma once
+// What all shards share: the start-up configuration, the nick directory, the counters, the room
+// log and the shards themselves (to post to each other).
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config.hpp"
+#include "nick_directory.hpp"
+#include "room_log.hpp"
+#include "server_stats.hpp"
+
+namespace chat::server {
+
+class Shard;
+
+struct ServerContext {
+  ServerConfig config;
+  NickDirectory nicks;
+  ServerStats stats;
+  std::unique_ptr<RoomLog> room_log;
+  std::vector<std::unique_ptr<Shard>> shards;
+  std::atomic<std::uint64_t> next_session_id{1};
+
+  // The shard that owns a room's state: a hash of its key.
+  std::uint32_t home_shard_of(const std::string& room_key) const {
+    return static_cast<std::uint32_t>(std::hash<std::string>{}(room_key) % shards.size());
+  }
+};
+
+}  // namespace chat::server

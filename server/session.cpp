@@ -1,0 +1,237 @@
+#include "session.hpp"
+
+#include <spdlog/spdlog.h>
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/write.hpp>
+
+#include "shard.hpp"
+
+namespace chat::server {
+namespace {
+
+using asio::experimental::as_tuple;
+using namespace asio::experimental::awaitable_operators;
+constexpr auto use_tuple = as_tuple(asio::use_awaitable);
+
+// Frames the decoder may keep buffered between reads without holding on to a large buffer.
+constexpr std::size_t read_chunk_bytes = 4096;
+
+asio::awaitable<bool> cancelled() {
+  auto state = co_await asio::this_coro::cancellation_state;
+  co_return state.cancelled() != asio::cancellation_type::none;
+}
+
+OutboxLimits outbox_limits(const ServerConfig& config) {
+  return {.soft_bytes = config.outbox_soft_bytes,
+          .hard_bytes = config.outbox_hard_bytes,
+          .batch_max_frames = config.write_batch_frames,
+          .batch_max_bytes = config.write_batch_bytes};
+}
+
+}  // namespace
+
+Session::Session(Shard& shard, asio::ip::tcp::socket socket, std::string peer)
+    : shard_(shard),
+      socket_(std::move(socket)),
+      peer_(std::move(peer)),
+      ref_{shard.index(), shard.context().next_session_id.fetch_add(1)},
+      connected_at_(clock::now()),
+      last_activity_(connected_at_),
+      decoder_(shard.config().max_frame_bytes, read_chunk_bytes),
+      outbox_(outbox_limits(shard.config())),
+      writer_wake_(socket_.get_executor()),
+      watchdog_timer_(socket_.get_executor()),
+      request_bucket_(shard.config().messages_per_second, shard.config().message_burst),
+      byte_bucket_(shard.config().bytes_per_second, shard.config().bytes_burst) {
+  shard_.add_session(*this);
+  ServerStats::add(shard_.context().stats.sessions_current);
+}
+
+Session::~Session() {
+  leave_everything(closing_ && close_reason_ == v1::Disconnect::SLOW_CONSUMER ? "slow consumer"
+                                                                              : "disconnected");
+  if (!nick_.empty()) shard_.context().nicks.release(nick_, ref_);
+  shard_.context().stats.sessions_current.fetch_sub(1, std::memory_order_relaxed);
+  shard_.remove_session(*this);
+}
+
+asio::awaitable<void> Session::run() {
+  // The reader ends at end of stream, the writer once closing and flushed; the watchdog ends the
+  // whole session at a deadline (handshake, idle, or flushing for too long).
+  co_await ((read_loop() && write_loop()) || watchdog());
+  asio::error_code ignored;
+  socket_.close(ignored);
+  const auto seconds = std::chrono::duration<double>(clock::now() - connected_at_).count();
+  spdlog::info("disconnect {} session={} nick={} reason={} after {:.1f}s{}", peer_, ref_.id,
+               nick_.empty() ? "-" : nick_,
+               closing_ ? v1::Disconnect::Reason_Name(close_reason_) : "CLIENT_CLOSED", seconds,
+               close_message_.empty() ? "" : " (" + close_message_ + ")");
+}
+
+asio::awaitable<void> Session::read_loop() {
+  for (;;) {
+    const auto space = decoder_.prepare();
+    auto [ec, n] =
+        co_await socket_.async_read_some(asio::buffer(space.data(), space.size()), use_tuple);
+    if (ec) break;
+    last_activity_ = clock::now();
+    ping_sent_ = false;
+    if (closing_) continue;  // draining until the client closes, so the Disconnect is not lost
+    decoder_.commit(n);
+    DecodeStatus status;
+    while (!closing_ && (status = decoder_.next(request_)) == DecodeStatus::frame) handle(request_);
+    if (!closing_ && status == DecodeStatus::error) {
+      close_with(v1::Disconnect::PROTOCOL_ERROR, std::string(describe(decoder_.error())));
+    }
+    decoder_.release_if_idle(read_chunk_bytes);
+  }
+  if (!closing_) {
+    closing_ = true;
+    close_deadline_ = clock::now() + std::chrono::milliseconds(shard_.config().close_timeout_ms);
+    wake_writer();
+    wake_watchdog();
+  }
+}
+
+asio::awaitable<void> Session::write_loop() {
+  for (;;) {
+    while (outbox_.empty()) {
+      if (closing_) {
+        asio::error_code ignored;
+        socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+        co_return;
+      }
+      writer_waiting_ = true;
+      co_await writer_wake_.wait();
+      writer_waiting_ = false;
+      if (co_await cancelled()) co_return;
+    }
+    const std::size_t count = outbox_.begin_batch();
+    std::vector<asio::const_buffer> buffers;
+    buffers.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) buffers.push_back(asio::buffer(outbox_.frame(i).bytes));
+    auto [ec, n] = co_await asio::async_write(socket_, buffers, use_tuple);
+    outbox_.complete_batch();
+    if (ec) {
+      closing_ = true;
+      co_return;
+    }
+  }
+}
+
+asio::awaitable<void> Session::watchdog() {
+  const ServerConfig& config = shard_.config();
+  const auto handshake_deadline =
+      connected_at_ + std::chrono::milliseconds(config.handshake_timeout_ms);
+  for (;;) {
+    const auto now = clock::now();
+    const auto idle = std::chrono::milliseconds(shard_.config().idle_timeout_ms);
+    if (closing_ && now >= close_deadline_) co_return;
+    if (!closing_ && !welcomed_ && now >= handshake_deadline) {
+      close_with(v1::Disconnect::HANDSHAKE_TIMEOUT, "no Hello within the handshake timeout");
+    } else if (!closing_ && now >= last_activity_ + 2 * idle) {
+      close_with(v1::Disconnect::IDLE_TIMEOUT, "nothing received within the idle timeout");
+    } else if (!closing_ && welcomed_ && now >= last_activity_ + idle && !ping_sent_) {
+      v1::ServerFrame ping;
+      ping.mutable_ping()->set_nonce(static_cast<std::uint64_t>(now.time_since_epoch().count()));
+      send_frame(ping);
+      ping_sent_ = true;
+    }
+    auto next = closing_ ? close_deadline_ : last_activity_ + (ping_sent_ ? 2 * idle : idle);
+    if (!welcomed_ && !closing_) next = std::min(next, handshake_deadline);
+    watchdog_timer_.expires_at(std::max(next, now + std::chrono::milliseconds(1)));
+    co_await watchdog_timer_.async_wait(use_tuple);
+    if (co_await cancelled()) co_return;
+  }
+}
+
+void Session::wake_writer() {
+  if (writer_waiting_) writer_wake_.notify();
+}
+
+void Session::wake_watchdog() { watchdog_timer_.cancel(); }
+
+void Session::deliver(const SharedFrame& frame) {
+  if (closing_) return;
+  const PushResult result = outbox_.push(frame);
+  if (result == PushResult::overflow) {
+    const auto& counters = outbox_.counters();
+    spdlog::warn("slow consumer {} session={} nick={}: {} bytes queued, {} backlog collapses",
+                 peer_, ref_.id, nick_, outbox_.bytes(), counters.collapses);
+    close_with(v1::Disconnect::SLOW_CONSUMER, "too far behind: resume to catch up");
+    return;
+  }
+  if (result == PushResult::dropped) ServerStats::add(shard_.context().stats.presence_dropped);
+  wake_writer();
+}
+
+void Session::send_frame(const v1::ServerFrame& frame) { deliver(encode_frame(frame)); }
+
+void Session::close_with(v1::Disconnect::Reason reason, const std::string& message,
+                         std::uint32_t retry_after_ms) {
+  if (closing_) return;
+  closing_ = true;
+  close_reason_ = reason;
+  close_message_ = message;
+  close_deadline_ = clock::now() + std::chrono::milliseconds(shard_.config().close_timeout_ms);
+  ServerStats::add(shard_.context().stats.disconnects[reason]);
+  const auto& counters = outbox_.counters();
+  ServerStats::add(shard_.context().stats.backlog_collapses, counters.collapses);
+  ServerStats::add(shard_.context().stats.messages_gapped, counters.messages_gapped);
+  if (reason == v1::Disconnect::SLOW_CONSUMER) outbox_.discard_pending();
+  v1::ServerFrame frame;
+  auto* disconnect = frame.mutable_disconnect();
+  disconnect->set_reason(reason);
+  disconnect->set_message(message);
+  disconnect->set_retry_after_ms(retry_after_ms);
+  outbox_.push_unbounded(encode_frame(frame));
+  wake_writer();
+  wake_watchdog();
+}
+
+void Session::abort() {
+  closing_ = true;
+  close_deadline_ = clock::now();
+  wake_watchdog();
+}
+
+void Session::on_joined(const std::string& key, const std::string& room,
+                        std::vector<SharedFrame> frames) {
+  pending_joins_.erase(key);
+  joined_[key] = room;
+  shard_.local_rooms().add(key, this);
+  for (const SharedFrame& frame : frames) deliver(frame);
+}
+
+void Session::on_join_failed(const std::string& key, SharedFrame error) {
+  pending_joins_.erase(key);
+  deliver(error);
+}
+
+void Session::leave_everything(const std::string& reason) {
+  ServerContext& context = shard_.context();
+  auto leave = [&](const std::string& key) {
+    shard_.local_rooms().remove(key, this);
+    Shard& home = *context.shards[context.home_shard_of(key)];
+    home.post([&home, key, who = ref_, reason] { home.home_rooms().leave(key, who, reason); });
+  };
+  for (const auto& [key, room] : joined_) leave(key);
+  for (const auto& key : pending_joins_) leave(key);
+  joined_.clear();
+  pending_joins_.clear();
+}
+
+asio::awaitable<void> serve(Shard& shard, asio::ip::tcp::socket socket) {
+  asio::error_code ec;
+  const auto endpoint = socket.remote_endpoint(ec);
+  std::string peer =
+      ec ? "unknown" : endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+  socket.set_option(asio::ip::tcp::no_delay(true), ec);
+  spdlog::info("connect {} shard={}", peer, shard.index());
+  Session session(shard, std::move(socket), std::move(peer));
+  co_await session.run();
+}
+
+}  // namespace chat::server

@@ -1,0 +1,121 @@
+#pragma once
+// One client connection: a reader, a writer and a watchdog coroutine over one socket, all on the
+// session's shard. The session object lives in the coroutine frame of serve() and owns its
+// registrations (nick, rooms), which it gives up when the coroutines end.
+
+#include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "chat.pb.h"
+#include "framing.hpp"
+#include "outbox.hpp"
+#include "session_ref.hpp"
+#include "token_bucket.hpp"
+#include "wake_signal.hpp"
+
+namespace chat::server {
+
+class Shard;
+
+class Session {
+ public:
+  using clock = std::chrono::steady_clock;
+
+  Session(Shard& shard, asio::ip::tcp::socket socket, std::string peer);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // Serves the connection until it closes.
+  asio::awaitable<void> run();
+
+  SessionRef ref() const { return ref_; }
+  const std::string& nick() const { return nick_; }
+  const std::string& peer() const { return peer_; }
+
+  // Queues a frame for the client without waiting. A client too far behind is closed with
+  // SLOW_CONSUMER; it leaves its rooms later, when its coroutines unwind.
+  void deliver(const SharedFrame& frame);
+  // Sends Disconnect{reason}, stops taking requests, flushes what is queued (all of it unless the
+  // client is too slow) and closes within close_timeout_ms.
+  void close_with(v1::Disconnect::Reason reason, const std::string& message,
+                  std::uint32_t retry_after_ms = 0);
+  // Ends the connection now, without flushing.
+  void abort();
+
+  // Answers from a room's home shard.
+  void on_joined(const std::string& key, const std::string& room, std::vector<SharedFrame> frames);
+  void on_join_failed(const std::string& key, SharedFrame error);
+
+ private:
+  asio::awaitable<void> read_loop();
+  asio::awaitable<void> write_loop();
+  asio::awaitable<void> watchdog();
+
+  // Requests (session_requests.cpp)
+  void handle(const v1::ClientFrame& frame);
+  void handle_hello(std::uint64_t id, const v1::Hello& hello);
+  void handle_join(std::uint64_t id, const v1::Join& join);
+  void handle_leave(std::uint64_t id, const v1::Leave& leave);
+  void handle_send(std::uint64_t id, const v1::Send& send);
+  void handle_send_direct(std::uint64_t id, const v1::SendDirect& send);
+  void handle_direct_receipt(std::uint64_t id, const v1::DirectReceipt& receipt);
+  void handle_set_nick(std::uint64_t id, const v1::SetNick& set_nick);
+  void handle_list_rooms(std::uint64_t id, const v1::ListRooms& list);
+  void handle_typing(const v1::Typing& typing);
+  bool check_rate(std::uint64_t id, std::size_t text_bytes);
+  // The key of a room this session has joined, or nullopt after answering NOT_IN_ROOM/INVALID_NAME.
+  const std::string* joined_room_key(std::uint64_t id, const std::string& room);
+  void start_join(std::uint64_t id, const std::string& room, std::uint32_t history,
+                  std::optional<std::uint64_t> resume_after);
+
+  void send_frame(const v1::ServerFrame& frame);
+  void send_ok(std::uint64_t id);
+  void send_error(std::uint64_t id, v1::Error::Code code, std::string message,
+                  std::uint32_t retry_after_ms = 0);
+  void wake_writer();
+  void wake_watchdog();
+  void leave_everything(const std::string& reason);
+
+  Shard& shard_;
+  asio::ip::tcp::socket socket_;
+  std::string peer_;
+  SessionRef ref_;
+  std::string nick_;
+  bool welcomed_ = false;
+  bool closing_ = false;
+  v1::Disconnect::Reason close_reason_ = v1::Disconnect::REASON_UNSPECIFIED;
+  std::string close_message_;
+  clock::time_point connected_at_;
+  clock::time_point last_activity_;
+  clock::time_point close_deadline_ = clock::time_point::max();
+  bool ping_sent_ = false;
+
+  FrameDecoder decoder_;
+  v1::ClientFrame request_;  // reused for every decoded request
+  Outbox outbox_;
+  WakeSignal writer_wake_;
+  bool writer_waiting_ = false;
+  asio::steady_timer watchdog_timer_;
+
+  TokenBucket request_bucket_;
+  TokenBucket byte_bucket_;
+  std::uint32_t rate_strikes_ = 0;
+
+  std::unordered_map<std::string, std::string> joined_;  // room key -> room name as joined
+  std::unordered_set<std::string> pending_joins_;        // room keys asked of a home shard
+};
+
+// Accepts nothing itself: builds a Session for an accepted socket and serves it.
+asio::awaitable<void> serve(Shard& shard, asio::ip::tcp::socket socket);
+
+}  // namespace chat::server

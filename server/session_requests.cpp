@@ -1,0 +1,398 @@
+// The requests a session answers. Each handler validates on the session's shard, then either
+// answers at once or posts to the room's home shard, which answers by posting back.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <memory>
+
+#include "names.hpp"
+#include "session.hpp"
+#include "shard.hpp"
+
+namespace chat::server {
+namespace {
+
+constexpr std::uint32_t protocol_version = 1;
+
+std::int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+void Session::send_ok(std::uint64_t id) {
+  v1::ServerFrame frame;
+  frame.set_request_id(id);
+  frame.mutable_ok();
+  send_frame(frame);
+}
+
+void Session::send_error(std::uint64_t id, v1::Error::Code code, std::string message,
+                         std::uint32_t retry_after_ms) {
+  v1::ServerFrame frame;
+  frame.set_request_id(id);
+  auto* error = frame.mutable_error();
+  error->set_code(code);
+  error->set_message(std::move(message));
+  error->set_retry_after_ms(retry_after_ms);
+  send_frame(frame);
+}
+
+bool Session::check_rate(std::uint64_t id, std::size_t text_bytes) {
+  const auto now = clock::now();
+  const bool ok = request_bucket_.try_take(1, now) &&
+                  byte_bucket_.try_take(static_cast<double>(text_bytes), now);
+  if (ok) {
+    rate_strikes_ = 0;
+    return true;
+  }
+  ServerStats::add(shard_.context().stats.rate_limited);
+  if (++rate_strikes_ > shard_.config().rate_limit_strikes) {
+    spdlog::warn("rate limit {} session={} nick={}: {} refused requests in a row", peer_, ref_.id,
+                 nick_, rate_strikes_);
+    close_with(v1::Disconnect::RATE_LIMITED, "kept sending above the rate limit");
+    return false;
+  }
+  const auto wait = std::max(request_bucket_.wait_for(1, now),
+                             byte_bucket_.wait_for(static_cast<double>(text_bytes), now));
+  send_error(id, v1::Error::RATE_LIMITED, "slow down", static_cast<std::uint32_t>(wait.count()));
+  return false;
+}
+
+void Session::handle(const v1::ClientFrame& frame) {
+  const std::uint64_t id = frame.request_id();
+  ServerStats::add(shard_.context().stats.messages_in);
+  if (!welcomed_) {
+    if (frame.request_case() != v1::ClientFrame::kHello) {
+      close_with(v1::Disconnect::PROTOCOL_ERROR, "the first frame must be Hello");
+      return;
+    }
+    handle_hello(id, frame.hello());
+    return;
+  }
+  std::size_t text_bytes = 0;
+  if (frame.has_send()) text_bytes = frame.send().text().size();
+  if (frame.has_send_direct()) text_bytes = frame.send_direct().text().size();
+  if (frame.request_case() != v1::ClientFrame::kPing && !check_rate(id, text_bytes)) return;
+
+  ServerContext& context = shard_.context();
+  switch (frame.request_case()) {
+    case v1::ClientFrame::kHello:
+      send_error(id, v1::Error::BAD_STATE, "already welcomed");
+      break;
+    case v1::ClientFrame::kJoin:
+      handle_join(id, frame.join());
+      break;
+    case v1::ClientFrame::kLeave:
+      handle_leave(id, frame.leave());
+      break;
+    case v1::ClientFrame::kSend:
+      handle_send(id, frame.send());
+      break;
+    case v1::ClientFrame::kSendDirect:
+      handle_send_direct(id, frame.send_direct());
+      break;
+    case v1::ClientFrame::kDirectReceipt:
+      handle_direct_receipt(id, frame.direct_receipt());
+      break;
+    case v1::ClientFrame::kSetNick:
+      handle_set_nick(id, frame.set_nick());
+      break;
+    case v1::ClientFrame::kListRooms:
+      handle_list_rooms(id, frame.list_rooms());
+      break;
+    case v1::ClientFrame::kWho:
+      if (const std::string* key = joined_room_key(id, frame.who().room())) {
+        Shard& home = *context.shards[context.home_shard_of(*key)];
+        home.post([&home, key = *key, who = ref_, id] { home.home_rooms().who(key, who, id); });
+      }
+      break;
+    case v1::ClientFrame::kSetTopic: {
+      const auto& topic = frame.set_topic().topic();
+      if (!topic.empty() && check_text(topic, shard_.config().max_text_bytes) != NameProblem::ok) {
+        send_error(id, v1::Error::INVALID_TEXT, "topic is not valid text");
+      } else if (const std::string* key = joined_room_key(id, frame.set_topic().room())) {
+        Shard& home = *context.shards[context.home_shard_of(*key)];
+        home.post([&home, key = *key, who = ref_, topic, id] {
+          home.home_rooms().set_topic(key, who, topic, id);
+        });
+      }
+      break;
+    }
+    case v1::ClientFrame::kHistory:
+      if (const std::string* key = joined_room_key(id, frame.history().room())) {
+        Shard& home = *context.shards[context.home_shard_of(*key)];
+        home.post([&home, key = *key, who = ref_, query = frame.history(), id] {
+          home.home_rooms().history(key, who, query, id);
+        });
+      }
+      break;
+    case v1::ClientFrame::kTyping:
+      handle_typing(frame.typing());
+      break;
+    case v1::ClientFrame::kPing: {
+      v1::ServerFrame pong;
+      pong.set_request_id(id);
+      pong.mutable_pong()->set_nonce(frame.ping().nonce());
+      send_frame(pong);
+      break;
+    }
+    case v1::ClientFrame::kEdit:
+    case v1::ClientFrame::kDelete:
+    case v1::ClientFrame::kMarkRead:
+    case v1::ClientFrame::kRegister:
+      send_error(id, v1::Error::UNSUPPORTED, "this server has no durable store yet");
+      break;
+    case v1::ClientFrame::REQUEST_NOT_SET:
+      send_error(id, v1::Error::UNSUPPORTED, "unknown or empty request");
+      break;
+  }
+}
+
+void Session::handle_hello(std::uint64_t id, const v1::Hello& hello) {
+  if (hello.protocol_version() != protocol_version) {
+    close_with(v1::Disconnect::HANDSHAKE_FAILED, "protocol version " +
+                                                     std::to_string(hello.protocol_version()) +
+                                                     " is not supported (server speaks 1)");
+    return;
+  }
+  if (const auto problem = check_nick(hello.nick()); problem != NameProblem::ok) {
+    send_error(id, v1::Error::INVALID_NAME, "nick " + std::string(describe(problem)));
+    return;
+  }
+  if (!shard_.context().nicks.claim(hello.nick(), ref_)) {
+    send_error(id, v1::Error::NICK_IN_USE, "nick is in use");
+    return;
+  }
+  nick_ = hello.nick();
+  welcomed_ = true;
+  wake_watchdog();  // the handshake deadline no longer applies
+  const ServerConfig& config = shard_.config();
+  v1::ServerFrame frame;
+  frame.set_request_id(id);
+  auto* welcome = frame.mutable_welcome();
+  welcome->set_session_id(ref_.id);
+  welcome->set_server_name(config.name);
+  welcome->set_motd(config.motd);
+  welcome->set_nick(nick_);
+  welcome->set_protocol_version(protocol_version);
+  auto* limits = welcome->mutable_limits();
+  limits->set_max_frame_bytes(config.max_frame_bytes);
+  limits->set_max_rooms_per_session(config.max_rooms_per_session);
+  limits->set_messages_per_second(config.messages_per_second);
+  limits->set_message_burst(config.message_burst);
+  limits->set_max_text_bytes(config.max_text_bytes);
+  limits->set_max_history(config.max_history);
+  limits->set_idle_timeout_ms(config.idle_timeout_ms);
+  send_frame(frame);
+  spdlog::info("hello {} session={} nick={} client={}", peer_, ref_.id, nick_, hello.client_name());
+
+  for (const v1::ResumeRoom& resume : hello.resume()) {
+    if (check_room(resume.room()) != NameProblem::ok) continue;
+    if (joined_.size() + pending_joins_.size() >= config.max_rooms_per_session) break;
+    start_join(0, resume.room(), 0, resume.last_seen_seq());
+  }
+}
+
+const std::string* Session::joined_room_key(std::uint64_t id, const std::string& room) {
+  if (const auto problem = check_room(room); problem != NameProblem::ok) {
+    send_error(id, v1::Error::INVALID_NAME, "room name " + std::string(describe(problem)));
+    return nullptr;
+  }
+  auto it = joined_.find(name_key(room));
+  if (it == joined_.end()) {
+    send_error(id, v1::Error::NOT_IN_ROOM, "not a member of " + room);
+    return nullptr;
+  }
+  return &it->first;
+}
+
+void Session::start_join(std::uint64_t id, const std::string& room, std::uint32_t history,
+                         std::optional<std::uint64_t> resume_after) {
+  const std::string key = name_key(room);
+  pending_joins_.insert(key);
+  ServerContext& context = shard_.context();
+  Shard& home = *context.shards[context.home_shard_of(key)];
+  JoinArgs args{.room = room,
+                .key = key,
+                .who = ref_,
+                .nick = nick_,
+                .request_id = id,
+                .history = history,
+                .resume_after = resume_after};
+  home.post([&home, args = std::move(args)]() mutable { home.home_rooms().join(std::move(args)); });
+}
+
+void Session::handle_join(std::uint64_t id, const v1::Join& join) {
+  if (const auto problem = check_room(join.room()); problem != NameProblem::ok) {
+    send_error(id, v1::Error::INVALID_NAME, "room name " + std::string(describe(problem)));
+    return;
+  }
+  const std::string key = name_key(join.room());
+  if (pending_joins_.contains(key)) {
+    send_error(id, v1::Error::BAD_STATE, "already joining " + join.room());
+    return;
+  }
+  const ServerConfig& config = shard_.config();
+  if (!joined_.contains(key) &&
+      joined_.size() + pending_joins_.size() >= config.max_rooms_per_session) {
+    send_error(id, v1::Error::TOO_MANY_ROOMS,
+               "in " + std::to_string(config.max_rooms_per_session) + " rooms already");
+    return;
+  }
+  const std::uint32_t history =
+      join.history() < 0 ? config.history_on_join
+                         : std::min<std::uint32_t>(static_cast<std::uint32_t>(join.history()),
+                                                   config.history_in_memory);
+  start_join(id, join.room(), history, std::nullopt);
+}
+
+void Session::handle_leave(std::uint64_t id, const v1::Leave& leave) {
+  const std::string* found = joined_room_key(id, leave.room());
+  if (!found) return;
+  const std::string key = *found;
+  joined_.erase(key);
+  shard_.local_rooms().remove(key, this);
+  ServerContext& context = shard_.context();
+  Shard& home = *context.shards[context.home_shard_of(key)];
+  home.post([&home, key, who = ref_] { home.home_rooms().leave(key, who, "left"); });
+  send_ok(id);
+}
+
+void Session::handle_send(std::uint64_t id, const v1::Send& send) {
+  if (const auto problem = check_text(send.text(), shard_.config().max_text_bytes);
+      problem != NameProblem::ok) {
+    const auto code =
+        problem == NameProblem::too_long ? v1::Error::TEXT_TOO_LONG : v1::Error::INVALID_TEXT;
+    send_error(id, code, "text " + std::string(describe(problem)));
+    return;
+  }
+  const std::string* key = joined_room_key(id, send.room());
+  if (!key) return;
+  ServerContext& context = shard_.context();
+  Shard& home = *context.shards[context.home_shard_of(*key)];
+  PublishArgs args{.key = *key,
+                   .who = ref_,
+                   .nick = nick_,
+                   .text = send.text(),
+                   .client_msg_id = send.client_msg_id(),
+                   .action = send.action(),
+                   .request_id = id};
+  home.post(
+      [&home, args = std::move(args)]() mutable { home.home_rooms().publish(std::move(args)); });
+}
+
+void Session::handle_send_direct(std::uint64_t id, const v1::SendDirect& send) {
+  if (const auto problem = check_text(send.text(), shard_.config().max_text_bytes);
+      problem != NameProblem::ok) {
+    const auto code =
+        problem == NameProblem::too_long ? v1::Error::TEXT_TOO_LONG : v1::Error::INVALID_TEXT;
+    send_error(id, code, "text " + std::string(describe(problem)));
+    return;
+  }
+  ServerContext& context = shard_.context();
+  const auto target = context.nicks.find(send.to());
+  if (!target) {
+    send_error(id, v1::Error::NOT_FOUND, "no one is called " + send.to());
+    return;
+  }
+  v1::ServerFrame frame;
+  auto* message = frame.mutable_direct_message();
+  message->set_from(nick_);
+  message->set_text(send.text());
+  message->set_server_time_ms(now_ms());
+  message->set_client_msg_id(send.client_msg_id());
+  v1::ServerFrame receipt;
+  receipt.mutable_direct_receipt()->set_from(send.to());
+  receipt.mutable_direct_receipt()->set_client_msg_id(send.client_msg_id());
+  receipt.mutable_direct_receipt()->set_kind(v1::DirectReceiptEvent::DELIVERED);
+  with_session(context, *target,
+               [&context, frame = encode_frame(frame), receipt = encode_frame(receipt),
+                sender = ref_](Session& to) {
+                 to.deliver(frame);
+                 send_to_session(context, sender, receipt);
+               });
+  send_ok(id);
+}
+
+void Session::handle_direct_receipt(std::uint64_t id, const v1::DirectReceipt& receipt) {
+  const auto target = shard_.context().nicks.find(receipt.to());
+  if (!target) {
+    send_error(id, v1::Error::NOT_FOUND, "no one is called " + receipt.to());
+    return;
+  }
+  v1::ServerFrame frame;
+  frame.mutable_direct_receipt()->set_from(nick_);
+  frame.mutable_direct_receipt()->set_client_msg_id(receipt.client_msg_id());
+  frame.mutable_direct_receipt()->set_kind(v1::DirectReceiptEvent::READ);
+  send_to_session(shard_.context(), *target, encode_frame(frame));
+  send_ok(id);
+}
+
+void Session::handle_set_nick(std::uint64_t id, const v1::SetNick& set_nick) {
+  const std::string& nick = set_nick.nick();
+  if (const auto problem = check_nick(nick); problem != NameProblem::ok) {
+    send_error(id, v1::Error::INVALID_NAME, "nick " + std::string(describe(problem)));
+    return;
+  }
+  ServerContext& context = shard_.context();
+  if (!context.nicks.rename(nick_, nick, ref_)) {
+    send_error(id, v1::Error::NICK_IN_USE, "nick is in use");
+    return;
+  }
+  nick_ = nick;
+  for (const auto& [key, room] : joined_) {
+    Shard& home = *context.shards[context.home_shard_of(key)];
+    home.post([&home, key, who = ref_, nick] { home.home_rooms().rename(key, who, nick); });
+  }
+  send_ok(id);
+}
+
+void Session::handle_list_rooms(std::uint64_t id, const v1::ListRooms& list) {
+  // Scatter to every shard's home rooms, gather here; the collector lives on this shard only.
+  struct Collector {
+    std::vector<v1::RoomInfo> rooms;
+    std::size_t pending;
+  };
+  ServerContext& context = shard_.context();
+  auto collector = std::make_shared<Collector>(Collector{{}, context.shards.size()});
+  const std::uint32_t max = shard_.config().max_history;  // the same cap bounds a reply's size
+  const std::uint32_t limit = list.limit() == 0 ? max : std::min(list.limit(), max);
+  Shard& origin = shard_;
+  for (auto& shard : context.shards) {
+    Shard& source = *shard;
+    source.post([&source, &origin, &context, collector, prefix = name_key(list.prefix()),
+                 who = ref_, id, limit] {
+      origin.post(
+          [&context, collector, part = source.home_rooms().list(prefix), who, id, limit]() mutable {
+            std::move(part.begin(), part.end(), std::back_inserter(collector->rooms));
+            if (--collector->pending > 0) return;
+            auto& rooms = collector->rooms;
+            std::sort(rooms.begin(), rooms.end(), [](const auto& a, const auto& b) {
+              return name_key(a.room()) < name_key(b.room());
+            });
+            v1::ServerFrame frame;
+            frame.set_request_id(id);
+            auto* reply = frame.mutable_room_list();
+            reply->set_truncated(rooms.size() > limit);
+            for (std::size_t i = 0; i < rooms.size() && i < limit; ++i)
+              *reply->add_rooms() = std::move(rooms[i]);
+            if (Session* session = context.shards[who.shard]->find_session(who.id))
+              session->deliver(encode_frame(frame));
+          });
+    });
+  }
+}
+
+void Session::handle_typing(const v1::Typing& typing) {
+  auto it = joined_.find(name_key(typing.room()));
+  if (it == joined_.end()) return;  // typing is best effort: never answered
+  ServerContext& context = shard_.context();
+  Shard& home = *context.shards[context.home_shard_of(it->first)];
+  home.post([&home, key = it->first, who = ref_, nick = nick_] {
+    home.home_rooms().typing(key, who, nick);
+  });
+}
+
+}  // namespace chat::server

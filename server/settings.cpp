@@ -1,0 +1,75 @@
+#include "settings.hpp"
+
+#include <array>
+
+namespace chat::server {
+namespace {
+
+using C = ServerConfig;
+
+const std::array settings{
+    Setting{"server", "listen", "address to listen on, HOST:PORT", &C::listen},
+    Setting{"server", "data_dir", "directory for the server's data", &C::data_dir},
+    Setting{"server", "shards", "worker threads, each with its own event loop (0: one per core)",
+            &C::shards},
+    Setting{"server", "name", "server name sent in Welcome", &C::name},
+    Setting{"server", "motd", "message of the day sent in Welcome", &C::motd},
+    Setting{"server", "log_level", "trace, debug, info, warn, error, critical or off",
+            &C::log_level},
+    Setting{"limits", "max_frame_bytes", "largest frame accepted from a client",
+            &C::max_frame_bytes},
+    Setting{"limits", "max_text_bytes", "longest message text", &C::max_text_bytes},
+    Setting{"limits", "max_rooms_per_session", "most rooms one session may join",
+            &C::max_rooms_per_session},
+    Setting{"limits", "max_members_per_room", "most members in one room", &C::max_members_per_room},
+    Setting{"limits", "max_connections", "most connections in total", &C::max_connections},
+    Setting{"limits", "max_connections_per_address",
+            "most connections from one address (0: no limit)", &C::max_connections_per_address},
+    Setting{"limits", "messages_per_second", "requests per second per session (0: no limit)",
+            &C::messages_per_second},
+    Setting{"limits", "message_burst", "request burst per session", &C::message_burst},
+    Setting{"limits", "bytes_per_second", "text bytes per second per session (0: no limit)",
+            &C::bytes_per_second},
+    Setting{"limits", "bytes_burst", "text byte burst per session", &C::bytes_burst},
+    Setting{"limits", "rate_limit_strikes", "rate-limited requests in a row before disconnecting",
+            &C::rate_limit_strikes},
+    Setting{"limits", "handshake_timeout_ms", "time allowed for Hello after connecting",
+            &C::handshake_timeout_ms},
+    Setting{"limits", "idle_timeout_ms", "silence before the server pings; twice this disconnects",
+            &C::idle_timeout_ms},
+    Setting{"limits", "close_timeout_ms", "time to flush a closing connection before dropping it",
+            &C::close_timeout_ms},
+    Setting{"limits", "shutdown_timeout_ms", "time to flush all clients on shutdown",
+            &C::shutdown_timeout_ms},
+    Setting{"limits", "memory_budget_mb", "refuse new connections above this RSS (0: 80% of RAM)",
+            &C::memory_budget_mb},
+    Setting{"limits", "accepts_per_second", "connection accept rate (0: no limit)",
+            &C::accepts_per_second},
+    Setting{"limits", "accept_burst", "connection accept burst", &C::accept_burst},
+    Setting{"outbox", "outbox_soft_bytes", "queued bytes above which presence events are shed",
+            &C::outbox_soft_bytes},
+    Setting{"outbox", "outbox_hard_bytes",
+            "queued bytes above which messages become a Gap or the client is dropped",
+            &C::outbox_hard_bytes},
+    Setting{"outbox", "write_batch_frames", "most frames in one gather write",
+            &C::write_batch_frames},
+    Setting{"outbox", "write_batch_bytes", "most bytes in one gather write", &C::write_batch_bytes},
+    Setting{"history", "history_on_join", "recent messages sent on join", &C::history_on_join},
+    Setting{"history", "max_history", "most messages in one History reply", &C::max_history},
+    Setting{"history", "history_in_memory", "recent messages kept in memory per room",
+            &C::history_in_memory},
+};
+
+}  // namespace
+
+std::span<const Setting> all_settings() { return settings; }
+
+std::string flag_name(const Setting& setting) {
+  std::string flag = "--" + std::string(setting.key);
+  for (char& c : flag) {
+    if (c == '_') c = '-';
+  }
+  return flag;
+}
+
+}  // namespace chat::server

@@ -1,0 +1,71 @@
+#include "shard.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "session.hpp"
+
+namespace chat::server {
+
+Shard::Shard(std::uint32_t index, ServerContext& context)
+    : index_(index),
+      context_(context),
+      config_(context.config),
+      io_(1),
+      home_rooms_(*this, context) {}
+
+Shard::~Shard() { stop_and_join(); }
+
+void Shard::reload(const ServerConfig& config) { config_ = config; }
+
+void Shard::start() {
+  work_.emplace(io_.get_executor());
+  thread_ = std::thread([this] {
+    try {
+      io_.run();
+    } catch (const std::exception& e) {
+      spdlog::critical("shard {}: event loop failed: {}", index_, e.what());
+      std::terminate();
+    }
+  });
+}
+
+void Shard::stop_and_join() {
+  work_.reset();
+  io_.stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Shard::add_session(Session& session) { sessions_.emplace(session.ref().id, &session); }
+
+void Shard::remove_session(Session& session) {
+  sessions_.erase(session.ref().id);
+  if (sessions_.empty() && on_drained_) std::exchange(on_drained_, nullptr)();
+}
+
+Session* Shard::find_session(std::uint64_t id) const {
+  auto it = sessions_.find(id);
+  return it == sessions_.end() ? nullptr : it->second;
+}
+
+void Shard::begin_shutdown(std::function<void()> on_drained) {
+  if (sessions_.empty()) {
+    on_drained();
+    return;
+  }
+  on_drained_ = std::move(on_drained);
+  std::vector<Session*> sessions;
+  for (auto& [id, session] : sessions_) sessions.push_back(session);
+  for (Session* session : sessions)
+    session->close_with(v1::Disconnect::SERVER_SHUTDOWN, "server shutting down");
+}
+
+void Shard::abort_sessions() {
+  for (auto& [id, session] : sessions_) session->abort();
+}
+
+void send_to_session(ServerContext& context, SessionRef ref, SharedFrame frame) {
+  with_session(context, ref,
+               [frame = std::move(frame)](Session& session) { session.deliver(frame); });
+}
+
+}  // namespace chat::server

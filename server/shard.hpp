@@ -1,0 +1,84 @@
+#pragma once
+// A worker thread with its own io_context. Sessions live on one shard for their whole life; rooms
+// have a home shard. Shards talk only by posting to each other.
+
+#include <asio/io_context.hpp>
+#include <asio/post.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+
+#include "config.hpp"
+#include "home_rooms.hpp"
+#include "local_rooms.hpp"
+#include "server_context.hpp"
+
+namespace chat::server {
+
+class Session;
+
+class Shard {
+ public:
+  Shard(std::uint32_t index, ServerContext& context);
+  ~Shard();
+  Shard(const Shard&) = delete;
+  Shard& operator=(const Shard&) = delete;
+
+  std::uint32_t index() const { return index_; }
+  asio::io_context& io() { return io_; }
+  ServerContext& context() { return context_; }
+  // The settings in force on this shard (reloaded on SIGHUP). Shard thread only.
+  const ServerConfig& config() const { return config_; }
+  void reload(const ServerConfig& config);
+
+  void start();
+  // Stops the event loop and joins the thread; sessions still running are destroyed.
+  void stop_and_join();
+
+  template <class F>
+  void post(F&& f) {
+    asio::post(io_, std::forward<F>(f));
+  }
+
+  // Shard thread only.
+  void add_session(Session& session);
+  void remove_session(Session& session);
+  Session* find_session(std::uint64_t id) const;
+  std::size_t session_count() const { return sessions_.size(); }
+  LocalRooms& local_rooms() { return local_rooms_; }
+  HomeRooms& home_rooms() { return home_rooms_; }
+
+  // Tells every session SERVER_SHUTDOWN; on_drained runs on this thread once none is left.
+  void begin_shutdown(std::function<void()> on_drained);
+  // Drops every session that has not finished flushing.
+  void abort_sessions();
+
+ private:
+  std::uint32_t index_;
+  ServerContext& context_;
+  ServerConfig config_;
+  asio::io_context io_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
+  std::thread thread_;
+  std::unordered_map<std::uint64_t, Session*> sessions_;
+  LocalRooms local_rooms_;
+  HomeRooms home_rooms_;
+  std::function<void()> on_drained_;
+};
+
+// Runs fn(session) on the session's shard if the session still exists there.
+template <class F>
+void with_session(ServerContext& context, SessionRef ref, F&& fn) {
+  Shard& shard = *context.shards[ref.shard];
+  shard.post([&shard, id = ref.id, fn = std::forward<F>(fn)]() mutable {
+    if (Session* session = shard.find_session(id)) fn(*session);
+  });
+}
+
+// Queues a frame to a session on any shard.
+void send_to_session(ServerContext& context, SessionRef ref, SharedFrame frame);
+
+}  // namespace chat::server

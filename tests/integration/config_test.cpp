@@ -1,0 +1,136 @@
+// Configuration from TOML and flags: precedence, and a one-line error naming the key.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "command_line.hpp"
+#include "config.hpp"
+
+using namespace chat::server;
+
+namespace {
+
+struct TempFile {
+  explicit TempFile(const std::string& text)
+      : path(std::filesystem::temp_directory_path() /
+             ("chat-config-" + std::to_string(counter++) + ".toml")) {
+    std::ofstream(path) << text;
+  }
+  ~TempFile() { std::filesystem::remove(path); }
+  std::filesystem::path path;
+  static inline int counter = 0;
+};
+
+struct Parsed {
+  std::variant<CommandLine, int> result;
+  std::string out;
+  std::string err;
+};
+
+Parsed parse(std::vector<std::string> args) {
+  args.insert(args.begin(), "chat-server");
+  std::vector<const char*> argv;
+  for (auto& arg : args) argv.push_back(arg.c_str());
+  std::ostringstream out;
+  std::ostringstream err;
+  auto result = parse_command_line(static_cast<int>(argv.size()), argv.data(), out, err);
+  return {std::move(result), out.str(), err.str()};
+}
+
+int exit_code(const Parsed& parsed) {
+  return std::holds_alternative<int>(parsed.result) ? std::get<int>(parsed.result) : -1;
+}
+
+}  // namespace
+
+TEST_CASE("no flags: the embedded defaults") {
+  const auto parsed = parse({});
+  const auto& config = std::get<CommandLine>(parsed.result).config;
+  CHECK(config.listen == "127.0.0.1:7777");
+  CHECK(config.data_dir == "./data");
+}
+
+TEST_CASE("the file overrides defaults and flags override the file") {
+  TempFile file(
+      "[server]\nlisten = \"127.0.0.1:9000\"\nshards = 3\n[limits]\nmax_text_bytes = "
+      "1000\nmessages_per_second = 7\n");
+  const auto parsed = parse({"--config", file.path.string(), "--shards", "4"});
+  const auto& config = std::get<CommandLine>(parsed.result).config;
+  CHECK(config.listen == "127.0.0.1:9000");
+  CHECK(config.shards == 4);
+  CHECK(config.max_text_bytes == 1000);
+  CHECK(config.messages_per_second == 7.0);
+}
+
+TEST_CASE("bad config files are one-line errors naming the key, exit code 2") {
+  struct Case {
+    std::string text;
+    std::string expect;
+  };
+  for (const auto& c : std::vector<Case>{
+           {"[limits]\nmax_txt_bytes = 5\n", "unknown key 'limits.max_txt_bytes'"},
+           {"[limits]\nmax_text_bytes = \"big\"\n", "limits.max_text_bytes: expected an integer"},
+           {"[limits]\nmax_text_bytes = -1\n", "limits.max_text_bytes: out of range"},
+           {"[limits]\nmax_text_bytes = 99999999999\n", "limits.max_text_bytes: out of range"},
+           {"[limits]\nmessages_per_second = \"fast\"\n",
+            "limits.messages_per_second: expected a number"},
+           {"[server]\nlisten = \"nowhere\"\n", "listen: 'nowhere' is not HOST:PORT"},
+           {"[server]\nlog_level = \"loud\"\n", "log_level"},
+           {"[nonsense]\nx = 1\n", "unknown table or key 'nonsense'"},
+           {"[server\nlisten = 1\n", ":1:"},
+           {"[outbox]\noutbox_soft_bytes = 100000000\n", "outbox_soft_bytes"},
+       }) {
+    CAPTURE(c.text);
+    TempFile file(c.text);
+    const auto parsed = parse({"--config", file.path.string()});
+    CHECK(exit_code(parsed) == 2);
+    CHECK(parsed.err.find(c.expect) != std::string::npos);
+    CHECK(std::count(parsed.err.begin(), parsed.err.end(), '\n') == 1);
+    const auto checked = parse({"--check-config", file.path.string()});
+    CHECK(exit_code(checked) == 2);
+  }
+}
+
+TEST_CASE("bad flags are one-line errors, exit code 2") {
+  for (const auto& args :
+       std::vector<std::vector<std::string>>{{"--no-such-flag"},
+                                             {"--shards", "many"},
+                                             {"--shards", "-1"},
+                                             {"--shards", "1000"},
+                                             {"--listen", "127.0.0.1:99999"},
+                                             {"--config", "/does/not/exist.toml"},
+                                             {"--max-text-bytes"},
+                                             {"--outbox-soft-bytes", "999999999"}}) {
+    CAPTURE(args.front());
+    const auto parsed = parse(args);
+    CHECK(exit_code(parsed) == 2);
+    CHECK_FALSE(parsed.err.empty());
+  }
+}
+
+TEST_CASE("--help, --check-config and --print-config") {
+  const auto help = parse({"--help"});
+  CHECK(exit_code(help) == 0);
+  CHECK(help.out.find("--max-text-bytes") != std::string::npos);
+  CHECK(help.out.find("4096") != std::string::npos);
+
+  TempFile good("[limits]\nmax_text_bytes = 2000\n");
+  const auto checked = parse({"--check-config", good.path.string()});
+  CHECK(exit_code(checked) == 0);
+
+  // --print-config output is itself a valid config that round-trips.
+  ServerConfig config;
+  config.motd = "say \"hi\"\nnicely";
+  config.messages_per_second = 2.5;
+  TempFile printed(to_toml(config));
+  ServerConfig reread;
+  CHECK_FALSE(load_config_file(printed.path.string(), reread).has_value());
+  CHECK(reread.motd == config.motd);
+  CHECK(reread.messages_per_second == 2.5);
+  CHECK(to_toml(reread) == to_toml(config));
+}
