@@ -101,6 +101,7 @@ std::span<char> FrameDecoder::prepare() {
 void FrameDecoder::commit(std::size_t n) { end_ += std::min(n, buffer_.size() - end_); }
 
 void FrameDecoder::feed(std::string_view bytes) {
+  if (bytes.empty()) return;
   make_room(bytes.size());
   std::memcpy(buffer_.data() + end_, bytes.data(), bytes.size());
   end_ += bytes.size();

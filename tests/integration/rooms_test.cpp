@@ -286,3 +286,17 @@ TEST_CASE("history on join, history pages, and resume after a reconnect") {
   REQUIRE(live.size() == 1);
   CHECK(live[0].seq() == 66);
 }
+
+TEST_CASE("a reload applies new limits without dropping anyone") {
+  TestServer server;
+  auto alice = TestClient::connect_as(server.port(), "alice");
+  alice.join("#r");
+  auto config = test::test_config();
+  config.max_text_bytes = 10;
+  server.server().reload(config);
+  // The reload reaches each shard as a post: wait until this session's shard has it.
+  CHECK(test::eventually([&] { return alice.say("#r", std::string(20, 'x')).has_error(); }));
+  CHECK(alice.say("#r", std::string(20, 'x')).error().code() == v1::Error::TEXT_TOO_LONG);
+  CHECK(alice.say("#r", "short").has_ack());
+  CHECK_FALSE(alice.closed());
+}

@@ -7,7 +7,6 @@
 
 #include <filesystem>
 #include <future>
-#include <regex>
 #include <string>
 
 #include "test_client.hpp"
@@ -56,20 +55,24 @@ TEST_CASE("chat-server exits 0 on SIGTERM after telling its clients") {
   for (auto& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
   pid_t pid = 0;
-  REQUIRE(::posix_spawn(&pid, CHAT_SERVER_BINARY, &actions, nullptr, argv.data(), environ) == 0);
+  const int spawned =
+      ::posix_spawn(&pid, CHAT_SERVER_BINARY, &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  REQUIRE(spawned == 0);
   ::close(err_pipe[1]);
 
   // The server logs the port it bound; read stderr until that line.
   std::string log;
-  std::smatch match;
-  const std::regex listening("listening on 127\\.0\\.0\\.1:([0-9]+)");
+  const std::string listening = "listening on 127.0.0.1:";
   char buffer[512];
-  while (!std::regex_search(log, match, listening)) {
+  while (log.find(listening) == std::string::npos ||
+         log.find(' ', log.find(listening) + listening.size()) == std::string::npos) {
     const ssize_t n = ::read(err_pipe[0], buffer, sizeof buffer);
-    REQUIRE(n > 0);
+    if (n <= 0) FAIL("chat-server ended before listening: " << log);
     log.append(buffer, static_cast<std::size_t>(n));
   }
-  const auto port = static_cast<std::uint16_t>(std::stoi(match[1]));
+  const auto port =
+      static_cast<std::uint16_t>(std::stoi(log.substr(log.find(listening) + listening.size())));
   auto client = TestClient::connect_as(port, "watcher");
   REQUIRE(::kill(pid, SIGTERM) == 0);
   const auto disconnect = client.wait_closed();
@@ -81,7 +84,6 @@ TEST_CASE("chat-server exits 0 on SIGTERM after telling its clients") {
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
   ::close(err_pipe[0]);
-  posix_spawn_file_actions_destroy(&actions);
   std::error_code ignored;
   std::filesystem::remove_all(data_dir, ignored);
 }
