@@ -1,0 +1,78 @@
+#pragma once
+// One simulated user: connects, says Hello, joins its rooms, and (if it is a sender) sends at its
+// rate or with a window of unacknowledged messages; checks every delivery against the room
+// sequence. A churning client disconnects now and then and resumes from its last sequences.
+
+#include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "plan.hpp"
+#include "sequence_tracker.hpp"
+#include "wake_signal.hpp"
+
+namespace chat::loadtest {
+
+class Worker;
+
+class LoadClient {
+ public:
+  LoadClient(Worker& worker, const ClientSpec& spec);
+
+  asio::awaitable<void> run();
+  void close();
+  const std::vector<SequenceTracker>& trackers() const { return trackers_; }
+  const ClientSpec& spec() const { return spec_; }
+  bool joined_once() const { return joined_once_; }
+
+ private:
+  asio::awaitable<bool> connect();
+  asio::awaitable<void> read_loop();
+  asio::awaitable<void> write_loop();
+  asio::awaitable<void> script(bool resuming);
+  asio::awaitable<void> send_loop();
+  // Waits until notify() or the deadline; false when the coroutine was cancelled.
+  asio::awaitable<bool> wait_until(std::chrono::steady_clock::time_point deadline);
+  void notify_script() { script_timer_.cancel(); }
+
+  void consume(const char* data, std::size_t size, std::int64_t now_ns);
+  std::size_t process(std::string_view bytes, std::int64_t now_ns);
+  void handle_frame(std::string_view body, std::int64_t now_ns);
+  void handle_other(std::string_view body);
+  int room_slot(std::string_view room) const;
+  void queue(std::string_view bytes);
+  void send_hello(bool resuming);
+  void send_join(std::size_t slot);
+  void send_message();
+
+  Worker& worker_;
+  ClientSpec spec_;
+  asio::ip::tcp::socket socket_;
+  asio::steady_timer script_timer_;
+  WakeSignal writer_wake_;
+  std::string carry_;    // the partial frame left from the last read
+  std::string out_;      // frames waiting for the writer
+  std::string writing_;  // frames being written
+  bool writer_waiting_ = false;
+  bool connected_ = false;
+
+  std::vector<SequenceTracker> trackers_;  // per joined room
+  std::vector<std::string> room_names_;
+  bool welcomed_ = false;
+  bool nick_in_use_ = false;
+  std::size_t joins_answered_ = 0;
+  bool joined_once_ = false;
+  std::uint64_t next_request_id_ = 1;
+  std::uint64_t next_send_id_ = 1ULL << 40;  // sends are told apart from set-up requests by id
+  std::uint32_t in_flight_ = 0;
+  std::size_t next_room_ = 0;
+  std::string text_;
+  std::int64_t setup_started_ns_ = 0;
+};
+
+}  // namespace chat::loadtest

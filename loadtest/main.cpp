@@ -1,0 +1,28 @@
+// chat-loadtest: runs a scenario against one or more chat-servers, prints a summary, and exits 0
+// only when nothing was lost, duplicated or refused.
+#include <signal.h>
+
+#include <fstream>
+#include <iostream>
+
+#include "options.hpp"
+#include "report.hpp"
+#include "run.hpp"
+
+int main(int argc, char** argv) {
+  using namespace chat::loadtest;
+  ::signal(SIGPIPE, SIG_IGN);
+  auto parsed = parse_options(argc, argv, std::cout, std::cerr);
+  if (const int* exit_code = std::get_if<int>(&parsed)) return *exit_code;
+  const Options& options = std::get<Options>(parsed);
+  try {
+    const RunResult result = run_load(options, std::cout);
+    print_summary(result, std::cout);
+    if (!options.json_path.empty()) std::ofstream(options.json_path) << to_json(result);
+    if (!options.svg_path.empty()) std::ofstream(options.svg_path) << to_svg(result);
+    return result.clean() ? 0 : 1;
+  } catch (const std::exception& e) {
+    std::cerr << "chat-loadtest: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,196 @@
+#include "report.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <ostream>
+
+namespace chat::loadtest {
+namespace {
+
+double ms(std::int64_t ns) { return static_cast<double>(ns) / 1e6; }
+
+double deliveries_per_second(const RunResult& r) {
+  const double seconds = r.run_seconds + r.drain_seconds;
+  return seconds > 0 ? static_cast<double>(r.totals.delivered) / seconds : 0;
+}
+
+std::string named_counts(const auto& counts, auto name_of) {
+  std::string out;
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    if (counts[i] == 0) continue;
+    if (!out.empty()) out += ", ";
+    out += fmt::format("{} {}", name_of(static_cast<int>(i)), counts[i]);
+  }
+  return out.empty() ? "none" : out;
+}
+
+std::string error_name(int code) {
+  return v1::Error::Code_Name(static_cast<v1::Error::Code>(code));
+}
+std::string reason_name(int reason) {
+  return v1::Disconnect::Reason_Name(static_cast<v1::Disconnect::Reason>(reason));
+}
+
+}  // namespace
+
+void print_summary(const RunResult& r, std::ostream& out) {
+  const auto& t = r.totals;
+  const auto& l = t.latency;
+  out << fmt::format("scenario        {}  ({} clients, {} threads)\n",
+                     scenario_name(r.options.scenario), r.options.clients, r.options.threads);
+  out << fmt::format(
+      "connected       {} of {} in {:.2f} s (connect+join p50 {:.1f} ms, p99 {:.1f} ms)\n",
+      r.clients_connected, r.options.clients, r.connect_all_seconds,
+      ms(t.connect_time.quantile(0.5)), ms(t.connect_time.quantile(0.99)));
+  out << fmt::format(
+      "sent            {} messages, {} acknowledged, in {:.2f} s (+{:.2f} s drain)\n", r.sent,
+      r.acked, r.run_seconds, r.drain_seconds);
+  out << fmt::format("delivered       {} ({:.0f}/s), expected {}\n", t.delivered,
+                     deliveries_per_second(r), r.expected);
+  out << fmt::format(
+      "latency ms      p50 {:.3f}  p90 {:.3f}  p99 {:.3f}  p99.9 {:.3f}  max {:.3f}\n",
+      ms(l.quantile(0.5)), ms(l.quantile(0.9)), ms(l.quantile(0.99)), ms(l.quantile(0.999)),
+      ms(l.max()));
+  out << fmt::format(
+      "lost            {}   duplicates {}   out of order {}   skipped by server (Gap) {}\n", t.lost,
+      t.duplicates, t.out_of_order, t.announced_gaps);
+  out << fmt::format("errors          {}\n", named_counts(t.errors, error_name));
+  out << fmt::format("disconnects     {}\n", named_counts(t.disconnects, reason_name));
+  if (r.options.scenario == Scenario::churn)
+    out << fmt::format("reconnects      {}\n", r.reconnects);
+  const double wall = r.connect_all_seconds + r.run_seconds + r.drain_seconds;
+  out << fmt::format("harness cpu     {:.2f} s ({:.0f}% of one core)\n", r.harness_cpu_seconds,
+                     wall > 0 ? 100 * r.harness_cpu_seconds / wall : 0);
+  if (r.server_before && r.server_connected && r.server_after) {
+    const double per_client = (r.server_connected->rss_bytes - r.server_before->rss_bytes) /
+                              std::max<double>(1, static_cast<double>(r.clients_connected));
+    out << fmt::format(
+        "server          rss {:.1f} MiB -> {:.1f} MiB connected ({:.0f} bytes per connection), cpu "
+        "{:.2f} s during run\n",
+        r.server_before->rss_bytes / 1048576, r.server_connected->rss_bytes / 1048576, per_client,
+        r.server_after->cpu_seconds - r.server_connected->cpu_seconds);
+  }
+  out << (r.clean() ? "result          PASS: nothing lost, duplicated or refused\n"
+                    : "result          FAIL\n");
+}
+
+std::string to_json(const RunResult& r) {
+  const auto& t = r.totals;
+  const auto& l = t.latency;
+  std::string errors;
+  for (std::size_t i = 0; i < t.errors.size(); ++i) {
+    if (t.errors[i])
+      errors += fmt::format("{}\"{}\": {}", errors.empty() ? "" : ", ",
+                            error_name(static_cast<int>(i)), t.errors[i]);
+  }
+  std::string disconnects;
+  for (std::size_t i = 0; i < t.disconnects.size(); ++i) {
+    if (t.disconnects[i]) {
+      disconnects += fmt::format("{}\"{}\": {}", disconnects.empty() ? "" : ", ",
+                                 reason_name(static_cast<int>(i)), t.disconnects[i]);
+    }
+  }
+  std::string timeline;
+  for (const auto& p : r.timeline) {
+    timeline += fmt::format(
+        "{}\n    {{\"t\": {:.3f}, \"deliveries_per_second\": {:.1f}, \"sends_per_second\": {:.1f}, "
+        "\"p50_ms\": {:.4f}, \"p99_ms\": {:.4f}}}",
+        timeline.empty() ? "" : ",", p.seconds, p.deliveries_per_second, p.sends_per_second,
+        p.p50_ms, p.p99_ms);
+  }
+  std::string server = "null";
+  if (r.server_before && r.server_connected && r.server_after) {
+    server = fmt::format(
+        "{{\"rss_before_bytes\": {:.0f}, \"rss_connected_bytes\": {:.0f}, \"rss_after_bytes\": "
+        "{:.0f}, \"cpu_seconds_during_run\": {:.3f}}}",
+        r.server_before->rss_bytes, r.server_connected->rss_bytes, r.server_after->rss_bytes,
+        r.server_after->cpu_seconds - r.server_connected->cpu_seconds);
+  }
+  return fmt::format(
+      "{{\n  \"scenario\": \"{}\",\n  \"clients\": {},\n  \"threads\": {},\n  \"payload_bytes\": "
+      "{},\n  \"rate_per_sender\": {},\n"
+      "  \"clients_connected\": {},\n  \"connect_all_seconds\": {:.3f},\n  \"connect_join_ms\": "
+      "{{\"p50\": {:.3f}, \"p99\": {:.3f}}},\n"
+      "  \"run_seconds\": {:.3f},\n  \"drain_seconds\": {:.3f},\n  \"sent\": {},\n  \"acked\": "
+      "{},\n  \"delivered\": {},\n"
+      "  \"expected\": {},\n  \"deliveries_per_second\": {:.1f},\n"
+      "  \"latency_ms\": {{\"p50\": {:.4f}, \"p90\": {:.4f}, \"p99\": {:.4f}, \"p99_9\": {:.4f}, "
+      "\"max\": {:.4f}}},\n"
+      "  \"lost\": {},\n  \"duplicates\": {},\n  \"out_of_order\": {},\n  \"skipped_by_server\": "
+      "{},\n  \"reconnects\": {},\n"
+      "  \"errors\": {{{}}},\n  \"disconnects\": {{{}}},\n  \"harness_cpu_seconds\": {:.3f},\n  "
+      "\"server\": {},\n"
+      "  \"pass\": {},\n  \"timeline\": [{}\n  ]\n}}\n",
+      scenario_name(r.options.scenario), r.options.clients, r.options.threads, r.options.payload,
+      r.options.rate, r.clients_connected, r.connect_all_seconds, ms(t.connect_time.quantile(0.5)),
+      ms(t.connect_time.quantile(0.99)), r.run_seconds, r.drain_seconds, r.sent, r.acked,
+      t.delivered, r.expected, deliveries_per_second(r), ms(l.quantile(0.5)), ms(l.quantile(0.9)),
+      ms(l.quantile(0.99)), ms(l.quantile(0.999)), ms(l.max()), t.lost, t.duplicates,
+      t.out_of_order, t.announced_gaps, r.reconnects, errors, disconnects, r.harness_cpu_seconds,
+      server, r.clean() ? "true" : "false", timeline);
+}
+
+std::string to_svg(const RunResult& r) {
+  constexpr double width = 800;
+  constexpr double height = 400;
+  constexpr double left = 70;
+  constexpr double right = 70;
+  constexpr double top = 40;
+  constexpr double bottom = 50;
+  const double plot_w = width - left - right;
+  const double plot_h = height - top - bottom;
+  double max_t = 1;
+  double max_rate = 1;
+  double max_ms = 0.001;
+  for (const auto& p : r.timeline) {
+    max_t = std::max(max_t, p.seconds);
+    max_rate = std::max(max_rate, p.deliveries_per_second);
+    max_ms = std::max(max_ms, p.p99_ms);
+  }
+  auto x = [&](double t) { return left + t / max_t * plot_w; };
+  auto y_rate = [&](double v) { return top + plot_h - v / max_rate * plot_h; };
+  auto y_ms = [&](double v) { return top + plot_h - v / max_ms * plot_h; };
+  auto polyline = [&](auto value, auto y, const char* colour) {
+    std::string points;
+    for (const auto& p : r.timeline)
+      points += fmt::format("{:.1f},{:.1f} ", x(p.seconds), y(value(p)));
+    return fmt::format("<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"2\" points=\"{}\"/>\n",
+                       colour, points);
+  };
+  std::string svg = fmt::format(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" "
+      "font-family=\"sans-serif\" font-size=\"12\">\n"
+      "<rect width=\"{0}\" height=\"{1}\" fill=\"white\"/>\n"
+      "<text x=\"{2}\" y=\"24\" font-size=\"15\">chat-loadtest {3}: {4} clients, deliveries/s and "
+      "latency over time</text>\n"
+      "<rect x=\"{2}\" y=\"{5}\" width=\"{6}\" height=\"{7}\" fill=\"none\" stroke=\"#999\"/>\n",
+      width, height, left, scenario_name(r.options.scenario), r.options.clients, top, plot_w,
+      plot_h);
+  for (int i = 0; i <= 4; ++i) {
+    const double f = i / 4.0;
+    const double yy = top + plot_h - f * plot_h;
+    svg += fmt::format(
+        "<line x1=\"{:.0f}\" x2=\"{:.0f}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#eee\"/>\n", left,
+        left + plot_w, yy, yy);
+    svg += fmt::format(
+        "<text x=\"{:.0f}\" y=\"{:.1f}\" text-anchor=\"end\" fill=\"#1f77b4\">{:.3g}</text>\n",
+        left - 6, yy + 4, f * max_rate);
+    svg += fmt::format("<text x=\"{:.0f}\" y=\"{:.1f}\" fill=\"#d62728\">{:.3g} ms</text>\n",
+                       left + plot_w + 6, yy + 4, f * max_ms);
+    svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.0f}\" text-anchor=\"middle\">{:.1f} s</text>\n",
+                       left + f * plot_w, top + plot_h + 18, f * max_t);
+  }
+  svg +=
+      polyline([](const TimelinePoint& p) { return p.deliveries_per_second; }, y_rate, "#1f77b4");
+  svg += polyline([](const TimelinePoint& p) { return p.p50_ms; }, y_ms, "#ff7f0e");
+  svg += polyline([](const TimelinePoint& p) { return p.p99_ms; }, y_ms, "#d62728");
+  svg += fmt::format(
+      "<text x=\"{0}\" y=\"{1}\" fill=\"#1f77b4\">deliveries/s</text>"
+      "<text x=\"{2}\" y=\"{1}\" fill=\"#ff7f0e\">p50 latency</text>"
+      "<text x=\"{3}\" y=\"{1}\" fill=\"#d62728\">p99 latency</text>\n</svg>\n",
+      left, height - 10, left + 150, left + 280);
+  return svg;
+}
+
+}  // namespace chat::loadtest

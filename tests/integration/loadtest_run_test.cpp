@@ -1,0 +1,56 @@
+// chat-loadtest's runner against a real in-process server: it must count every delivery.
+#include <doctest/doctest.h>
+
+#include <sstream>
+
+#include "report.hpp"
+#include "run.hpp"
+#include "test_server.hpp"
+
+using namespace chat;
+using namespace std::chrono_literals;
+
+TEST_CASE("a short fanout run delivers everything once and reports it") {
+  test::TestServer server;
+  loadtest::Options options;
+  options.servers = {{"127.0.0.1", server.port()}};
+  options.clients = 50;
+  options.senders = 2;
+  options.duration = 500ms;
+  options.progress = false;
+  options.threads = 2;
+  std::ostringstream progress;
+  const auto result = loadtest::run_load(options, progress);
+  CHECK(result.clients_connected == 50);
+  CHECK(result.sent > 0);
+  CHECK(result.acked == result.sent);
+  CHECK(result.totals.lost == 0);
+  CHECK(result.totals.duplicates == 0);
+  CHECK(result.totals.delivered == result.acked * 50);
+  CHECK(result.clean());
+  std::ostringstream summary;
+  loadtest::print_summary(result, summary);
+  CHECK(summary.str().find("PASS") != std::string::npos);
+  CHECK(loadtest::to_json(result).find("\"lost\": 0") != std::string::npos);
+  CHECK(loadtest::to_svg(result).find("<svg") == 0);
+}
+
+TEST_CASE("the harness sees a slow-consumer policy as skipped, not lost, and reports refusals") {
+  auto config = test::test_config();
+  config.messages_per_second = 50;
+  config.message_burst = 5;
+  config.rate_limit_strikes = 1000000;
+  test::TestServer server(config);
+  loadtest::Options options;
+  options.servers = {{"127.0.0.1", server.port()}};
+  options.clients = 5;
+  options.senders = 1;
+  options.duration = 300ms;
+  options.drain = 1s;
+  options.progress = false;
+  std::ostringstream progress;
+  const auto result = loadtest::run_load(options, progress);
+  CHECK(result.totals.errors[v1::Error::RATE_LIMITED] > 0);
+  CHECK_FALSE(result.clean());  // refusals make the run fail, so CI notices
+  CHECK(result.totals.lost == 0);
+}

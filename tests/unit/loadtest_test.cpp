@@ -1,0 +1,177 @@
+#include <doctest/doctest.h>
+
+#include <sstream>
+
+#include "chat.pb.h"
+#include "frame_peek.hpp"
+#include "framing.hpp"
+#include "latency_histogram.hpp"
+#include "options.hpp"
+#include "plan.hpp"
+#include "sequence_tracker.hpp"
+
+using namespace chat::loadtest;
+using namespace std::chrono_literals;
+
+TEST_CASE("latency histogram quantiles are within bucket precision") {
+  LatencyHistogram h;
+  for (int i = 1; i <= 1000; ++i) h.record(i * 1000);  // 1..1000 us
+  CHECK(h.count() == 1000);
+  CHECK(h.quantile(0.5) == doctest::Approx(500000).epsilon(0.02));
+  CHECK(h.quantile(0.99) == doctest::Approx(990000).epsilon(0.02));
+  CHECK(h.quantile(1.0) == 1000000);
+  CHECK(h.max() == 1000000);
+  CHECK(h.min() == 1000);
+  LatencyHistogram other;
+  other.record(5'000'000'000);
+  h.merge(other);
+  CHECK(h.max() == 5'000'000'000);
+  CHECK(h.quantile(1.0) == 5'000'000'000);
+  LatencyHistogram empty;
+  CHECK(empty.quantile(0.99) == 0);
+  h.record(-5);  // a clock oddity counts as zero, never crashes
+  CHECK(h.min() == 0);
+}
+
+TEST_CASE("peek reads a room message like the full parser, and declines everything else") {
+  chat::v1::ServerFrame frame;
+  auto* message = frame.mutable_room_message();
+  message->set_room("#lt0");
+  message->set_seq(123456789);
+  message->set_from("alice");
+  message->set_text("0123456789abcdef payload");
+  message->set_server_time_ms(1700000000000);
+  const std::string body = frame.SerializeAsString();
+  const auto peeked = peek_room_message(body);
+  REQUIRE(peeked);
+  CHECK(peeked->room == "#lt0");
+  CHECK(peeked->seq == 123456789);
+  CHECK(peeked->text == "0123456789abcdef payload");
+
+  chat::v1::ServerFrame ack;
+  ack.set_request_id(7);
+  ack.mutable_ack()->set_seq(3);
+  CHECK_FALSE(peek_room_message(ack.SerializeAsString()));
+  CHECK_FALSE(peek_room_message(""));
+  CHECK_FALSE(peek_room_message(std::string("\xa2\x01\x05\x0a\x03", 5)));  // truncated message
+  CHECK_FALSE(peek_room_message(body.substr(0, body.size() - 3)));
+  for (std::size_t cut = 0; cut < body.size(); ++cut)
+    (void)peek_room_message(body.substr(0, cut));  // never reads past
+}
+
+TEST_CASE("sequence tracker: losses, duplicates, late arrivals and announced gaps") {
+  SequenceTracker t;
+  t.start_after(10);
+  for (std::uint64_t s : {11, 12, 14, 13, 15, 15}) t.on_message(s);
+  CHECK(t.received() == 5);
+  CHECK(t.duplicates() == 1);
+  CHECK(t.out_of_order() == 1);
+  CHECK(t.lost(15) == 0);
+  CHECK(t.lost(18) == 3);  // 16, 17, 18 never came
+  t.on_gap(16, 17);
+  CHECK(t.lost(18) == 1);
+  CHECK(t.lost(5) == 0);
+  t.on_message(9);  // before the join: a duplicate of nothing we owe
+  CHECK(t.duplicates() == 2);
+}
+
+TEST_CASE("durations, address ranges and endpoints") {
+  CHECK(parse_duration("30") == 30s);
+  CHECK(parse_duration("30s") == 30s);
+  CHECK(parse_duration("500ms") == 500ms);
+  CHECK(parse_duration("2m") == 120s);
+  CHECK(parse_duration("1.5s") == 1500ms);
+  for (const char* bad : {"", "s", "-1", "10h", "abc", "1e30", "5 s"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(parse_duration(bad));
+  }
+  const auto range = parse_address_range("127.0.0.2-127.0.1.1");
+  REQUIRE(range);
+  CHECK(range->size() == 256);
+  CHECK(range->front() == "127.0.0.2");
+  CHECK(range->back() == "127.0.1.1");
+  CHECK(parse_address_range("127.0.0.9")->size() == 1);
+  for (const char* bad :
+       {"127.0.0.9-127.0.0.2", "localhost", "127.0.0.1-", "10.0.0.0-10.255.255.255", "::1"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(parse_address_range(bad));
+  }
+  CHECK(parse_endpoint("127.0.0.1:7777")->port == 7777);
+  for (const char* bad : {"127.0.0.1", ":7777", "host:0", "host:70000", "host:12ab"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(parse_endpoint(bad));
+  }
+}
+
+namespace {
+
+std::variant<Options, int> parse(std::vector<std::string> args, std::string* err_out = nullptr) {
+  args.insert(args.begin(), "chat-loadtest");
+  std::vector<const char*> argv;
+  for (auto& a : args) argv.push_back(a.c_str());
+  std::ostringstream out;
+  std::ostringstream err;
+  auto result = parse_options(static_cast<int>(argv.size()), argv.data(), out, err);
+  if (err_out) *err_out = err.str();
+  return result;
+}
+
+}  // namespace
+
+TEST_CASE("loadtest flags: good ones parse, bad ones are one-line errors with exit code 2") {
+  const auto good = parse({"--server", "127.0.0.1:7000", "--server", "127.0.0.1:7001", "--scenario",
+                           "chatter", "--clients", "50", "--rooms", "5", "--rooms-per-client", "2",
+                           "--duration", "2s", "--source-addresses", "127.0.0.2-127.0.0.3"});
+  REQUIRE(std::holds_alternative<Options>(good));
+  const Options& o = std::get<Options>(good);
+  CHECK(o.servers.size() == 2);
+  CHECK(o.scenario == Scenario::chatter);
+  CHECK(o.duration == 2s);
+  CHECK(o.source_addresses.size() == 2);
+
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"--scenario", "stampede"},
+           {"--clients", "0"},
+           {"--duration", "forever"},
+           {"--server", "nowhere"},
+           {"--members", "5", "--senders", "6"},
+           {"--rooms", "2", "--rooms-per-client", "3", "--scenario", "chatter"},
+           {"--payload", "8"},
+           {"--source-addresses", "1.2.3"},
+           {"--unknown"},
+           {"--threads"},
+           {"--churn-interval", "1ms"}}) {
+    CAPTURE(args.front());
+    std::string err;
+    const auto result = parse(args, &err);
+    REQUIRE(std::holds_alternative<int>(result));
+    CHECK(std::get<int>(result) == 2);
+    CHECK(std::count(err.begin(), err.end(), '\n') == 1);
+  }
+  CHECK(std::get<int>(parse({"--help"})) == 0);
+}
+
+TEST_CASE("plans: fanout puts everyone in one room, chatter spreads members evenly") {
+  Options fanout;
+  fanout.servers = {{"127.0.0.1", 1}, {"127.0.0.1", 2}};
+  fanout.clients = 10;
+  fanout.senders = 3;
+  const Plan p = make_plan(fanout);
+  CHECK(p.room_names.size() == 1);
+  CHECK(std::count_if(p.clients.begin(), p.clients.end(), [](const auto& c) { return c.sender; }) ==
+        3);
+  CHECK(p.clients[1].server.port == 2);
+
+  Options chatter = fanout;
+  chatter.scenario = Scenario::chatter;
+  chatter.clients = 100;
+  chatter.rooms = 10;
+  chatter.rooms_per_client = 3;
+  const Plan q = make_plan(chatter);
+  std::vector<int> members(10);
+  for (const auto& c : q.clients) {
+    CHECK(c.rooms.size() == 3);
+    for (auto r : c.rooms) ++members[r];
+  }
+  for (int m : members) CHECK(m == 30);
+}
