@@ -2,7 +2,7 @@
 add_library(chat_warnings INTERFACE)
 target_compile_options(chat_warnings INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align
-  -Wunused -Woverloaded-virtual -Wconversion -Wno-sign-conversion -Wnull-dereference
+  -Wunused -Woverloaded-virtual -Wconversion -Wno-sign-conversion
   -Wdouble-promotion -Wformat=2 -Wimplicit-fallthrough)
 # GCC 12 reports Asio's coroutine frame allocator (operator new/delete on awaitable_frame_base) as
 # mismatched under sanitizers: a false positive in a system header we cannot change.

@@ -341,6 +341,9 @@ void LoadClient::handle_frame(std::string_view body, std::int64_t now_ns) {
     tracker.on_message(message->seq);
     if (tracker.received() > before)
       worker_.shared().accounted.fetch_add(1, std::memory_order_relaxed);
+    auto& seen = worker_.shared().max_seen[spec_.rooms[static_cast<std::size_t>(slot)]];
+    if (message->seq > seen.load(std::memory_order_relaxed))
+      SharedState::raise_to(seen, message->seq);
     ++worker_.counters().delivered;
     if (message->text.size() >= 16) {
       const std::int64_t sent_ns = parse_hex16(message->text);

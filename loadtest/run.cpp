@@ -150,7 +150,8 @@ RunResult run_load(const Options& options, std::ostream& out) {
   if (options.server_pid > 0) result.server_after = sample_process(options.server_pid);
 
   std::vector<std::uint64_t> final_seq;
-  for (auto& seq : shared.max_acked) final_seq.push_back(seq.load());
+  for (std::size_t room = 0; room < shared.max_acked.size(); ++room)
+    final_seq.push_back(shared.final_seq(room));
   for (auto& worker : workers) {
     const WorkerTotals part = worker->totals(final_seq);
     auto& t = result.totals;

@@ -2,6 +2,7 @@
 // What the load test's threads share: the run's phase and the counters the controller watches
 // (relaxed atomics, updated once per read or send batch, never per delivery).
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -20,6 +21,7 @@ struct SharedState {
       : options(o),
         plan(p),
         max_acked(p.room_names.size()),
+        max_seen(p.room_names.size()),
         members(p.room_names.size()),
         start_sum(p.room_names.size()) {}
 
@@ -38,6 +40,7 @@ struct SharedState {
   std::atomic<std::uint64_t> errors{0};
   std::atomic<std::uint64_t> reconnects{0};
   std::vector<std::atomic<std::uint64_t>> max_acked;  // per room: the highest sequence acknowledged
+  std::vector<std::atomic<std::uint64_t>> max_seen;   // per room: the highest sequence delivered
   std::vector<std::atomic<std::uint64_t>> members;    // per room: members that joined
   std::vector<std::atomic<std::uint64_t>>
       start_sum;  // per room: sum of the sequences they joined at
@@ -49,12 +52,17 @@ struct SharedState {
            !value.compare_exchange_weak(seen, candidate, std::memory_order_relaxed)) {
     }
   }
-  // Deliveries owed once every acknowledged message has reached every member that joined before it.
+  // A room's last sequence: a message can be sequenced while its ack is lost with a connection.
+  std::uint64_t final_seq(std::size_t room) const {
+    return std::max(max_acked[room].load(std::memory_order_relaxed),
+                    max_seen[room].load(std::memory_order_relaxed));
+  }
+  // Deliveries owed once every sequenced message has reached every member that joined before it.
   std::uint64_t expected_deliveries() const {
     std::uint64_t total = 0;
     for (std::size_t r = 0; r < max_acked.size(); ++r) {
       const std::uint64_t m = members[r].load(std::memory_order_relaxed);
-      const std::uint64_t owed = m * max_acked[r].load(std::memory_order_relaxed);
+      const std::uint64_t owed = m * final_seq(r);
       const std::uint64_t start = start_sum[r].load(std::memory_order_relaxed);
       total += owed > start ? owed - start : 0;
     }

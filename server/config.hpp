@@ -21,6 +21,7 @@ struct ServerConfig {
   std::uint32_t max_text_bytes = 4096;
   std::uint32_t max_rooms_per_session = 100;
   std::uint32_t max_members_per_room = 100000;
+  std::uint32_t max_presence_members = 500;  // larger rooms get no join/leave/nick/typing events
   std::uint32_t max_connections = 100000;
   std::uint32_t max_connections_per_address = 1000;
   double messages_per_second = 20;

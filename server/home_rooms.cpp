@@ -34,6 +34,12 @@ void HomeRooms::broadcast(const std::string& key, const Room& room, const Shared
   }
 }
 
+void HomeRooms::broadcast_presence(const std::string& key, const Room& room,
+                                   const SharedFrame& frame) {
+  const std::uint32_t cap = shard_.config().max_presence_members;
+  if (cap == 0 || room.members.size() <= cap) broadcast(key, room, frame);
+}
+
 void HomeRooms::reply_error(SessionRef to, std::uint64_t request_id, v1::Error::Code code,
                             std::string message) {
   v1::ServerFrame frame;
@@ -121,7 +127,7 @@ void HomeRooms::join(JoinArgs args) {
     v1::ServerFrame event;
     event.mutable_member_joined()->set_room(room.name);
     event.mutable_member_joined()->set_nick(args.nick);
-    broadcast(args.key, room, encode_frame(event, FramePriority::presence));
+    broadcast_presence(args.key, room, encode_frame(event, FramePriority::presence));
   }
 }
 
@@ -142,7 +148,7 @@ void HomeRooms::leave(const std::string& key, SessionRef who, const std::string&
   event.mutable_member_left()->set_room(room.name);
   event.mutable_member_left()->set_nick(nick);
   event.mutable_member_left()->set_reason(reason);
-  broadcast(key, room, encode_frame(event, FramePriority::presence));
+  broadcast_presence(key, room, encode_frame(event, FramePriority::presence));
 }
 
 void HomeRooms::publish(PublishArgs args) {
@@ -178,7 +184,7 @@ void HomeRooms::typing(const std::string& key, SessionRef who, const std::string
   v1::ServerFrame event;
   event.mutable_typing()->set_room(it->second.name);
   event.mutable_typing()->set_nick(nick);
-  broadcast(key, it->second, encode_frame(event, FramePriority::presence));
+  broadcast_presence(key, it->second, encode_frame(event, FramePriority::presence));
 }
 
 void HomeRooms::rename(const std::string& key, SessionRef who, const std::string& new_nick) {
@@ -191,7 +197,7 @@ void HomeRooms::rename(const std::string& key, SessionRef who, const std::string
   event.mutable_nick_changed()->set_old_nick(member->second.nick);
   event.mutable_nick_changed()->set_new_nick(new_nick);
   member->second.nick = new_nick;
-  broadcast(key, it->second, encode_frame(event, FramePriority::presence));
+  broadcast_presence(key, it->second, encode_frame(event, FramePriority::presence));
 }
 
 void HomeRooms::set_topic(const std::string& key, SessionRef who, const std::string& topic,

@@ -73,6 +73,9 @@ class HomeRooms {
 
   // Posts frame once to every shard with members of room, which queues it to its local members.
   void broadcast(const std::string& key, const Room& room, const SharedFrame& frame);
+  // Presence (join, leave, nick, typing) is not broadcast in rooms above max_presence_members:
+  // a mass join into a room of N would cost N^2 events.
+  void broadcast_presence(const std::string& key, const Room& room, const SharedFrame& frame);
   void reply_error(SessionRef to, std::uint64_t request_id, v1::Error::Code code,
                    std::string message);
   Room* find_member_room(const std::string& key, SessionRef who, std::uint64_t request_id);

@@ -15,8 +15,8 @@ using asio::experimental::as_tuple;
 using namespace asio::experimental::awaitable_operators;
 constexpr auto use_tuple = as_tuple(asio::use_awaitable);
 
-// Frames the decoder may keep buffered between reads without holding on to a large buffer.
-constexpr std::size_t read_chunk_bytes = 4096;
+// What the decoder may keep allocated between reads (it holds only partial frames).
+constexpr std::size_t idle_decoder_bytes = 512;
 
 asio::awaitable<bool> cancelled() {
   auto state = co_await asio::this_coro::cancellation_state;
@@ -39,7 +39,7 @@ Session::Session(Shard& shard, asio::ip::tcp::socket socket, std::string peer)
       ref_{shard.index(), shard.context().next_session_id.fetch_add(1)},
       connected_at_(clock::now()),
       last_activity_(connected_at_),
-      decoder_(shard.config().max_frame_bytes, read_chunk_bytes),
+      decoder_(shard.config().max_frame_bytes),
       outbox_(outbox_limits(shard.config())),
       writer_wake_(socket_.get_executor()),
       watchdog_timer_(socket_.get_executor()),
@@ -50,6 +50,7 @@ Session::Session(Shard& shard, asio::ip::tcp::socket socket, std::string peer)
 }
 
 Session::~Session() {
+  shard_.forget_flush(*this);
   leave_everything(closing_ && close_reason_ == v1::Disconnect::SLOW_CONSUMER ? "slow consumer"
                                                                               : "disconnected");
   if (!nick_.empty()) shard_.context().nicks.release(nick_, ref_);
@@ -71,21 +72,33 @@ asio::awaitable<void> Session::run() {
 }
 
 asio::awaitable<void> Session::read_loop() {
-  for (;;) {
-    const auto space = decoder_.prepare();
-    auto [ec, n] =
-        co_await socket_.async_read_some(asio::buffer(space.data(), space.size()), use_tuple);
-    if (ec) break;
-    last_activity_ = clock::now();
-    ping_sent_ = false;
-    if (closing_) continue;  // draining until the client closes, so the Disconnect is not lost
-    decoder_.commit(n);
-    DecodeStatus status;
-    while (!closing_ && (status = decoder_.next(request_)) == DecodeStatus::frame) handle(request_);
-    if (!closing_ && status == DecodeStatus::error) {
-      close_with(v1::Disconnect::PROTOCOL_ERROR, std::string(describe(decoder_.error())));
+  // Wait for readability, then read into the shard's buffer: an idle session holds no read buffer,
+  // and the decoder keeps only the partial frame a read ended in.
+  std::vector<char>& buffer = shard_.read_buffer();
+  for (bool open = true; open;) {
+    auto [wait_error] = co_await socket_.async_wait(asio::ip::tcp::socket::wait_read, use_tuple);
+    if (wait_error) break;
+    for (int reads = 0; reads < 4; ++reads) {
+      asio::error_code ec;
+      const std::size_t n = socket_.read_some(asio::buffer(buffer), ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again) break;
+      if (ec) {
+        open = false;
+        break;
+      }
+      last_activity_ = clock::now();
+      ping_sent_ = false;
+      if (closing_) continue;  // draining until the client closes, so the Disconnect is not lost
+      decoder_.feed({buffer.data(), n});
+      DecodeStatus status;
+      while (!closing_ && (status = decoder_.next(request_)) == DecodeStatus::frame)
+        handle(request_);
+      if (!closing_ && status == DecodeStatus::error) {
+        close_with(v1::Disconnect::PROTOCOL_ERROR, std::string(describe(decoder_.error())));
+      }
+      decoder_.release_if_idle(idle_decoder_bytes);
+      if (n < buffer.size()) break;
     }
-    decoder_.release_if_idle(read_chunk_bytes);
   }
   if (!closing_) {
     closing_ = true;
@@ -96,29 +109,90 @@ asio::awaitable<void> Session::read_loop() {
 }
 
 asio::awaitable<void> Session::write_loop() {
+  // The slow path: flush() hands over bytes the socket would not take at once; this coroutine
+  // waits until it can write them, then drains the queue batch by batch the same way.
   for (;;) {
-    while (outbox_.empty()) {
-      if (closing_) {
-        asio::error_code ignored;
-        socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+    if (writer_busy_) {
+      auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(wire_), use_tuple);
+      if (ec) {
+        write_failed();
         co_return;
       }
-      writer_waiting_ = true;
-      co_await writer_wake_.wait();
-      writer_waiting_ = false;
-      if (co_await cancelled()) co_return;
+      wire_.clear();
+      if (const std::size_t count = outbox_.begin_batch(); count > 0) {
+        for (std::size_t i = 0; i < count; ++i) wire_.append(outbox_.frame(i).bytes);
+        outbox_.complete_batch();
+        continue;
+      }
+      writer_busy_ = false;
+      if (wire_.capacity() > 64 * 1024) std::string().swap(wire_);
     }
-    const std::size_t count = outbox_.begin_batch();
-    std::vector<asio::const_buffer> buffers;
-    buffers.reserve(count);
-    for (std::size_t i = 0; i < count; ++i) buffers.push_back(asio::buffer(outbox_.frame(i).bytes));
-    auto [ec, n] = co_await asio::async_write(socket_, buffers, use_tuple);
-    outbox_.complete_batch();
-    if (ec) {
-      closing_ = true;
+    if (closing_ && outbox_.empty()) {
+      asio::error_code ignored;
+      socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
       co_return;
     }
+    if (!outbox_.empty()) {
+      flush();
+      if (writer_busy_ || outbox_.empty()) continue;
+    }
+    writer_waiting_ = true;
+    co_await writer_wake_.wait();
+    writer_waiting_ = false;
+    if (co_await cancelled()) co_return;
   }
+}
+
+void Session::flush() {
+  flush_scheduled_ = false;
+  if (writer_busy_ || !socket_.is_open()) return;
+  std::string& scratch = shard_.write_scratch();
+  // A few batches at most, so one client with a deep queue cannot hold the shard.
+  for (int round = 0; round < 4 && !outbox_.empty(); ++round) {
+    const std::size_t count = outbox_.begin_batch();
+    scratch.clear();
+    for (std::size_t i = 0; i < count; ++i) scratch.append(outbox_.frame(i).bytes);
+    outbox_.complete_batch();
+    asio::error_code ec;
+    std::size_t written = socket_.write_some(asio::buffer(scratch), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      ec.clear();
+      written = 0;
+    }
+    if (ec) {
+      write_failed();
+      return;
+    }
+    if (written < scratch.size()) {
+      wire_.assign(scratch, written);
+      writer_busy_ = true;
+      wake_writer();
+      return;
+    }
+  }
+  if (!outbox_.empty()) {
+    schedule_write();
+  } else if (closing_) {
+    wake_writer();  // flushed to the end: the writer shuts the connection down
+  }
+}
+
+void Session::schedule_write() {
+  if (writer_busy_ || flush_scheduled_) return;
+  flush_scheduled_ = true;
+  shard_.schedule_flush(*this);
+}
+
+void Session::write_failed() {
+  outbox_.discard_pending();
+  if (!closing_) {
+    closing_ = true;
+    close_deadline_ = clock::now() + std::chrono::milliseconds(shard_.config().close_timeout_ms);
+  }
+  writer_busy_ = false;
+  wire_.clear();
+  wake_writer();
+  wake_watchdog();
 }
 
 asio::awaitable<void> Session::watchdog() {
@@ -163,8 +237,11 @@ void Session::deliver(const SharedFrame& frame) {
     close_with(v1::Disconnect::SLOW_CONSUMER, "too far behind: resume to catch up");
     return;
   }
-  if (result == PushResult::dropped) ServerStats::add(shard_.context().stats.presence_dropped);
-  wake_writer();
+  if (result == PushResult::dropped) {
+    ServerStats::add(shard_.context().stats.presence_dropped);
+    return;
+  }
+  schedule_write();
 }
 
 void Session::send_frame(const v1::ServerFrame& frame) { deliver(encode_frame(frame)); }
@@ -187,6 +264,7 @@ void Session::close_with(v1::Disconnect::Reason reason, const std::string& messa
   disconnect->set_message(message);
   disconnect->set_retry_after_ms(retry_after_ms);
   outbox_.push_unbounded(encode_frame(frame));
+  schedule_write();
   wake_writer();
   wake_watchdog();
 }
@@ -229,6 +307,7 @@ asio::awaitable<void> serve(Shard& shard, asio::ip::tcp::socket socket) {
   std::string peer =
       ec ? "unknown" : endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
   socket.set_option(asio::ip::tcp::no_delay(true), ec);
+  socket.non_blocking(true, ec);  // flush() writes without waiting
   spdlog::info("connect {} shard={}", peer, shard.index());
   Session session(shard, std::move(socket), std::move(peer));
   co_await session.run();

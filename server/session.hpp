@@ -51,6 +51,10 @@ class Session {
                   std::uint32_t retry_after_ms = 0);
   // Ends the connection now, without flushing.
   void abort();
+  // Writes what is queued now, without waiting: copies a batch into the shard's scratch buffer and
+  // sends it with one non-blocking send. What the socket does not take goes to the writer
+  // coroutine, which finishes it asynchronously (and owns writing until the queue is empty).
+  void flush();
 
   // Answers from a room's home shard.
   void on_joined(const std::string& key, const std::string& room, std::vector<SharedFrame> frames);
@@ -83,6 +87,8 @@ class Session {
   void send_error(std::uint64_t id, v1::Error::Code code, std::string message,
                   std::uint32_t retry_after_ms = 0);
   void wake_writer();
+  void schedule_write();
+  void write_failed();
   void wake_watchdog();
   void leave_everything(const std::string& reason);
 
@@ -105,6 +111,9 @@ class Session {
   Outbox outbox_;
   WakeSignal writer_wake_;
   bool writer_waiting_ = false;
+  bool flush_scheduled_ = false;
+  bool writer_busy_ = false;  // the writer coroutine is sending wire_; flushes wait for it
+  std::string wire_;          // bytes the socket did not take at once
   asio::steady_timer watchdog_timer_;
 
   TokenBucket request_bucket_;

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "session.hpp"
 
 namespace chat::server {
@@ -45,6 +47,27 @@ void Shard::remove_session(Session& session) {
 Session* Shard::find_session(std::uint64_t id) const {
   auto it = sessions_.find(id);
   return it == sessions_.end() ? nullptr : it->second;
+}
+
+void Shard::schedule_flush(Session& session) {
+  dirty_.push_back(&session);
+  if (!flush_posted_) {
+    flush_posted_ = true;
+    post([this] { flush_dirty(); });
+  }
+}
+
+void Shard::forget_flush(Session& session) {
+  std::replace(dirty_.begin(), dirty_.end(), &session, static_cast<Session*>(nullptr));
+}
+
+void Shard::flush_dirty() {
+  flush_posted_ = false;
+  flushing_.swap(dirty_);
+  for (Session* session : flushing_) {
+    if (session) session->flush();
+  }
+  flushing_.clear();
 }
 
 void Shard::begin_shutdown(std::function<void()> on_drained) {

@@ -8,8 +8,10 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <string>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "config.hpp"
 #include "home_rooms.hpp"
@@ -51,6 +53,15 @@ class Shard {
   LocalRooms& local_rooms() { return local_rooms_; }
   HomeRooms& home_rooms() { return home_rooms_; }
 
+  // Write coalescing: a session with new frames is flushed once, after the handlers already
+  // queued on this shard have run, so a burst of fan-outs leaves in one write per client.
+  void schedule_flush(Session& session);
+  void forget_flush(Session& session);
+  // Scratch space for a flush: frames are copied here and written with one send.
+  std::string& write_scratch() { return write_scratch_; }
+  // Every session on this shard reads into this one buffer (reads never suspend while using it).
+  std::vector<char>& read_buffer() { return read_buffer_; }
+
   // Tells every session SERVER_SHUTDOWN; on_drained runs on this thread once none is left.
   void begin_shutdown(std::function<void()> on_drained);
   // Drops every session that has not finished flushing.
@@ -67,6 +78,13 @@ class Shard {
   LocalRooms local_rooms_;
   HomeRooms home_rooms_;
   std::function<void()> on_drained_;
+  std::vector<Session*> dirty_;
+  std::vector<Session*> flushing_;
+  bool flush_posted_ = false;
+  std::string write_scratch_;
+  std::vector<char> read_buffer_ = std::vector<char>(64 * 1024);
+
+  void flush_dirty();
 };
 
 // Runs fn(session) on the session's shard if the session still exists there.

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Runs the benchmarks behind BENCHMARKS.md on this machine: chat-server pinned to core 0 with one
+# shard, chat-loadtest pinned to core 1. Loopback only; every run is bounded in time and count.
+# Usage: scripts/bench.sh [OUTPUT_DIR]   (needs a release build: cmake --build --preset release)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-build/bench}
+mkdir -p "$out"
+ulimit -n 20000
+server=./build/release/server/chat-server
+loadtest=./build/release/loadtest/chat-loadtest
+port=7950
+
+start_server() {
+  taskset -c 0 "$server" --listen 127.0.0.1:$port --shards 1 --log-level warn --messages-per-second 0 \
+    --bytes-per-second 0 --max-connections-per-address 0 --data-dir "$out/data" &
+  server_pid=$!
+  for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && return; sleep 0.1; done
+  echo "server did not start" >&2
+  exit 1
+}
+stop_server() {
+  kill -TERM "$server_pid"
+  wait "$server_pid" || true
+  port=$((port + 1))
+}
+run() {  # name, then chat-loadtest options
+  local name=$1
+  shift
+  echo "== $name: chat-loadtest $*" | tee "$out/$name.txt"
+  start_server
+  taskset -c 1 "$loadtest" --server 127.0.0.1:$port --server-pid "$server_pid" --no-progress \
+    --json "$out/$name.json" --svg "$out/$name.svg" "$@" | tee -a "$out/$name.txt" || true
+  stop_server
+}
+
+run fanout-100 --scenario fanout --members 100 --payload 64 --window 64 --duration 10s
+run fanout-1000 --scenario fanout --members 1000 --payload 64 --window 64 --duration 10s
+run fanout-10000 --scenario fanout --members 10000 --payload 64 --window 64 --duration 10s --source-addresses 127.0.0.2-127.0.0.3
+run fanout-1000-fixed-1M --scenario fanout --members 1000 --payload 64 --rate 1000 --duration 10s
+run fanout-10000-fixed-1M --scenario fanout --members 10000 --payload 64 --rate 100 --duration 10s --source-addresses 127.0.0.2-127.0.0.3
+run chatter-5000 --scenario chatter --clients 5000 --rooms 100 --rooms-per-client 1 --rate 2 --payload 64 --duration 10s
+run idle-10000 --scenario idle --clients 10000 --rooms 100 --duration 3s --source-addresses 127.0.0.2-127.0.0.3
+run idle-19000 --scenario idle --clients 19000 --rooms 100 --duration 3s --source-addresses 127.0.0.2-127.0.0.5
+run churn-1000 --scenario churn --clients 1000 --rooms 50 --rooms-per-client 2 --rate 5 --churn-interval 1s --duration 10s
