@@ -55,9 +55,9 @@ PushResult Outbox::push(SharedFrame frame) {
 
 void Outbox::collapse_backlog() {
   std::map<std::string, SeqRange> gaps;
-  std::deque<SharedFrame> kept;
-  for (std::size_t i = 0; i < queue_.size(); ++i) {
-    SharedFrame& frame = queue_[i];
+  std::vector<SharedFrame> kept;
+  for (std::size_t i = 0; i < size(); ++i) {
+    SharedFrame& frame = queue_[head_ + i];
     if (i < in_flight_ || frame->priority == FramePriority::control) {
       kept.push_back(std::move(frame));
     } else if (frame->priority == FramePriority::presence) {
@@ -76,6 +76,7 @@ void Outbox::collapse_backlog() {
   }
   for (const auto& [room, range] : gaps) kept[range.position] = encode_gap(room, range);
   queue_ = std::move(kept);
+  head_ = 0;
   bytes_ = 0;
   for (const SharedFrame& frame : queue_) bytes_ += frame->bytes.size();
   ++counters_.collapses;
@@ -83,7 +84,7 @@ void Outbox::collapse_backlog() {
 }
 
 void Outbox::discard_pending() {
-  while (queue_.size() > in_flight_) {
+  while (size() > in_flight_) {
     bytes_ -= queue_.back()->bytes.size();
     queue_.pop_back();
   }
@@ -92,10 +93,10 @@ void Outbox::discard_pending() {
 std::size_t Outbox::begin_batch() {
   std::size_t count = 0;
   std::size_t batch_bytes = 0;
-  while (count < queue_.size() && count < limits_.batch_max_frames) {
-    const std::size_t size = queue_[count]->bytes.size();
-    if (count > 0 && batch_bytes + size > limits_.batch_max_bytes) break;
-    batch_bytes += size;
+  while (count < size() && count < limits_.batch_max_frames) {
+    const std::size_t frame_bytes = frame(count).bytes.size();
+    if (count > 0 && batch_bytes + frame_bytes > limits_.batch_max_bytes) break;
+    batch_bytes += frame_bytes;
     ++count;
   }
   in_flight_ = count;
@@ -104,8 +105,19 @@ std::size_t Outbox::begin_batch() {
 
 void Outbox::complete_batch() {
   for (std::size_t i = 0; i < in_flight_; ++i) {
-    bytes_ -= queue_.front()->bytes.size();
-    queue_.pop_front();
+    bytes_ -= queue_[head_]->bytes.size();
+    queue_[head_++].reset();
+  }
+  if (head_ == queue_.size()) {
+    if (queue_.capacity() > 64) {
+      std::vector<SharedFrame>().swap(queue_);  // a burst is over: give its memory back
+    } else {
+      queue_.clear();
+    }
+    head_ = 0;
+  } else if (head_ > 1024 && head_ * 2 > queue_.size()) {
+    queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(head_));
+    head_ = 0;
   }
   if (in_flight_ > 0) collapsed_without_progress_ = false;
   in_flight_ = 0;

@@ -5,7 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
+#include <vector>
 
 #include "framing.hpp"
 
@@ -52,12 +52,12 @@ class Outbox {
   // batch is the queue's front, capped by count and bytes; frames stay queued until completed.
   std::size_t begin_batch();
   // The i-th frame of the queue (of the current batch while i < its size).
-  const EncodedFrame& frame(std::size_t i) const { return *queue_[i]; }
+  const EncodedFrame& frame(std::size_t i) const { return *queue_[head_ + i]; }
   // Removes the in-flight batch after its write completed.
   void complete_batch();
 
-  bool empty() const { return queue_.empty(); }
-  std::size_t size() const { return queue_.size(); }
+  bool empty() const { return head_ == queue_.size(); }
+  std::size_t size() const { return queue_.size() - head_; }
   std::size_t bytes() const { return bytes_; }
   std::size_t in_flight() const { return in_flight_; }
   const OutboxCounters& counters() const { return counters_; }
@@ -70,7 +70,10 @@ class Outbox {
   void collapse_backlog();
 
   OutboxLimits limits_;
-  std::deque<SharedFrame> queue_;
+  // A vector with a moving head rather than a deque: an empty outbox allocates nothing, which
+  // matters with tens of thousands of idle clients.
+  std::vector<SharedFrame> queue_;
+  std::size_t head_ = 0;
   std::size_t bytes_ = 0;
   std::size_t in_flight_ = 0;
   bool collapsed_without_progress_ = false;

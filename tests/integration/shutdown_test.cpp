@@ -1,21 +1,16 @@
 // Graceful shutdown, in process and as a real chat-server process receiving SIGTERM.
 #include <doctest/doctest.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <future>
 #include <string>
 
+#include "server_process.hpp"
 #include "test_client.hpp"
 #include "test_server.hpp"
 
 using namespace chat;
 using chat::test::TestClient;
-
-extern char** environ;
 
 TEST_CASE("stop() tells every client SERVER_SHUTDOWN and flushes what was queued") {
   auto server = std::make_unique<test::TestServer>();
@@ -42,48 +37,53 @@ TEST_CASE("stop() tells every client SERVER_SHUTDOWN and flushes what was queued
 }
 
 TEST_CASE("chat-server exits 0 on SIGTERM after telling its clients") {
-  int err_pipe[2];
-  REQUIRE(::pipe(err_pipe) == 0);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
-  posix_spawn_file_actions_addclose(&actions, err_pipe[0]);
   const std::string data_dir = "chat-server-test-data-" + std::to_string(::getpid());
-  std::vector<std::string> args{CHAT_SERVER_BINARY, "--listen", "127.0.0.1:0", "--shards", "2",
-                                "--data-dir",       data_dir};
-  std::vector<char*> argv;
-  for (auto& arg : args) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  const int spawned =
-      ::posix_spawn(&pid, CHAT_SERVER_BINARY, &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  REQUIRE(spawned == 0);
-  ::close(err_pipe[1]);
-
-  // The server logs the port it bound; read stderr until that line.
-  std::string log;
-  const std::string listening = "listening on 127.0.0.1:";
-  char buffer[512];
-  while (log.find(listening) == std::string::npos ||
-         log.find(' ', log.find(listening) + listening.size()) == std::string::npos) {
-    const ssize_t n = ::read(err_pipe[0], buffer, sizeof buffer);
-    if (n <= 0) FAIL("chat-server ended before listening: " << log);
-    log.append(buffer, static_cast<std::size_t>(n));
-  }
-  const auto port =
-      static_cast<std::uint16_t>(std::stoi(log.substr(log.find(listening) + listening.size())));
-  auto client = TestClient::connect_as(port, "watcher");
-  REQUIRE(::kill(pid, SIGTERM) == 0);
+  test::ServerProcess server({"--shards", "2", "--data-dir", data_dir});
+  auto client = TestClient::connect_as(server.port(), "watcher");
+  ::kill(server.pid(), SIGTERM);
   const auto disconnect = client.wait_closed();
   REQUIRE(disconnect);
   CHECK(disconnect->reason() == v1::Disconnect::SERVER_SHUTDOWN);
   { auto gone = std::move(client); }
-  int status = 0;
-  REQUIRE(::waitpid(pid, &status, 0) == pid);
-  CHECK(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 0);
-  ::close(err_pipe[0]);
+  CHECK(server.stop(0) == 0);  // signal 0: just wait for the exit it is already making
+  CHECK(server.wait_for_log("stopped", std::chrono::seconds(5)));
+  std::error_code ignored;
+  std::filesystem::remove_all(data_dir, ignored);
+}
+
+TEST_CASE("at the file limit the server backs off, keeps its clients, and accepts again later") {
+  const std::string data_dir = "chat-server-test-data-files-" + std::to_string(::getpid());
+  test::ServerProcess server({"--shards", "1", "--data-dir", data_dir}, "ulimit -n 48;");
+  std::vector<TestClient> clients;
+  // Fill the server's descriptor table: connections beyond it wait in the kernel's backlog.
+  while (server.count_in_log("accept failed") == 0 && clients.size() < 100) {
+    clients.emplace_back(server.port());
+    clients.back().send(test::hello_frame("c" + std::to_string(clients.size())));
+    server.wait_for_log("accept failed", std::chrono::milliseconds(50));
+  }
+  REQUIRE(server.count_in_log("accept failed") == 1);
+  CHECK(server.log().find("Too many open files") != std::string::npos);
+  // Backing off, not spinning: over one second the server uses well under a tenth of a core.
+  const double cpu_before = server.cpu_seconds();
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  CHECK(server.cpu_seconds() - cpu_before < 0.1);
+  CHECK(server.count_in_log("accept failed") == 1);  // logged once per episode
+  // A connected client still chats.
+  TestClient& first = clients.front();
+  REQUIRE(first.reply_to(1));
+  REQUIRE(first.join("#alive").has_join_reply());
+  CHECK(first.say("#alive", "still here").has_ack());
+  // One more connection waits in the kernel's backlog; freeing descriptors lets it in.
+  clients.emplace_back(server.port());
+  TestClient& last = clients.back();
+  last.send(test::hello_frame("latecomer"));
+  for (std::size_t i = 1; i < 6; ++i) {
+    auto gone = std::move(clients[i]);
+  }
+  const auto welcome = last.reply_to(1);
+  REQUIRE(welcome);
+  CHECK(welcome->has_welcome());
+  CHECK(server.wait_for_log("accepting again", std::chrono::seconds(5)));
   std::error_code ignored;
   std::filesystem::remove_all(data_dir, ignored);
 }
