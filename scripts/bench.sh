@@ -11,9 +11,9 @@ server=./build/release/server/chat-server
 loadtest=./build/release/loadtest/chat-loadtest
 port=7950
 
-start_server() {
+start_server() {  # extra chat-server flags
   taskset -c 0 "$server" --listen 127.0.0.1:$port --shards 1 --log-level warn --messages-per-second 0 \
-    --bytes-per-second 0 --max-connections-per-address 0 --data-dir "$out/data" &
+    --bytes-per-second 0 --max-connections-per-address 0 --data-dir "$out/data" "$@" &
   server_pid=$!
   for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && return; sleep 0.1; done
   echo "server did not start" >&2
@@ -24,11 +24,12 @@ stop_server() {
   wait "$server_pid" || true
   port=$((port + 1))
 }
-run() {  # name, then chat-loadtest options
+run() {  # name, then chat-loadtest options (SERVER_FLAGS: extra chat-server flags)
   local name=$1
   shift
-  echo "== $name: chat-loadtest $*" | tee "$out/$name.txt"
-  start_server
+  echo "== $name: chat-server ${SERVER_FLAGS:-} / chat-loadtest $*" | tee "$out/$name.txt"
+  # shellcheck disable=SC2086
+  start_server ${SERVER_FLAGS:-}
   taskset -c 1 "$loadtest" --server 127.0.0.1:$port --server-pid "$server_pid" --no-progress \
     --json "$out/$name.json" --svg "$out/$name.svg" "$@" | tee -a "$out/$name.txt" || true
   stop_server
@@ -40,6 +41,12 @@ run fanout-10000 --scenario fanout --members 10000 --payload 64 --window 64 --du
 run fanout-1000-fixed-1M --scenario fanout --members 1000 --payload 64 --rate 1000 --duration 10s
 run fanout-10000-fixed-1M --scenario fanout --members 10000 --payload 64 --rate 100 --duration 10s --source-addresses 127.0.0.2-127.0.0.3
 run chatter-5000 --scenario chatter --clients 5000 --rooms 100 --rooms-per-client 1 --rate 2 --payload 64 --duration 10s
-run idle-10000 --scenario idle --clients 10000 --rooms 100 --duration 3s --source-addresses 127.0.0.2-127.0.0.3
-run idle-19000 --scenario idle --clients 19000 --rooms 100 --duration 3s --source-addresses 127.0.0.2-127.0.0.5
+# The default accept rate (5,000/s) protects a restarting server from a reconnect storm; these runs
+# measure how fast it can take connections, so they lift it, and the harness paces its connects
+# below the kernel's SYN backlog (somaxconn 4096).
+SERVER_FLAGS="--accepts-per-second 0" run idle-10000 --scenario idle --clients 10000 --rooms 100 --duration 3s \
+  --ramp-up 10000 --source-addresses 127.0.0.2-127.0.0.3
+SERVER_FLAGS="--accepts-per-second 0" run idle-19000 --scenario idle --clients 19000 --rooms 100 --duration 3s \
+  --ramp-up 10000 --source-addresses 127.0.0.2-127.0.0.5
+run idle-10000-defaults --scenario idle --clients 10000 --rooms 100 --duration 3s --source-addresses 127.0.0.2-127.0.0.3
 run churn-1000 --scenario churn --clients 1000 --rooms 50 --rooms-per-client 2 --rate 5 --churn-interval 1s --duration 10s

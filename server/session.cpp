@@ -229,7 +229,12 @@ void Session::wake_watchdog() { watchdog_timer_.cancel(); }
 
 void Session::deliver(const SharedFrame& frame) {
   if (closing_) return;
+  const std::uint64_t collapses_before = outbox_.counters().collapses;
   const PushResult result = outbox_.push(frame);
+  if (outbox_.counters().collapses != collapses_before) {
+    spdlog::warn("behind {} session={} nick={}: {} queued room messages replaced by Gap", peer_,
+                 ref_.id, nick_, outbox_.counters().messages_gapped);
+  }
   if (result == PushResult::overflow) {
     const auto& counters = outbox_.counters();
     spdlog::warn("slow consumer {} session={} nick={}: {} bytes queued, {} backlog collapses",
@@ -239,6 +244,10 @@ void Session::deliver(const SharedFrame& frame) {
   }
   if (result == PushResult::dropped) {
     ServerStats::add(shard_.context().stats.presence_dropped);
+    if (outbox_.counters().presence_dropped == 1) {
+      spdlog::info("behind {} session={} nick={}: shedding presence and typing events", peer_,
+                   ref_.id, nick_);
+    }
     return;
   }
   schedule_write();
