@@ -244,9 +244,10 @@ asio::awaitable<void> LoadClient::script(bool resuming) {
     joined_once_ = true;
     shared.ready.fetch_add(1, std::memory_order_relaxed);
   }
+  // Wait for the start: Worker::wake_all() runs when the phase changes (no polling, which with
+  // 10,000 waiting clients would cost the harness more than the connects do).
   while (shared.current() == Phase::connecting) {
-    if (!co_await wait_until(std::chrono::steady_clock::now() + std::chrono::milliseconds(5)))
-      co_return;
+    if (!co_await wait_until(std::chrono::steady_clock::time_point::max())) co_return;
   }
   const auto churn_at =
       std::chrono::steady_clock::now() + shared.options.churn_interval / 2 +

@@ -29,6 +29,8 @@ class LoadClient {
   const std::vector<SequenceTracker>& trackers() const { return trackers_; }
   const ClientSpec& spec() const { return spec_; }
   bool joined_once() const { return joined_once_; }
+  // Wakes the client's script to look at the phase (or its acks) again.
+  void notify_script() { script_timer_.cancel(); }
 
  private:
   asio::awaitable<bool> connect();
@@ -38,7 +40,6 @@ class LoadClient {
   asio::awaitable<void> send_loop();
   // Waits until notify() or the deadline; false when the coroutine was cancelled.
   asio::awaitable<bool> wait_until(std::chrono::steady_clock::time_point deadline);
-  void notify_script() { script_timer_.cancel(); }
 
   void consume(const char* data, std::size_t size, std::int64_t now_ns);
   std::size_t process(std::string_view bytes, std::int64_t now_ns);

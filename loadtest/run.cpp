@@ -93,6 +93,10 @@ RunResult run_load(const Options& options, std::ostream& out) {
   shared.run_until_ns =
       std::chrono::duration_cast<std::chrono::nanoseconds>(run_until.time_since_epoch()).count();
   shared.phase.store(Phase::running, std::memory_order_release);
+  for (auto& worker : workers) {
+    Worker* w = worker.get();
+    asio::post(w->io(), [w] { w->wake_all(); });
+  }
   std::uint64_t last_accounted = shared.accounted.load();
   std::uint64_t last_sent = shared.sent.load();
   auto last_tick = run_start;

@@ -40,6 +40,10 @@ void Worker::close_all() {
   for (auto& client : clients_) client->close();
 }
 
+void Worker::wake_all() {
+  for (auto& client : clients_) client->notify_script();
+}
+
 void Worker::flush_interval() {
   std::lock_guard lock(interval_mutex_);
   interval_shared_.merge(interval_local_);

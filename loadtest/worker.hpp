@@ -47,6 +47,8 @@ class Worker {
   LatencyHistogram take_interval();
   // Run on this worker's thread (post): close every connection, ending the clients.
   void close_all();
+  // Run on this worker's thread (post): wake every client to look at the phase again.
+  void wake_all();
   // After join(): the whole run's figures, with losses counted against each room's final sequence.
   WorkerTotals totals(const std::vector<std::uint64_t>& final_seq) const;
 

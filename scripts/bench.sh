@@ -35,18 +35,20 @@ run() {  # name, then chat-loadtest options (SERVER_FLAGS: extra chat-server fla
   stop_server
 }
 
-run fanout-100 --scenario fanout --members 100 --payload 64 --window 64 --duration 10s
-run fanout-1000 --scenario fanout --members 1000 --payload 64 --window 64 --duration 10s
-run fanout-10000 --scenario fanout --members 10000 --payload 64 --window 64 --duration 10s --source-addresses 127.0.0.2-127.0.0.3
+run fanout-100 --scenario fanout --members 100 --payload 64 --window 256 --duration 10s
+run fanout-1000 --scenario fanout --members 1000 --payload 64 --window 256 --duration 10s
+run fanout-10000 --scenario fanout --members 10000 --payload 64 --window 256 --duration 10s --source-addresses 127.0.0.2-127.0.0.3
 run fanout-1000-fixed-1M --scenario fanout --members 1000 --payload 64 --rate 1000 --duration 10s
+run fanout-1000-fixed-500k --scenario fanout --members 1000 --payload 64 --rate 500 --duration 10s
 run fanout-10000-fixed-1M --scenario fanout --members 10000 --payload 64 --rate 100 --duration 10s --source-addresses 127.0.0.2-127.0.0.3
 run chatter-5000 --scenario chatter --clients 5000 --rooms 100 --rooms-per-client 1 --rate 2 --payload 64 --duration 10s
-# The default accept rate (5,000/s) protects a restarting server from a reconnect storm; these runs
-# measure how fast it can take connections, so they lift it, and the harness paces its connects
-# below the kernel's SYN backlog (somaxconn 4096).
+# Idle connections: rooms of 100 (presence events on every join) and rooms of one (none). The
+# default accept rate (5,000/s) guards a restarting server against a reconnect storm; these runs
+# measure how fast it takes connections, so they lift it.
 SERVER_FLAGS="--accepts-per-second 0" run idle-10000 --scenario idle --clients 10000 --rooms 100 --duration 3s \
-  --ramp-up 10000 --source-addresses 127.0.0.2-127.0.0.3
-SERVER_FLAGS="--accepts-per-second 0" run idle-19000 --scenario idle --clients 19000 --rooms 100 --duration 3s \
-  --ramp-up 10000 --source-addresses 127.0.0.2-127.0.0.5
-run idle-10000-defaults --scenario idle --clients 10000 --rooms 100 --duration 3s --source-addresses 127.0.0.2-127.0.0.3
+  --source-addresses 127.0.0.2-127.0.0.3
+SERVER_FLAGS="--accepts-per-second 0" run idle-10000-no-presence --scenario idle --clients 10000 --rooms 10000 \
+  --duration 3s --source-addresses 127.0.0.2-127.0.0.3
+SERVER_FLAGS="--accepts-per-second 0" run idle-19000 --scenario idle --clients 19000 --rooms 19000 --duration 3s \
+  --source-addresses 127.0.0.2-127.0.0.5
 run churn-1000 --scenario churn --clients 1000 --rooms 50 --rooms-per-client 2 --rate 5 --churn-interval 1s --duration 10s

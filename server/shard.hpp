@@ -4,6 +4,7 @@
 
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
 
 #include <cstdint>
 #include <functional>
@@ -81,6 +82,8 @@ class Shard {
   std::vector<Session*> dirty_;
   std::vector<Session*> flushing_;
   bool flush_posted_ = false;
+  asio::steady_timer flush_timer_;
+  std::chrono::steady_clock::time_point last_flush_{};
   std::string write_scratch_;
   std::vector<char> read_buffer_ = std::vector<char>(64 * 1024);
 
