@@ -23,6 +23,11 @@ SharedFrame room_message_frame(const v1::RoomMessage& message, const std::string
 
 }  // namespace
 
+const std::deque<v1::RoomMessage>& HomeRooms::Room::history() const {
+  static const std::deque<v1::RoomMessage> none;
+  return recent ? *recent : none;
+}
+
 void HomeRooms::broadcast(const std::string& key, const Room& room, const SharedFrame& frame) {
   for (std::uint32_t i = 0; i < room.members_per_shard.size(); ++i) {
     if (room.members_per_shard[i] == 0) continue;
@@ -61,7 +66,8 @@ HomeRooms::Room* HomeRooms::find_member_room(const std::string& key, SessionRef 
 
 std::vector<SharedFrame> HomeRooms::catch_up_frames(const Room& room, const JoinArgs& args) const {
   std::vector<SharedFrame> frames;
-  const std::uint64_t oldest = room.recent.empty() ? room.last_seq + 1 : room.recent.front().seq();
+  const auto& recent = room.history();
+  const std::uint64_t oldest = recent.empty() ? room.last_seq + 1 : recent.front().seq();
   std::uint64_t after = 0;
   if (args.resume_after) {
     after =
@@ -77,7 +83,7 @@ std::vector<SharedFrame> HomeRooms::catch_up_frames(const Room& room, const Join
     gap->set_to_seq(oldest - 1);
     frames.push_back(encode_frame(frame));
   }
-  for (const v1::RoomMessage& message : room.recent) {
+  for (const v1::RoomMessage& message : recent) {
     if (message.seq() > after) frames.push_back(room_message_frame(message, room.name));
   }
   return frames;
@@ -164,8 +170,9 @@ void HomeRooms::publish(PublishArgs args) {
   message.set_action(args.action);
   broadcast(args.key, *room, room_message_frame(message, room->name));
 
-  room->recent.push_back(message);
-  while (room->recent.size() > shard_.config().history_in_memory) room->recent.pop_front();
+  if (!room->recent) room->recent = std::make_unique<std::deque<v1::RoomMessage>>();
+  room->recent->push_back(message);
+  while (room->recent->size() > shard_.config().history_in_memory) room->recent->pop_front();
 
   v1::ServerFrame ack;
   ack.set_request_id(args.request_id);
@@ -237,7 +244,7 @@ void HomeRooms::history(const std::string& key, SessionRef asker, const v1::Hist
   if (!room) return;
   const std::uint32_t max = shard_.config().max_history;
   const std::size_t limit = query.limit() == 0 ? max : std::min(query.limit(), max);
-  const auto& recent = room->recent;
+  const auto& recent = room->history();
   const std::uint64_t oldest = recent.empty() ? room->last_seq + 1 : recent.front().seq();
 
   // Select [first, last] of the sequences asked for, then clip to what is kept.

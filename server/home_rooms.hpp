@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -68,7 +69,10 @@ class HomeRooms {
     std::uint64_t last_seq = 0;
     std::unordered_map<std::uint64_t, Member> members;  // by session id
     std::vector<std::uint32_t> members_per_shard;
-    std::deque<v1::RoomMessage> recent;  // the last history_in_memory messages
+    // The last history_in_memory messages; allocated with the first message, because an empty
+    // std::deque already holds about 600 bytes and most rooms of a big server are quiet.
+    std::unique_ptr<std::deque<v1::RoomMessage>> recent;
+    const std::deque<v1::RoomMessage>& history() const;
   };
 
   // Posts frame once to every shard with members of room, which queues it to its local members.

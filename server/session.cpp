@@ -2,7 +2,7 @@
 
 #include <spdlog/spdlog.h>
 #include <asio/bind_cancellation_slot.hpp>
-#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/co_spawn.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/write.hpp>
 
@@ -12,16 +12,10 @@ namespace chat::server {
 namespace {
 
 using asio::experimental::as_tuple;
-using namespace asio::experimental::awaitable_operators;
 constexpr auto use_tuple = as_tuple(asio::use_awaitable);
 
 // What the decoder may keep allocated between reads (it holds only partial frames).
 constexpr std::size_t idle_decoder_bytes = 512;
-
-asio::awaitable<bool> cancelled() {
-  auto state = co_await asio::this_coro::cancellation_state;
-  co_return state.cancelled() != asio::cancellation_type::none;
-}
 
 OutboxLimits outbox_limits(const ServerConfig& config) {
   return {.soft_bytes = config.outbox_soft_bytes,
@@ -43,6 +37,7 @@ Session::Session(Shard& shard, asio::ip::tcp::socket socket, std::string peer)
       outbox_(outbox_limits(shard.config())),
       writer_wake_(socket_.get_executor()),
       watchdog_timer_(socket_.get_executor()),
+      finished_(socket_.get_executor()),
       request_bucket_(shard.config().messages_per_second, shard.config().message_burst),
       byte_bucket_(shard.config().bytes_per_second, shard.config().bytes_burst) {
   shard_.add_session(*this);
@@ -60,8 +55,35 @@ Session::~Session() {
 
 asio::awaitable<void> Session::run() {
   // The reader ends at end of stream, the writer once closing and flushed; the watchdog ends the
-  // whole session at a deadline (handshake, idle, or flushing for too long).
-  co_await ((read_loop() && write_loop()) || watchdog());
+  // whole session at a deadline (handshake, idle, or flushing for too long) by closing the socket.
+  // Writer and watchdog are spawned coroutines rather than Asio's awaitable operators, which cost
+  // several kilobytes per connection in parallel-group state; run() waits for both before the
+  // session (which they reference) goes away.
+  const auto executor = co_await asio::this_coro::executor;
+  auto on_end = [this](const char* role, std::exception_ptr error) {
+    if (error) {
+      try {
+        std::rethrow_exception(error);
+      } catch (const std::exception& e) {
+        spdlog::error("session={} {} failed: {}", ref_.id, role, e.what());
+      }
+      abort_io();
+    }
+    --helpers_running_;
+    if (std::string_view(role) == "writer") writer_done_ = true;
+    finished_.notify();
+  };
+  helpers_running_ = 2;
+  asio::co_spawn(executor, write_loop(), [on_end](std::exception_ptr e) { on_end("writer", e); });
+  asio::co_spawn(executor, watchdog(), [on_end](std::exception_ptr e) { on_end("watchdog", e); });
+  co_await read_loop();
+  while (helpers_running_ > 0) {
+    if (writer_done_ && !stop_watchdog_) {
+      stop_watchdog_ = true;  // reader and writer are done: nothing left to watch
+      wake_watchdog();
+    }
+    co_await finished_.wait();
+  }
   asio::error_code ignored;
   socket_.close(ignored);
   const auto seconds = std::chrono::duration<double>(clock::now() - connected_at_).count();
@@ -139,7 +161,7 @@ asio::awaitable<void> Session::write_loop() {
     writer_waiting_ = true;
     co_await writer_wake_.wait();
     writer_waiting_ = false;
-    if (co_await cancelled()) co_return;
+    if (!socket_.is_open()) co_return;
   }
 }
 
@@ -202,7 +224,11 @@ asio::awaitable<void> Session::watchdog() {
   for (;;) {
     const auto now = clock::now();
     const auto idle = std::chrono::milliseconds(shard_.config().idle_timeout_ms);
-    if (closing_ && now >= close_deadline_) co_return;
+    if (stop_watchdog_) co_return;
+    if (closing_ && now >= close_deadline_) {
+      abort_io();  // ends the reader and the writer
+      co_return;
+    }
     if (!closing_ && !welcomed_ && now >= handshake_deadline) {
       close_with(v1::Disconnect::HANDSHAKE_TIMEOUT, "no Hello within the handshake timeout");
     } else if (!closing_ && now >= last_activity_ + 2 * idle) {
@@ -217,7 +243,6 @@ asio::awaitable<void> Session::watchdog() {
     if (!welcomed_ && !closing_) next = std::min(next, handshake_deadline);
     watchdog_timer_.expires_at(std::max(next, now + std::chrono::milliseconds(1)));
     co_await watchdog_timer_.async_wait(use_tuple);
-    if (co_await cancelled()) co_return;
   }
 }
 
@@ -276,6 +301,12 @@ void Session::close_with(v1::Disconnect::Reason reason, const std::string& messa
   schedule_write();
   wake_writer();
   wake_watchdog();
+}
+
+void Session::abort_io() {
+  asio::error_code ignored;
+  socket_.close(ignored);
+  writer_wake_.notify();
 }
 
 void Session::abort() {

@@ -91,6 +91,8 @@ class Session {
   void write_failed();
   void wake_watchdog();
   void leave_everything(const std::string& reason);
+  // Closes the socket: pending reads and writes end, and so do the reader and the writer.
+  void abort_io();
 
   Shard& shard_;
   asio::ip::tcp::socket socket_;
@@ -115,6 +117,10 @@ class Session {
   bool writer_busy_ = false;  // the writer coroutine is sending wire_; flushes wait for it
   std::string wire_;          // bytes the socket did not take at once
   asio::steady_timer watchdog_timer_;
+  WakeSignal finished_;  // run() waits here for the writer and the watchdog to end
+  int helpers_running_ = 0;
+  bool writer_done_ = false;
+  bool stop_watchdog_ = false;
 
   TokenBucket request_bucket_;
   TokenBucket byte_bucket_;
