@@ -132,3 +132,17 @@ TEST_CASE("SIGHUP reloads the config file without dropping clients") {
   std::error_code ignored;
   std::filesystem::remove_all(path + ".data", ignored);
 }
+
+TEST_CASE("the accept-rate limit delays a connection storm instead of refusing it") {
+  auto config = test::test_config();
+  config.accepts_per_second = 4;
+  config.accept_burst = 1;
+  TestServer server(config);
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<TestClient> clients;
+  for (int i = 0; i < 3; ++i) clients.push_back(TestClient::connect_as(server.port(), "storm" + std::to_string(i)));
+  // One accept at once, then one per 250 ms: the third cannot be welcomed sooner than 500 ms.
+  CHECK(std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(450));
+  CHECK(server.stats().connections_accepted.load() == 3);
+  CHECK(server.stats().connections_rejected.load() == 0);
+}
