@@ -332,8 +332,8 @@ void Session::leave_everything(const std::string& reason) {
   ServerContext& context = shard_.context();
   auto leave = [&](const std::string& key) {
     shard_.local_rooms().remove(key, this);
-    Shard& home = *context.shards[context.home_shard_of(key)];
-    home.post([&home, key, who = ref_, reason] { home.home_rooms().leave(key, who, reason); });
+    post_to_home(context, key,
+                 [key, who = ref_, reason](HomeRooms& rooms) { rooms.leave(key, who, reason); });
   };
   for (const auto& [key, room] : joined_) leave(key);
   for (const auto& key : pending_joins_) leave(key);

@@ -77,6 +77,8 @@ class Session {
   void handle_list_rooms(std::uint64_t id, const v1::ListRooms& list);
   void handle_typing(const v1::Typing& typing);
   bool check_rate(std::uint64_t id, std::size_t text_bytes);
+  // False after answering TEXT_TOO_LONG or INVALID_TEXT.
+  bool check_message_text(std::uint64_t id, const std::string& text);
   // The key of a room this session has joined, or nullopt after answering NOT_IN_ROOM/INVALID_NAME.
   const std::string* joined_room_key(std::uint64_t id, const std::string& room);
   void start_join(std::uint64_t id, const std::string& room, std::uint32_t history,

@@ -39,6 +39,15 @@ void Session::send_error(std::uint64_t id, v1::Error::Code code, std::string mes
   send_frame(frame);
 }
 
+bool Session::check_message_text(std::uint64_t id, const std::string& text) {
+  const auto problem = check_text(text, shard_.config().max_text_bytes);
+  if (problem == NameProblem::ok) return true;
+  const auto code =
+      problem == NameProblem::too_long ? v1::Error::TEXT_TOO_LONG : v1::Error::INVALID_TEXT;
+  send_error(id, code, "text " + std::string(describe(problem)));
+  return false;
+}
+
 bool Session::check_rate(std::uint64_t id, std::size_t text_bytes) {
   const auto now = clock::now();
   const bool ok = request_bucket_.try_take(1, now) &&
@@ -104,8 +113,8 @@ void Session::handle(const v1::ClientFrame& frame) {
       break;
     case v1::ClientFrame::kWho:
       if (const std::string* key = joined_room_key(id, frame.who().room())) {
-        Shard& home = *context.shards[context.home_shard_of(*key)];
-        home.post([&home, key = *key, who = ref_, id] { home.home_rooms().who(key, who, id); });
+        post_to_home(context, *key,
+                     [key = *key, who = ref_, id](HomeRooms& rooms) { rooms.who(key, who, id); });
       }
       break;
     case v1::ClientFrame::kSetTopic: {
@@ -113,19 +122,18 @@ void Session::handle(const v1::ClientFrame& frame) {
       if (!topic.empty() && check_text(topic, shard_.config().max_text_bytes) != NameProblem::ok) {
         send_error(id, v1::Error::INVALID_TEXT, "topic is not valid text");
       } else if (const std::string* key = joined_room_key(id, frame.set_topic().room())) {
-        Shard& home = *context.shards[context.home_shard_of(*key)];
-        home.post([&home, key = *key, who = ref_, topic, id] {
-          home.home_rooms().set_topic(key, who, topic, id);
+        post_to_home(context, *key, [key = *key, who = ref_, topic, id](HomeRooms& rooms) {
+          rooms.set_topic(key, who, topic, id);
         });
       }
       break;
     }
     case v1::ClientFrame::kHistory:
       if (const std::string* key = joined_room_key(id, frame.history().room())) {
-        Shard& home = *context.shards[context.home_shard_of(*key)];
-        home.post([&home, key = *key, who = ref_, query = frame.history(), id] {
-          home.home_rooms().history(key, who, query, id);
-        });
+        post_to_home(context, *key,
+                     [key = *key, who = ref_, query = frame.history(), id](HomeRooms& rooms) {
+                       rooms.history(key, who, query, id);
+                     });
       }
       break;
     case v1::ClientFrame::kTyping:
@@ -212,8 +220,6 @@ void Session::start_join(std::uint64_t id, const std::string& room, std::uint32_
                          std::optional<std::uint64_t> resume_after) {
   const std::string key = name_key(room);
   pending_joins_.insert(key);
-  ServerContext& context = shard_.context();
-  Shard& home = *context.shards[context.home_shard_of(key)];
   JoinArgs args{.room = room,
                 .key = key,
                 .who = ref_,
@@ -221,7 +227,8 @@ void Session::start_join(std::uint64_t id, const std::string& room, std::uint32_
                 .request_id = id,
                 .history = history,
                 .resume_after = resume_after};
-  home.post([&home, args = std::move(args)]() mutable { home.home_rooms().join(std::move(args)); });
+  post_to_home(shard_.context(), key,
+               [args = std::move(args)](HomeRooms& rooms) mutable { rooms.join(std::move(args)); });
 }
 
 void Session::handle_join(std::uint64_t id, const v1::Join& join) {
@@ -255,23 +262,15 @@ void Session::handle_leave(std::uint64_t id, const v1::Leave& leave) {
   joined_.erase(key);
   shard_.local_rooms().remove(key, this);
   ServerContext& context = shard_.context();
-  Shard& home = *context.shards[context.home_shard_of(key)];
-  home.post([&home, key, who = ref_] { home.home_rooms().leave(key, who, "left"); });
+  post_to_home(context, key,
+               [key, who = ref_](HomeRooms& rooms) { rooms.leave(key, who, "left"); });
   send_ok(id);
 }
 
 void Session::handle_send(std::uint64_t id, const v1::Send& send) {
-  if (const auto problem = check_text(send.text(), shard_.config().max_text_bytes);
-      problem != NameProblem::ok) {
-    const auto code =
-        problem == NameProblem::too_long ? v1::Error::TEXT_TOO_LONG : v1::Error::INVALID_TEXT;
-    send_error(id, code, "text " + std::string(describe(problem)));
-    return;
-  }
+  if (!check_message_text(id, send.text())) return;
   const std::string* key = joined_room_key(id, send.room());
   if (!key) return;
-  ServerContext& context = shard_.context();
-  Shard& home = *context.shards[context.home_shard_of(*key)];
   PublishArgs args{.key = *key,
                    .who = ref_,
                    .nick = nick_,
@@ -279,18 +278,13 @@ void Session::handle_send(std::uint64_t id, const v1::Send& send) {
                    .client_msg_id = send.client_msg_id(),
                    .action = send.action(),
                    .request_id = id};
-  home.post(
-      [&home, args = std::move(args)]() mutable { home.home_rooms().publish(std::move(args)); });
+  post_to_home(shard_.context(), *key, [args = std::move(args)](HomeRooms& rooms) mutable {
+    rooms.publish(std::move(args));
+  });
 }
 
 void Session::handle_send_direct(std::uint64_t id, const v1::SendDirect& send) {
-  if (const auto problem = check_text(send.text(), shard_.config().max_text_bytes);
-      problem != NameProblem::ok) {
-    const auto code =
-        problem == NameProblem::too_long ? v1::Error::TEXT_TOO_LONG : v1::Error::INVALID_TEXT;
-    send_error(id, code, "text " + std::string(describe(problem)));
-    return;
-  }
+  if (!check_message_text(id, send.text())) return;
   ServerContext& context = shard_.context();
   const auto target = context.nicks.find(send.to());
   if (!target) {
@@ -343,8 +337,8 @@ void Session::handle_set_nick(std::uint64_t id, const v1::SetNick& set_nick) {
   }
   nick_ = nick;
   for (const auto& [key, room] : joined_) {
-    Shard& home = *context.shards[context.home_shard_of(key)];
-    home.post([&home, key, who = ref_, nick] { home.home_rooms().rename(key, who, nick); });
+    post_to_home(context, key,
+                 [key, who = ref_, nick](HomeRooms& rooms) { rooms.rename(key, who, nick); });
   }
   send_ok(id);
 }
@@ -389,9 +383,8 @@ void Session::handle_typing(const v1::Typing& typing) {
   auto it = joined_.find(name_key(typing.room()));
   if (it == joined_.end()) return;  // typing is best effort: never answered
   ServerContext& context = shard_.context();
-  Shard& home = *context.shards[context.home_shard_of(it->first)];
-  home.post([&home, key = it->first, who = ref_, nick = nick_] {
-    home.home_rooms().typing(key, who, nick);
+  post_to_home(context, it->first, [key = it->first, who = ref_, nick = nick_](HomeRooms& rooms) {
+    rooms.typing(key, who, nick);
   });
 }
 

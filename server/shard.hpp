@@ -99,6 +99,13 @@ void with_session(ServerContext& context, SessionRef ref, F&& fn) {
   });
 }
 
+// Runs fn(home_rooms) on the home shard of a room.
+template <class F>
+void post_to_home(ServerContext& context, const std::string& room_key, F&& fn) {
+  Shard& home = *context.shards[context.home_shard_of(room_key)];
+  home.post([&home, fn = std::forward<F>(fn)]() mutable { fn(home.home_rooms()); });
+}
+
 // Queues a frame to a session on any shard.
 void send_to_session(ServerContext& context, SessionRef ref, SharedFrame frame);
 

