@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 #include <asio/post.hpp>
+#include <future>
+#include <memory>
 #include <ostream>
 #include <thread>
 
@@ -101,10 +103,19 @@ RunResult run_load(const Options& options, std::ostream& out) {
   std::uint64_t last_sent = shared.sent.load();
   auto last_tick = run_start;
   auto tick = [&](const char* phase) {
+    // Each worker hands over its latencies of the last second on its own thread; wait for that
+    // (briefly: a worker busy for longer shows up in the next tick).
+    std::vector<std::future<void>> flushed;
     for (auto& worker : workers) {
       Worker* w = worker.get();
-      asio::post(w->io(), [w] { w->flush_interval(); });
+      auto done = std::make_shared<std::promise<void>>();
+      flushed.push_back(done->get_future());
+      asio::post(w->io(), [w, done] {
+        w->flush_interval();
+        done->set_value();
+      });
     }
+    for (auto& f : flushed) f.wait_for(std::chrono::milliseconds(200));
     const auto now = clock::now();
     const double dt = std::chrono::duration<double>(now - last_tick).count();
     last_tick = now;
