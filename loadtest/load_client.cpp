@@ -241,7 +241,14 @@ asio::awaitable<void> LoadClient::script(bool resuming) {
     if (!co_await wait_until(std::chrono::steady_clock::now() + std::chrono::milliseconds(10)))
       co_return;
   }
-  if (!resuming) {
+  if (resuming) {
+    // A resumed room is joined once its JoinReply (request_id 0) arrives; sending before that is
+    // answered NOT_IN_ROOM.
+    while (joins_answered_ < room_names_.size()) {
+      if (!co_await wait_until(std::chrono::steady_clock::now() + std::chrono::seconds(30)))
+        co_return;
+    }
+  } else {
     for (std::size_t slot = 0; slot < room_names_.size(); ++slot) send_join(slot);
     while (joins_answered_ < room_names_.size()) {
       if (!co_await wait_until(std::chrono::steady_clock::now() + std::chrono::seconds(30)))
@@ -384,6 +391,9 @@ void LoadClient::handle_other(std::string_view body) {
         shared.members[room].fetch_add(1, std::memory_order_relaxed);
         shared.start_sum[room].fetch_add(frame.join_reply().last_seq(), std::memory_order_relaxed);
         ++joins_answered_;
+        notify_script();
+      } else if (slot >= 0 && frame.request_id() == 0 && joined_once_) {
+        ++joins_answered_;  // a resumed room: the server rejoined it for us
         notify_script();
       }
       break;

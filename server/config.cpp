@@ -11,6 +11,7 @@
 
 #include "logging.hpp"
 #include "settings.hpp"
+#include "utf8.hpp"
 
 namespace chat::server {
 namespace {
@@ -95,6 +96,16 @@ std::optional<std::string> validate(const ServerConfig& c) {
   if (!parse_listen_address(c.listen))
     return fmt::format("listen: '{}' is not HOST:PORT", c.listen);
   if (c.shards > 256) return "shards: at most 256";
+  for (const Setting& setting : all_settings()) {
+    if (const auto* rate = std::get_if<double ServerConfig::*>(&setting.member)) {
+      const double value = c.**rate;
+      if (!std::isfinite(value) || value < 0)
+        return fmt::format("{}: must be a finite number >= 0", setting.key);
+    }
+  }
+  // Both go into every Welcome: protobuf strings must be UTF-8, and the frame must stay small.
+  if (c.name.size() > 256 || !utf8::is_valid(c.name)) return "name: at most 256 bytes of UTF-8";
+  if (c.motd.size() > 4096 || !utf8::is_valid(c.motd)) return "motd: at most 4096 bytes of UTF-8";
   if (!parse_log_level(c.log_level)) {
     return fmt::format(
         "log_level: '{}' is not one of trace, debug, info, warn, error, critical, off",

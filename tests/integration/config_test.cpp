@@ -84,6 +84,12 @@ TEST_CASE("bad config files are one-line errors naming the key, exit code 2") {
            {"[nonsense]\nx = 1\n", "unknown table or key 'nonsense'"},
            {"[server\nlisten = 1\n", ":1:"},
            {"[outbox]\noutbox_soft_bytes = 100000000\n", "outbox_soft_bytes"},
+           {"[server]\nmotd = \"unterminated\n", ":2:"},
+           {"[server]\nmotd = \"" + std::string(5000, 'm') + "\"\n", "motd: at most 4096 bytes"},
+           {"[limits]\nmax_text_bytes = 4096\nmax_text_bytes = 4096\n", ":3:"},
+           {std::string("\x00\xff\xfe binary \x01\x02", 12), "config"},
+           {"[server]\nlisten = [1, 2]\n", "server.listen: expected a string"},
+           {"server = 5\n", "'server' must be a table"},
        }) {
     CAPTURE(c.text);
     TempFile file(c.text);
@@ -105,7 +111,11 @@ TEST_CASE("bad flags are one-line errors, exit code 2") {
                                              {"--listen", "127.0.0.1:99999"},
                                              {"--config", "/does/not/exist.toml"},
                                              {"--max-text-bytes"},
-                                             {"--outbox-soft-bytes", "999999999"}}) {
+                                             {"--outbox-soft-bytes", "999999999"},
+                                             {"--motd", "\xff\xfe"},
+                                             {"--name", std::string(300, 'n')},
+                                             {"--messages-per-second", "-5"},
+                                             {"--messages-per-second", "nan"}}) {
     CAPTURE(args.front());
     const auto parsed = parse(args);
     CHECK(exit_code(parsed) == 2);
