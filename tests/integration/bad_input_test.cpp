@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "support/varint.hpp"
 #include "test_client.hpp"
 #include "test_server.hpp"
 
@@ -12,15 +13,7 @@ using chat::test::TestServer;
 
 namespace {
 
-std::string varint(std::uint64_t value) {
-  std::string out;
-  while (value >= 0x80) {
-    out.push_back(static_cast<char>((value & 0x7f) | 0x80));
-    value >>= 7;
-  }
-  out.push_back(static_cast<char>(value));
-  return out;
-}
+using chat::test::varint;
 
 // Alice and bob chat in a room; check() proves a message still goes through both ways.
 struct HealthyPair {

@@ -6,6 +6,7 @@
 
 #include "chat.pb.h"
 #include "framing.hpp"
+#include "support/varint.hpp"
 
 using chat::DecodeError;
 using chat::DecodeStatus;
@@ -28,15 +29,7 @@ std::vector<chat::v1::ClientFrame> drain(FrameDecoder& decoder) {
   return out;
 }
 
-std::string varint(std::uint64_t value) {
-  std::string out;
-  while (value >= 0x80) {
-    out.push_back(static_cast<char>((value & 0x7f) | 0x80));
-    value >>= 7;
-  }
-  out.push_back(static_cast<char>(value));
-  return out;
-}
+using chat::test::varint;
 
 }  // namespace
 
