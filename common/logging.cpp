@@ -26,6 +26,16 @@ std::optional<spdlog::level::level_enum> parse_log_level(std::string_view name) 
   return level;
 }
 
+std::string describe_exception(std::exception_ptr error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "unknown exception";
+  }
+}
+
 void setup_logging(spdlog::level::level_enum level) {
   auto logger = spdlog::get("chat");
   if (!logger) logger = spdlog::stderr_color_mt("chat");

@@ -1,7 +1,9 @@
 #pragma once
 // Logging set-up shared by every program: spdlog to stderr, colours on a terminal.
 
+#include <exception>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include <spdlog/common.h>
@@ -10,6 +12,9 @@ namespace chat {
 
 // Parses "trace|debug|info|warn|error|critical|off"; nullopt for anything else.
 std::optional<spdlog::level::level_enum> parse_log_level(std::string_view name);
+
+// What an exception caught at a co_spawn boundary says ("unknown exception" for a non-std one).
+std::string describe_exception(std::exception_ptr error);
 
 // Installs the default logger with the level given, and routes protobuf's own log lines into it.
 void setup_logging(spdlog::level::level_enum level);

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "load_client.hpp"
+#include "logging.hpp"
 
 namespace chat::loadtest {
 
@@ -21,12 +22,9 @@ void Worker::add_client(const ClientSpec& spec) {
 void Worker::start() {
   for (auto& client : clients_) {
     asio::co_spawn(io_, client->run(), [](std::exception_ptr error) {
-      if (!error) return;
-      try {
-        std::rethrow_exception(error);
-      } catch (const std::exception& e) {
-        std::fprintf(stderr, "chat-loadtest: client failed: %s\n", e.what());
-      }
+      if (error)
+        std::fprintf(stderr, "chat-loadtest: client failed: %s\n",
+                     describe_exception(error).c_str());
     });
   }
   thread_ = std::thread([this] { io_.run(); });

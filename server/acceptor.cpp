@@ -7,6 +7,7 @@
 #include <asio/write.hpp>
 
 #include "framing.hpp"
+#include "logging.hpp"
 #include "session.hpp"
 #include "shard.hpp"
 
@@ -16,12 +17,7 @@ namespace {
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 
 void log_if_failed(const char* what, std::exception_ptr error) {
-  if (!error) return;
-  try {
-    std::rethrow_exception(error);
-  } catch (const std::exception& e) {
-    spdlog::error("{} failed: {}", what, e.what());
-  }
+  if (error) spdlog::error("{} failed: {}", what, describe_exception(error));
 }
 
 }  // namespace

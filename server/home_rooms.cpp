@@ -6,14 +6,10 @@
 #include "names.hpp"
 #include "session.hpp"
 #include "shard.hpp"
+#include "wall_clock.hpp"
 
 namespace chat::server {
 namespace {
-
-std::int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 SharedFrame room_message_frame(const v1::RoomMessage& message, const std::string& room) {
   v1::ServerFrame frame;
@@ -165,7 +161,7 @@ void HomeRooms::publish(PublishArgs args) {
   message.set_seq(++room->last_seq);
   message.set_from(args.nick);
   message.set_text(std::move(args.text));
-  message.set_server_time_ms(now_ms());
+  message.set_server_time_ms(unix_time_ms());
   message.set_client_msg_id(args.client_msg_id);
   message.set_action(args.action);
   broadcast(args.key, *room, room_message_frame(message, room->name));

@@ -1,11 +1,11 @@
 #include "session.hpp"
 
 #include <spdlog/spdlog.h>
-#include <asio/bind_cancellation_slot.hpp>
 #include <asio/co_spawn.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/write.hpp>
 
+#include "logging.hpp"
 #include "shard.hpp"
 
 namespace chat::server {
@@ -62,11 +62,7 @@ asio::awaitable<void> Session::run() {
   const auto executor = co_await asio::this_coro::executor;
   auto on_end = [this](const char* role, std::exception_ptr error) {
     if (error) {
-      try {
-        std::rethrow_exception(error);
-      } catch (const std::exception& e) {
-        spdlog::error("session={} {} failed: {}", ref_.id, role, e.what());
-      }
+      spdlog::error("session={} {} failed: {}", ref_.id, role, describe_exception(error));
       abort_io();
     }
     --helpers_running_;

@@ -8,16 +8,12 @@
 #include "names.hpp"
 #include "session.hpp"
 #include "shard.hpp"
+#include "wall_clock.hpp"
 
 namespace chat::server {
 namespace {
 
 constexpr std::uint32_t protocol_version = 1;
-
-std::int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 }  // namespace
 
@@ -295,7 +291,7 @@ void Session::handle_send_direct(std::uint64_t id, const v1::SendDirect& send) {
   auto* message = frame.mutable_direct_message();
   message->set_from(nick_);
   message->set_text(send.text());
-  message->set_server_time_ms(now_ms());
+  message->set_server_time_ms(unix_time_ms());
   message->set_client_msg_id(send.client_msg_id());
   v1::ServerFrame receipt;
   receipt.mutable_direct_receipt()->set_from(send.to());
