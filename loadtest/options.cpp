@@ -1,5 +1,8 @@
 #include "options.hpp"
 
+#include "command_line_parse.hpp"
+#include "host_port.hpp"
+
 #include <arpa/inet.h>
 
 #include <CLI/CLI.hpp>
@@ -65,14 +68,9 @@ std::optional<std::vector<std::string>> parse_address_range(const std::string& t
 }
 
 std::optional<Endpoint> parse_endpoint(const std::string& text) {
-  const auto colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0) return std::nullopt;
-  unsigned port = 0;
-  const char* begin = text.data() + colon + 1;
-  const char* end = text.data() + text.size();
-  const auto [ptr, ec] = std::from_chars(begin, end, port);
-  if (ec != std::errc() || ptr != end || port == 0 || port > 65535) return std::nullopt;
-  return Endpoint{text.substr(0, colon), static_cast<std::uint16_t>(port)};
+  const auto parsed = parse_host_port(text);
+  if (!parsed || parsed->port == 0) return std::nullopt;
+  return Endpoint{parsed->host, parsed->port};
 }
 
 std::variant<Options, int> parse_options(int argc, const char* const* argv, std::ostream& out,
@@ -138,15 +136,8 @@ std::variant<Options, int> parse_options(int argc, const char* const* argv, std:
                  "write a chart of deliveries/s and latency over time to this file");
   app.add_flag("--no-progress", no_progress, "no progress lines while running");
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    out << app.help();
-    return 0;
-  } catch (const CLI::ParseError& e) {
-    err << "chat-loadtest: " << e.what() << " (see --help)\n";
-    return 2;
-  }
+  if (auto exit_code = parse_or_exit_code(app, argc, argv, out, err, "chat-loadtest"))
+    return *exit_code;
   auto fail = [&](const std::string& message) {
     err << "chat-loadtest: " << message << "\n";
     return 2;

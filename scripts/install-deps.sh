@@ -7,6 +7,7 @@ packages=(
   libasio-dev libprotobuf-dev protobuf-compiler
   libspdlog-dev libfmt-dev doctest-dev libcli11-dev libtomlplusplus-dev
   clang libclang-rt-14-dev
+  libreadline-dev libsqlite3-dev libsodium-dev sqlite3
   procps tmux
 )
 

@@ -1,5 +1,7 @@
 #include "config.hpp"
 
+#include "quoted.hpp"
+
 #include <fmt/format.h>
 
 #include <toml++/toml.h>
@@ -43,58 +45,10 @@ std::optional<std::string> assign(const toml::node& node, const SettingMember& m
       member);
 }
 
-// A TOML basic string: quotes, backslashes and control characters escaped.
-std::string quote(const std::string& text) {
-  std::string out = "\"";
-  for (const char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-          out += fmt::format("\\u{:04X}", static_cast<unsigned>(static_cast<unsigned char>(c)));
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
-
 }  // namespace
 
-std::optional<ListenAddress> parse_listen_address(const std::string& text) {
-  const auto colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) return std::nullopt;
-  std::string host = text.substr(0, colon);
-  if (host.front() == '[') {
-    if (host.back() != ']' || host.size() < 3) return std::nullopt;
-    host = host.substr(1, host.size() - 2);
-  }
-  unsigned port = 0;
-  const char* begin = text.data() + colon + 1;
-  const char* end = text.data() + text.size();
-  const auto [ptr, ec] = std::from_chars(begin, end, port);
-  if (ec != std::errc() || ptr != end || port > 65535) return std::nullopt;
-  return ListenAddress{host, static_cast<std::uint16_t>(port)};
-}
-
 std::optional<std::string> validate(const ServerConfig& c) {
-  if (!parse_listen_address(c.listen))
-    return fmt::format("listen: '{}' is not HOST:PORT", c.listen);
+  if (!parse_host_port(c.listen)) return fmt::format("listen: '{}' is not HOST:PORT", c.listen);
   if (c.shards > 256) return "shards: at most 256";
   for (const Setting& setting : all_settings()) {
     if (const auto* rate = std::get_if<double ServerConfig::*>(&setting.member)) {
@@ -180,7 +134,7 @@ std::string to_toml(const ServerConfig& config) {
         [&](auto ptr) {
           using T = std::remove_cvref_t<decltype(config.*ptr)>;
           if constexpr (std::is_same_v<T, std::string>) {
-            out += quote(config.*ptr);
+            out += quoted(config.*ptr);
           } else if constexpr (std::is_same_v<T, double>) {
             out += fmt::format("{:.6g}", config.*ptr);
             if (out.find_first_of(".e", out.rfind(' ')) == std::string::npos) out += ".0";

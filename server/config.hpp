@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 
+#include "host_port.hpp"
+
 namespace chat::server {
 
 struct ServerConfig {
@@ -48,13 +50,7 @@ struct ServerConfig {
   std::uint32_t history_in_memory = 1000;
 };
 
-struct ListenAddress {
-  std::string host;
-  std::uint16_t port = 0;
-};
-
-// "HOST:PORT" or "[V6]:PORT"; nullopt when malformed.
-std::optional<ListenAddress> parse_listen_address(const std::string& text);
+using ListenAddress = HostPort;
 
 // A one-line description of the first setting that is out of range, or nullopt when all are fine.
 std::optional<std::string> validate(const ServerConfig& config);

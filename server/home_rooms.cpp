@@ -21,7 +21,7 @@ SharedFrame room_message_frame(const v1::RoomMessage& message, const std::string
 
 const std::deque<v1::RoomMessage>& HomeRooms::Room::history() const {
   static const std::deque<v1::RoomMessage> none;
-  return recent ? *recent : none;
+  return recent ? recent->messages() : none;
 }
 
 void HomeRooms::broadcast(const std::string& key, const Room& room, const SharedFrame& frame) {
@@ -60,10 +60,11 @@ HomeRooms::Room* HomeRooms::find_member_room(const std::string& key, SessionRef 
   return &it->second;
 }
 
+// What a join or resume sends before live traffic. It is bounded by half the outbox's soft limit,
+// so that catching up never makes a client look slow: on resume, what does not fit is announced
+// as a Gap (the client pages it in with History); join history just starts later.
 std::vector<SharedFrame> HomeRooms::catch_up_frames(const Room& room, const JoinArgs& args) const {
-  std::vector<SharedFrame> frames;
   const auto& recent = room.history();
-  const std::uint64_t oldest = recent.empty() ? room.last_seq + 1 : recent.front().seq();
   std::uint64_t after = 0;
   if (args.resume_after) {
     after =
@@ -71,17 +72,26 @@ std::vector<SharedFrame> HomeRooms::catch_up_frames(const Room& room, const Join
   } else {
     after = room.last_seq - std::min<std::uint64_t>(room.last_seq, args.history);
   }
-  if (args.resume_after && after + 1 < oldest) {
+  std::vector<SharedFrame> messages;  // newest first while collecting
+  std::size_t budget = shard_.config().outbox_soft_bytes / 2;
+  std::uint64_t first_sent = room.last_seq + 1;
+  for (auto it = recent.rbegin(); it != recent.rend() && it->seq() > after; ++it) {
+    SharedFrame frame = room_message_frame(*it, room.name);
+    if (frame->bytes.size() > budget) break;
+    budget -= frame->bytes.size();
+    first_sent = it->seq();
+    messages.push_back(std::move(frame));
+  }
+  std::vector<SharedFrame> frames;
+  if (args.resume_after && after + 1 < first_sent) {
     v1::ServerFrame frame;
     auto* gap = frame.mutable_gap();
     gap->set_room(room.name);
     gap->set_from_seq(after + 1);
-    gap->set_to_seq(oldest - 1);
+    gap->set_to_seq(first_sent - 1);
     frames.push_back(encode_frame(frame));
   }
-  for (const v1::RoomMessage& message : recent) {
-    if (message.seq() > after) frames.push_back(room_message_frame(message, room.name));
-  }
+  frames.insert(frames.end(), messages.rbegin(), messages.rend());
   return frames;
 }
 
@@ -156,6 +166,12 @@ void HomeRooms::leave(const std::string& key, SessionRef who, const std::string&
 void HomeRooms::publish(PublishArgs args) {
   Room* room = find_member_room(args.key, args.who, args.request_id);
   if (!room) return;
+  if (room->recent) {
+    if (const auto* original = room->recent->find_sent(name_key(args.nick), args.client_msg_id)) {
+      acknowledge_duplicate(*original, args);
+      return;
+    }
+  }
   v1::RoomMessage message;
   message.set_room(room->name);
   message.set_seq(++room->last_seq);
@@ -166,9 +182,8 @@ void HomeRooms::publish(PublishArgs args) {
   message.set_action(args.action);
   broadcast(args.key, *room, room_message_frame(message, room->name));
 
-  if (!room->recent) room->recent = std::make_unique<std::deque<v1::RoomMessage>>();
-  room->recent->push_back(message);
-  while (room->recent->size() > shard_.config().history_in_memory) room->recent->pop_front();
+  if (!room->recent) room->recent = std::make_unique<RecentHistory>();
+  room->recent->push(message, shard_.config().history_in_memory);
 
   v1::ServerFrame ack;
   ack.set_request_id(args.request_id);
@@ -179,6 +194,16 @@ void HomeRooms::publish(PublishArgs args) {
                             [context = &context_, who = args.who, frame = encode_frame(ack)] {
                               send_to_session(*context, who, frame);
                             });
+}
+
+void HomeRooms::acknowledge_duplicate(const v1::RoomMessage& original, const PublishArgs& args) {
+  v1::ServerFrame ack;
+  ack.set_request_id(args.request_id);
+  ack.mutable_ack()->set_room(original.room());
+  ack.mutable_ack()->set_seq(original.seq());
+  ack.mutable_ack()->set_client_msg_id(args.client_msg_id);
+  ack.mutable_ack()->set_duplicate(true);
+  send_to_session(context_, args.who, encode_frame(ack));
 }
 
 void HomeRooms::typing(const std::string& key, SessionRef who, const std::string& nick) {
@@ -266,15 +291,39 @@ void HomeRooms::history(const std::string& key, SessionRef asker, const v1::Hist
     reply->mutable_gap()->set_from_seq(first);
     reply->mutable_gap()->set_to_seq(std::min(last, oldest - 1));
   }
-  for (const v1::RoomMessage& message : recent) {
-    if (message.seq() >= first && message.seq() <= last) *reply->add_messages() = message;
-  }
-  if (query.position_case() == v1::History::kAfterSeq) {
-    reply->set_has_more(last < room->last_seq && last != 0);
+  // A reply stays within the frame limit clients were told in Welcome; has_more says the rest.
+  const bool ascending = query.position_case() == v1::History::kAfterSeq;
+  const bool cut =
+      add_within(*reply, recent, first, last, ascending, shard_.config().max_frame_bytes - 1024);
+  if (ascending) {
+    reply->set_has_more(cut || (last < room->last_seq && last != 0));
   } else {
-    reply->set_has_more(first > oldest);
+    reply->set_has_more(cut || first > oldest);
   }
   send_to_session(context_, asker, encode_frame(frame));
+}
+
+bool HomeRooms::add_within(v1::HistoryReply& reply, const std::deque<v1::RoomMessage>& recent,
+                           std::uint64_t first, std::uint64_t last, bool ascending,
+                           std::size_t budget) {
+  std::vector<const v1::RoomMessage*> chosen;
+  auto take = [&](const v1::RoomMessage& message) {
+    if (message.seq() < first || message.seq() > last) return true;
+    const std::size_t size = message.ByteSizeLong() + 8;
+    if (size > budget && !chosen.empty()) return false;
+    budget -= std::min(size, budget);
+    chosen.push_back(&message);
+    return true;
+  };
+  bool cut = false;
+  if (ascending) {
+    for (auto it = recent.begin(); it != recent.end() && !cut; ++it) cut = !take(*it);
+  } else {
+    for (auto it = recent.rbegin(); it != recent.rend() && !cut; ++it) cut = !take(*it);
+    std::reverse(chosen.begin(), chosen.end());
+  }
+  for (const v1::RoomMessage* message : chosen) *reply.add_messages() = *message;
+  return cut;
 }
 
 std::vector<v1::RoomInfo> HomeRooms::list(const std::string& prefix_key) const {

@@ -13,6 +13,7 @@
 
 #include "chat.pb.h"
 #include "framing.hpp"
+#include "recent_history.hpp"
 #include "session_ref.hpp"
 
 namespace chat::server {
@@ -71,7 +72,7 @@ class HomeRooms {
     std::vector<std::uint32_t> members_per_shard;
     // The last history_in_memory messages; allocated with the first message, because an empty
     // std::deque already holds about 600 bytes and most rooms of a big server are quiet.
-    std::unique_ptr<std::deque<v1::RoomMessage>> recent;
+    std::unique_ptr<RecentHistory> recent;
     const std::deque<v1::RoomMessage>& history() const;
   };
 
@@ -83,6 +84,13 @@ class HomeRooms {
   void reply_error(SessionRef to, std::uint64_t request_id, v1::Error::Code code,
                    std::string message);
   Room* find_member_room(const std::string& key, SessionRef who, std::uint64_t request_id);
+  // A resend of a message that is stored already: the original's Ack again, marked duplicate.
+  void acknowledge_duplicate(const v1::RoomMessage& original, const PublishArgs& args);
+  // Adds the kept messages in [first, last] to reply, oldest or newest first, within budget
+  // bytes (at least one). True when some were left out.
+  static bool add_within(v1::HistoryReply& reply, const std::deque<v1::RoomMessage>& recent,
+                         std::uint64_t first, std::uint64_t last, bool ascending,
+                         std::size_t budget);
   std::vector<SharedFrame> catch_up_frames(const Room& room, const JoinArgs& args) const;
 
   Shard& shard_;

@@ -51,7 +51,7 @@ Server::~Server() {
 }
 
 void Server::start() {
-  const auto address = parse_listen_address(context_->config.listen);
+  const auto address = parse_host_port(context_->config.listen);
   if (!address)
     throw std::runtime_error("listen: '" + context_->config.listen + "' is not HOST:PORT");
   acceptor_ = std::make_unique<Acceptor>(*context_, context_->shards.front()->io(), *address);

@@ -64,7 +64,7 @@ TEST_CASE(
   CHECK(server.stats().connections_rejected.load() == 3);
 }
 
-TEST_CASE("a silent client is pinged, then dropped as IDLE_TIMEOUT; one that answers stays") {
+TEST_CASE("a silent client is pinged, then dropped as IDLE_TIMEOUT, and one that answers stays") {
   auto config = test::test_config();
   config.idle_timeout_ms = 500;
   TestServer server(config);

@@ -133,7 +133,12 @@ std::optional<v1::Disconnect> TestClient::wait_closed(std::chrono::milliseconds 
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         until - std::chrono::steady_clock::now());
     auto frame = next(left);
-    if (frame && frame->has_disconnect()) disconnect = frame->disconnect();
+    if (!frame) continue;
+    if (frame->has_disconnect()) {
+      disconnect = frame->disconnect();
+    } else {
+      skipped_.push_back(std::move(*frame));
+    }
   }
   return closed_ ? disconnect : std::nullopt;
 }

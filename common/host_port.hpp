@@ -1,0 +1,19 @@
+#pragma once
+// "HOST:PORT" and "[V6]:PORT", as the server's listen address and the clients' --server take them.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace chat {
+
+struct HostPort {
+  std::string host;
+  std::uint16_t port = 0;
+};
+
+// nullopt when malformed (no colon, no host, a port that is not 0-65535).
+std::optional<HostPort> parse_host_port(std::string_view text);
+
+}  // namespace chat

@@ -1,0 +1,28 @@
+#pragma once
+// A room's last messages in memory (join history, resume, History paging), indexed by
+// client_msg_id so that a message sent again after a lost Ack is recognised and not stored twice.
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <string_view>
+#include <unordered_map>
+
+#include "chat.pb.h"
+
+namespace chat::server {
+
+class RecentHistory {
+ public:
+  // Appends a message (sequences ascending, without holes) and forgets the oldest beyond keep.
+  void push(v1::RoomMessage message, std::size_t keep);
+  const std::deque<v1::RoomMessage>& messages() const { return messages_; }
+  // The kept message that sender_key (a name_key) sent with this client_msg_id, if any.
+  const v1::RoomMessage* find_sent(std::string_view sender_key, std::uint64_t client_msg_id) const;
+
+ private:
+  std::deque<v1::RoomMessage> messages_;
+  std::unordered_multimap<std::uint64_t, std::uint64_t> seq_by_client_id_;
+};
+
+}  // namespace chat::server
