@@ -27,6 +27,7 @@ asio::awaitable<bool> ChatApp::start(std::string first_room) {
   auto welcome = co_await client_->connect();
   if (!welcome) {
     fail(welcome.failure());
+    gave_up_ = true;
     co_return false;
   }
   if (!welcome.value().motd().empty()) view_.info(welcome.value().motd());
@@ -52,8 +53,8 @@ asio::awaitable<int> ChatApp::run() {
     co_await execute(std::move(std::get<Command>(parsed)));
   }
   while (sends_in_flight_ > 0 && !client_->closed() && !quitting_) co_await progress_.wait();
-  client_->close();
-  while (!events_done_) co_await progress_.wait();
+  client_->close();  // fails the sends still waiting; they finish before this object goes
+  while (!events_done_ || sends_in_flight_ > 0) co_await progress_.wait();
   co_return failures_ == 0 ? 0 : 1;
 }
 
@@ -89,6 +90,7 @@ asio::awaitable<void> ChatApp::event_loop() {
   events_done_ = true;
   if (!quitting_ && !input_ended_) {
     ++failures_;  // the client gave up (a refused nick or password): nothing more can work
+    gave_up_ = true;
     quit();
   }
   progress_.notify();

@@ -34,6 +34,8 @@ class ChatApp {
   void end_of_input();
   void quit();
 
+  // The client closed by itself: the server refused the nick or password, or could not be reached.
+  bool gave_up() const { return gave_up_; }
   const std::string& current_room() const { return current_; }
   const std::set<std::string>& known_nicks() const { return nicks_; }
   std::set<std::string> known_rooms() const;
@@ -67,6 +69,7 @@ class ChatApp {
   bool input_ended_ = false;
   bool quitting_ = false;
   bool events_done_ = false;
+  bool gave_up_ = false;
   int failures_ = 0;
   std::size_t sends_in_flight_ = 0;
   WakeSignal lines_ready_;

@@ -114,8 +114,7 @@ std::variant<Command, ParseError> parse_slash(std::string_view name, std::string
 
 std::variant<Command, ParseError> parse_command(std::string_view line) {
   if (line.size() > max_line_bytes) {
-    return ParseError{"line too long: " + std::to_string(line.size()) + " bytes, at most " +
-                      std::to_string(max_line_bytes)};
+    return ParseError{"line too long: more than " + std::to_string(max_line_bytes) + " bytes"};
   }
   if (!utf8::is_valid(line)) return ParseError{"line is not valid UTF-8"};
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);

@@ -36,38 +36,65 @@ ClientOptions client_options(const AppOptions& options) {
   return client;
 }
 
-// Script mode: stdin line by line into the app; over-long lines are cut off and refused.
-asio::awaitable<void> read_script(ChatApp& app) {
-  asio::posix::stream_descriptor input(co_await asio::this_coro::executor, ::dup(STDIN_FILENO));
-  std::string buffer;
-  for (;;) {
-    auto [error, n] =
-        co_await asio::async_read_until(input, asio::dynamic_buffer(buffer, max_line_bytes + 2),
-                                        '\n', as_tuple(asio::use_awaitable));
-    if (error == asio::error::not_found) {  // no newline within the limit
-      app.submit(std::string(buffer));      // the app refuses it as too long
-      buffer.clear();
-      continue;
+// Script mode's stdin, read line by line into the app. An over-long line is handed over cut (the
+// app refuses it) and the rest of it is skipped.
+class ScriptInput {
+ public:
+  explicit ScriptInput(const asio::any_io_executor& executor)
+      : input_(executor, ::dup(STDIN_FILENO)), finished_(executor) {}
+
+  asio::awaitable<void> read_into(ChatApp& app) {
+    reading_ = true;
+    std::string buffer;
+    bool skipping = false;  // inside the rest of an over-long line
+    for (;;) {
+      auto [error, n] =
+          co_await asio::async_read_until(input_, asio::dynamic_buffer(buffer, max_line_bytes + 2),
+                                          '\n', as_tuple(asio::use_awaitable));
+      if (error == asio::error::not_found) {
+        if (!skipping) app.submit(std::move(buffer));
+        buffer.clear();
+        skipping = true;
+        continue;
+      }
+      if (error) break;
+      if (!skipping) app.submit(buffer.substr(0, n - 1));
+      buffer.erase(0, n);
+      skipping = false;
     }
-    if (error) break;
-    std::string line = buffer.substr(0, n - 1);
-    buffer.erase(0, n);
-    app.submit(std::move(line));
+    if (!buffer.empty() && !skipping) app.submit(std::move(buffer));  // no final newline
+    app.end_of_input();
+    reading_ = false;
+    finished_.notify();
   }
-  if (!buffer.empty()) app.submit(std::move(buffer));  // a last line without its newline
-  app.end_of_input();
-}
+
+  // Stops reading and waits until read_into() has returned.
+  asio::awaitable<void> stop() {
+    asio::error_code ignored;
+    input_.cancel(ignored);
+    while (reading_) co_await finished_.wait();
+  }
+
+ private:
+  asio::posix::stream_descriptor input_;
+  bool reading_ = false;
+  WakeSignal finished_;
+};
 
 asio::awaitable<int> run_script(const AppOptions& options, int& status) {
-  auto client = Client::create(co_await asio::this_coro::executor, client_options(options));
+  const auto executor = co_await asio::this_coro::executor;
+  auto client = Client::create(executor, client_options(options));
   ScriptView view;
   ChatApp app(client, view);
-  if (!co_await app.start(options.room)) {
-    client->close();
-    co_return status = 1;
+  ScriptInput input(executor);
+  if (co_await app.start(options.room)) {
+    asio::co_spawn(executor, input.read_into(app), log_failure);
+  } else {
+    app.end_of_input();
   }
-  asio::co_spawn(co_await asio::this_coro::executor, read_script(app), log_failure);
-  co_return status = co_await app.run();
+  status = co_await app.run();
+  co_await input.stop();
+  co_return status;
 }
 
 asio::awaitable<int> run_terminal(const AppOptions& options, int& status) {
@@ -91,9 +118,10 @@ asio::awaitable<int> run_terminal(const AppOptions& options, int& status) {
   });
   asio::co_spawn(executor, terminal.input_loop(), log_failure);
   if (co_await app.start(options.room)) view.info("type /help for commands");
-  status = co_await app.run();
+  co_await app.run();  // a person's typos do not make the session fail, only losing the server
+  status = app.gave_up() ? 1 : 0;
   signals.cancel();
-  terminal.stop();
+  co_await terminal.stop();
   co_return status;
 }
 

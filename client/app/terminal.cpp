@@ -2,6 +2,7 @@
 
 #include <readline/history.h>
 #include <readline/readline.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <asio/experimental/as_tuple.hpp>
@@ -18,38 +19,62 @@ Terminal* active_terminal = nullptr;  // readline's callbacks are plain function
 }  // namespace
 
 Terminal::Terminal(const asio::any_io_executor& executor, Callbacks callbacks)
-    : input_(executor, ::dup(STDIN_FILENO)), callbacks_(std::move(callbacks)) {
+    : input_(executor, ::dup(STDIN_FILENO)),
+      resize_(executor, SIGWINCH),
+      callbacks_(std::move(callbacks)),
+      loop_ended_(executor) {
   active_terminal = this;
   rl_catch_signals = 0;  // Asio handles SIGINT and SIGTERM, and restores the terminal
-  rl_catch_sigwinch = 1;
+  rl_catch_sigwinch = 0;
   rl_attempted_completion_function = &Terminal::on_complete;
   rl_basic_word_break_characters = const_cast<char*>(" ");
   rl_callback_handler_install(prompt_.c_str(), &Terminal::on_line);
   installed_ = true;
+  watch_resize();
+}
+
+void Terminal::watch_resize() {
+  resize_.async_wait([this](asio::error_code error, int) {
+    if (error) return;  // cancelled: this may be gone
+    if (installed_) rl_resize_terminal();
+    watch_resize();
+  });
 }
 
 Terminal::~Terminal() {
-  stop();
+  remove_handler();
   active_terminal = nullptr;
 }
 
-void Terminal::stop() {
+asio::awaitable<void> Terminal::stop() {
+  remove_handler();
+  while (loop_running_) co_await loop_ended_.wait();
+}
+
+void Terminal::remove_handler() {
   if (!installed_) return;
   installed_ = false;
+  rl_set_prompt("");  // leave no prompt behind on the screen
+  rl_replace_line("", 0);
+  rl_redisplay();
   rl_callback_handler_remove();
-  std::fputc('\n', rl_outstream ? rl_outstream : stdout);
   std::fflush(stdout);
+  asio::error_code cancelled;
+  resize_.cancel(cancelled);
   asio::error_code ignored;
   input_.cancel(ignored);
 }
 
 asio::awaitable<void> Terminal::input_loop() {
+  loop_running_ = true;
   while (installed_) {
     auto [error] = co_await input_.async_wait(asio::posix::stream_descriptor::wait_read,
                                               asio::experimental::as_tuple(asio::use_awaitable));
     if (error || !installed_) break;
     rl_callback_read_char();
   }
+  loop_running_ = false;
+  loop_ended_.notify();
 }
 
 void Terminal::print(std::string_view line) {

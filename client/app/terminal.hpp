@@ -6,10 +6,13 @@
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
 #include <asio/posix/stream_descriptor.hpp>
+#include <asio/signal_set.hpp>
 #include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "wake_signal.hpp"
 
 namespace chat::client::app {
 
@@ -30,19 +33,26 @@ class Terminal {
 
   // Reads keys until stop(); readline echoes and edits, and calls back with whole lines.
   asio::awaitable<void> input_loop();
-  void stop();
+  // Gives the terminal back (prompt removed, modes restored) and waits for input_loop() to end.
+  asio::awaitable<void> stop();
   void print(std::string_view line);
   void set_prompt(std::string prompt);
 
  private:
+  void remove_handler();
   static void on_line(char* line);
   static char** on_complete(const char* text, int start, int end);
   static char* next_match(const char* text, int state);
 
+  void watch_resize();
+
   asio::posix::stream_descriptor input_;
+  asio::signal_set resize_;  // SIGWINCH: readline's own handler is not installed between keys
   Callbacks callbacks_;
   std::string prompt_;
   bool installed_ = false;
+  bool loop_running_ = false;
+  WakeSignal loop_ended_;
   std::vector<std::string> matches_;
 };
 
