@@ -85,6 +85,18 @@ std::optional<std::string> validate(const ServerConfig& c) {
   if (c.write_batch_frames == 0) return "write_batch_frames: at least 1";
   if (c.write_batch_bytes == 0) return "write_batch_bytes: at least 1";
   if (c.max_history == 0) return "max_history: at least 1";
+  if (c.storage != "sqlite" && c.storage != "temporary") {
+    return fmt::format("storage: '{}' is not one of sqlite, temporary", c.storage);
+  }
+  if (c.guests != "allow" && c.guests != "deny") {
+    return fmt::format("guests: '{}' is not one of allow, deny", c.guests);
+  }
+  if (c.hash_cost != "interactive" && c.hash_cost != "minimum") {
+    return fmt::format("hash_cost: '{}' is not one of interactive, minimum", c.hash_cost);
+  }
+  if (c.hash_threads == 0 || c.hash_threads > 64) return "hash_threads: between 1 and 64";
+  if (c.failed_login_burst == 0) return "failed_login_burst: at least 1";
+  if (c.failed_login_refill_s == 0) return "failed_login_refill_s: at least 1";
   if (c.history_on_join > c.history_in_memory) return "history_on_join: at most history_in_memory";
   return std::nullopt;
 }

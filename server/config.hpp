@@ -48,6 +48,16 @@ struct ServerConfig {
   std::uint32_t history_on_join = 50;
   std::uint32_t max_history = 500;
   std::uint32_t history_in_memory = 1000;
+  // [storage]
+  std::string storage = "sqlite";        // "sqlite" (in data_dir) or "temporary" (removed on stop)
+  std::uint32_t retention_messages = 0;  // per room; 0: keep all
+  std::uint32_t retention_seconds = 0;   // 0: keep all
+  // [accounts]
+  std::string guests = "allow";           // "allow": unregistered nicks may connect; "deny"
+  std::string hash_cost = "interactive";  // argon2id cost: "interactive" or "minimum" (tests)
+  std::uint32_t hash_threads = 2;
+  std::uint32_t failed_login_burst = 5;
+  std::uint32_t failed_login_refill_s = 10;
 };
 
 using ListenAddress = HostPort;

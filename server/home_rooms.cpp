@@ -1,5 +1,7 @@
 #include "home_rooms.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <chrono>
 
@@ -9,15 +11,12 @@
 #include "wall_clock.hpp"
 
 namespace chat::server {
-namespace {
 
 SharedFrame room_message_frame(const v1::RoomMessage& message, const std::string& room) {
   v1::ServerFrame frame;
   *frame.mutable_room_message() = message;
   return encode_chat_frame(frame, room, message.seq());
 }
-
-}  // namespace
 
 const std::deque<v1::RoomMessage>& HomeRooms::Room::history() const {
   static const std::deque<v1::RoomMessage> none;
@@ -95,6 +94,29 @@ std::vector<SharedFrame> HomeRooms::catch_up_frames(const Room& room, const Join
   return frames;
 }
 
+std::size_t HomeRooms::memory_keep() const {
+  const ServerConfig& config = shard_.config();
+  if (config.retention_messages == 0) return config.history_in_memory;
+  return std::min(config.history_in_memory, config.retention_messages);
+}
+
+void HomeRooms::expire(Room& room) const {
+  const std::uint32_t seconds = shard_.config().retention_seconds;
+  if (seconds == 0 || !room.recent) return;
+  room.recent->drop_older_than(unix_time_ms() - std::int64_t{seconds} * 1000);
+}
+
+void HomeRooms::restore(const storage::RoomRecord& record, std::vector<v1::RoomMessage> recent) {
+  Room& room = rooms_[record.key];
+  room.name = record.name;
+  room.topic = record.topic;
+  room.last_seq = record.last_seq;
+  room.members_per_shard.assign(context_.shards.size(), 0);
+  if (recent.empty()) return;
+  room.recent = std::make_unique<RecentHistory>();
+  for (auto& message : recent) room.recent->push(std::move(message), memory_keep());
+}
+
 void HomeRooms::join(JoinArgs args) {
   auto [it, created] = rooms_.try_emplace(args.key);
   Room& room = it->second;
@@ -118,6 +140,7 @@ void HomeRooms::join(JoinArgs args) {
     room.members.emplace(args.who.id, Member{args.who, args.nick});
     ++room.members_per_shard[args.who.shard];
   }
+  expire(room);
 
   std::vector<SharedFrame> frames;
   v1::ServerFrame reply;
@@ -153,7 +176,12 @@ void HomeRooms::leave(const std::string& key, SessionRef who, const std::string&
   room.members.erase(member);
   --room.members_per_shard[who.shard];
   if (room.members.empty()) {
-    rooms_.erase(it);  // its recent history goes with it until a durable engine keeps it
+    // The store keeps the room; memory keeps what the next join shows, or nothing if it is unused.
+    if (room.last_seq == 0 && room.topic.empty()) {
+      rooms_.erase(it);
+    } else if (room.recent) {
+      room.recent->trim(shard_.config().history_on_join);
+    }
     return;
   }
   v1::ServerFrame event;
@@ -161,49 +189,6 @@ void HomeRooms::leave(const std::string& key, SessionRef who, const std::string&
   event.mutable_member_left()->set_nick(nick);
   event.mutable_member_left()->set_reason(reason);
   broadcast_presence(key, room, encode_frame(event, FramePriority::presence));
-}
-
-void HomeRooms::publish(PublishArgs args) {
-  Room* room = find_member_room(args.key, args.who, args.request_id);
-  if (!room) return;
-  if (room->recent) {
-    if (const auto* original = room->recent->find_sent(name_key(args.nick), args.client_msg_id)) {
-      acknowledge_duplicate(*original, args);
-      return;
-    }
-  }
-  v1::RoomMessage message;
-  message.set_room(room->name);
-  message.set_seq(++room->last_seq);
-  message.set_from(args.nick);
-  message.set_text(std::move(args.text));
-  message.set_server_time_ms(unix_time_ms());
-  message.set_client_msg_id(args.client_msg_id);
-  message.set_action(args.action);
-  broadcast(args.key, *room, room_message_frame(message, room->name));
-
-  if (!room->recent) room->recent = std::make_unique<RecentHistory>();
-  room->recent->push(message, shard_.config().history_in_memory);
-
-  v1::ServerFrame ack;
-  ack.set_request_id(args.request_id);
-  ack.mutable_ack()->set_room(room->name);
-  ack.mutable_ack()->set_seq(message.seq());
-  ack.mutable_ack()->set_client_msg_id(args.client_msg_id);
-  context_.room_log->append(message,
-                            [context = &context_, who = args.who, frame = encode_frame(ack)] {
-                              send_to_session(*context, who, frame);
-                            });
-}
-
-void HomeRooms::acknowledge_duplicate(const v1::RoomMessage& original, const PublishArgs& args) {
-  v1::ServerFrame ack;
-  ack.set_request_id(args.request_id);
-  ack.mutable_ack()->set_room(original.room());
-  ack.mutable_ack()->set_seq(original.seq());
-  ack.mutable_ack()->set_client_msg_id(args.client_msg_id);
-  ack.mutable_ack()->set_duplicate(true);
-  send_to_session(context_, args.who, encode_frame(ack));
 }
 
 void HomeRooms::typing(const std::string& key, SessionRef who, const std::string& nick) {
@@ -233,6 +218,9 @@ void HomeRooms::set_topic(const std::string& key, SessionRef who, const std::str
   Room* room = find_member_room(key, who, request_id);
   if (!room) return;
   room->topic = topic;
+  context_.room_log->set_topic(key, room->name, topic, [room = room->name](storage::WriteResult r) {
+    if (!r.ok) spdlog::error("store: the topic of {} was not stored: {}", room, r.error);
+  });
   v1::ServerFrame event;
   event.mutable_topic_changed()->set_room(room->name);
   event.mutable_topic_changed()->set_topic(topic);
@@ -257,73 +245,6 @@ void HomeRooms::who(const std::string& key, SessionRef asker, std::uint64_t requ
   frame.mutable_member_list()->set_room(room->name);
   for (auto& nick : nicks) frame.mutable_member_list()->add_nicks(std::move(nick));
   send_to_session(context_, asker, encode_frame(frame));
-}
-
-void HomeRooms::history(const std::string& key, SessionRef asker, const v1::History& query,
-                        std::uint64_t request_id) {
-  Room* room = find_member_room(key, asker, request_id);
-  if (!room) return;
-  const std::uint32_t max = shard_.config().max_history;
-  const std::size_t limit = query.limit() == 0 ? max : std::min(query.limit(), max);
-  const auto& recent = room->history();
-  const std::uint64_t oldest = recent.empty() ? room->last_seq + 1 : recent.front().seq();
-
-  // Select [first, last] of the sequences asked for, then clip to what is kept.
-  std::uint64_t first = 1;
-  std::uint64_t last = room->last_seq;
-  if (query.position_case() == v1::History::kAfterSeq) {
-    first = query.after_seq() + 1;
-    last = std::min<std::uint64_t>(room->last_seq, query.after_seq() + limit);
-    if (query.after_seq() >= room->last_seq) last = 0;  // nothing after it
-  } else if (query.position_case() == v1::History::kBeforeSeq) {
-    last = std::min(room->last_seq, query.before_seq() == 0 ? 0 : query.before_seq() - 1);
-    first = last >= limit ? last - limit + 1 : 1;
-  } else {
-    first = room->last_seq >= limit ? room->last_seq - limit + 1 : 1;
-  }
-
-  v1::ServerFrame frame;
-  frame.set_request_id(request_id);
-  auto* reply = frame.mutable_history_reply();
-  reply->set_room(room->name);
-  if (last >= first && first < oldest) {
-    reply->mutable_gap()->set_room(room->name);
-    reply->mutable_gap()->set_from_seq(first);
-    reply->mutable_gap()->set_to_seq(std::min(last, oldest - 1));
-  }
-  // A reply stays within the frame limit clients were told in Welcome; has_more says the rest.
-  const bool ascending = query.position_case() == v1::History::kAfterSeq;
-  const bool cut =
-      add_within(*reply, recent, first, last, ascending, shard_.config().max_frame_bytes - 1024);
-  if (ascending) {
-    reply->set_has_more(cut || (last < room->last_seq && last != 0));
-  } else {
-    reply->set_has_more(cut || first > oldest);
-  }
-  send_to_session(context_, asker, encode_frame(frame));
-}
-
-bool HomeRooms::add_within(v1::HistoryReply& reply, const std::deque<v1::RoomMessage>& recent,
-                           std::uint64_t first, std::uint64_t last, bool ascending,
-                           std::size_t budget) {
-  std::vector<const v1::RoomMessage*> chosen;
-  auto take = [&](const v1::RoomMessage& message) {
-    if (message.seq() < first || message.seq() > last) return true;
-    const std::size_t size = message.ByteSizeLong() + 8;
-    if (size > budget && !chosen.empty()) return false;
-    budget -= std::min(size, budget);
-    chosen.push_back(&message);
-    return true;
-  };
-  bool cut = false;
-  if (ascending) {
-    for (auto it = recent.begin(); it != recent.end() && !cut; ++it) cut = !take(*it);
-  } else {
-    for (auto it = recent.rbegin(); it != recent.rend() && !cut; ++it) cut = !take(*it);
-    std::reverse(chosen.begin(), chosen.end());
-  }
-  for (const v1::RoomMessage* message : chosen) *reply.add_messages() = *message;
-  return cut;
 }
 
 std::vector<v1::RoomInfo> HomeRooms::list(const std::string& prefix_key) const {

@@ -15,6 +15,7 @@
 #include "framing.hpp"
 #include "recent_history.hpp"
 #include "session_ref.hpp"
+#include "store_types.hpp"
 
 namespace chat::server {
 
@@ -41,10 +42,26 @@ struct PublishArgs {
   std::uint64_t request_id = 0;
 };
 
+// A room message as the chat frame every member gets (encoded once).
+SharedFrame room_message_frame(const v1::RoomMessage& message, const std::string& room);
+
+// Edit (new text) or delete one's own message.
+struct ChangeArgs {
+  std::string key;
+  SessionRef who;
+  std::string nick;
+  std::uint64_t seq = 0;
+  std::string text;
+  bool remove = false;
+  std::uint64_t request_id = 0;
+};
+
 class HomeRooms {
  public:
   HomeRooms(Shard& shard, ServerContext& context) : shard_(shard), context_(context) {}
 
+  // Start-up, before the shard runs: a room the store knows, with its newest messages.
+  void restore(const storage::RoomRecord& record, std::vector<v1::RoomMessage> recent);
   void join(JoinArgs args);
   void leave(const std::string& key, SessionRef who, const std::string& reason);
   void publish(PublishArgs args);
@@ -55,11 +72,19 @@ class HomeRooms {
   void who(const std::string& key, SessionRef asker, std::uint64_t request_id);
   void history(const std::string& key, SessionRef asker, const v1::History& query,
                std::uint64_t request_id);
+  void change(ChangeArgs args);
+  // Keeps a registered nick's read marker (clamped to the room's last sequence).
+  void mark_read(const std::string& key, SessionRef who, std::string account_key, std::uint64_t seq,
+                 std::uint64_t request_id);
   // The rooms here whose key starts with prefix_key.
   std::vector<v1::RoomInfo> list(const std::string& prefix_key) const;
   std::size_t room_count() const { return rooms_.size(); }
 
  private:
+  struct Waiter {
+    SessionRef who;
+    std::uint64_t request_id = 0;
+  };
   struct Member {
     SessionRef ref;
     std::string nick;
@@ -73,9 +98,17 @@ class HomeRooms {
     // The last history_in_memory messages; allocated with the first message, because an empty
     // std::deque already holds about 600 bytes and most rooms of a big server are quiet.
     std::unique_ptr<RecentHistory> recent;
+    // Messages with a client_msg_id on their way to the store, by sender key + id: a resend
+    // arriving meanwhile waits for the first copy's Ack instead of being stored twice.
+    std::unordered_map<std::string, std::vector<Waiter>> in_flight;
     const std::deque<v1::RoomMessage>& history() const;
   };
 
+  // How many messages memory keeps per room: history_in_memory, or fewer when retention keeps
+  // fewer (memory never shows what the store has dropped).
+  std::size_t memory_keep() const;
+  // Applies retention by age to the room's memory.
+  void expire(Room& room) const;
   // Posts frame once to every shard with members of room, which queues it to its local members.
   void broadcast(const std::string& key, const Room& room, const SharedFrame& frame);
   // Presence (join, leave, nick, typing) is not broadcast in rooms above max_presence_members:
@@ -84,13 +117,16 @@ class HomeRooms {
   void reply_error(SessionRef to, std::uint64_t request_id, v1::Error::Code code,
                    std::string message);
   Room* find_member_room(const std::string& key, SessionRef who, std::uint64_t request_id);
-  // A resend of a message that is stored already: the original's Ack again, marked duplicate.
-  void acknowledge_duplicate(const v1::RoomMessage& original, const PublishArgs& args);
-  // Adds the kept messages in [first, last] to reply, oldest or newest first, within budget
-  // bytes (at least one). True when some were left out.
-  static bool add_within(v1::HistoryReply& reply, const std::deque<v1::RoomMessage>& recent,
-                         std::uint64_t first, std::uint64_t last, bool ascending,
-                         std::size_t budget);
+  // home_rooms_publish.cpp
+  void on_stored(const std::string& key, v1::RoomMessage message, const Waiter& sender,
+                 const std::string& sender_key, const storage::AppendResult& stored);
+  void acknowledge(const Waiter& to, const std::string& room, std::uint64_t seq,
+                   std::uint64_t client_msg_id, bool duplicate);
+  // home_rooms_changes.cpp
+  void on_changed(const ChangeArgs& args, const storage::EditResult& result);
+  // home_rooms_history.cpp
+  void history_from_store(const std::string& key, const Room& room, SessionRef asker,
+                          const v1::History& query, std::uint32_t limit, std::uint64_t request_id);
   std::vector<SharedFrame> catch_up_frames(const Room& room, const JoinArgs& args) const;
 
   Shard& shard_;

@@ -34,20 +34,51 @@ class Countdown {
   std::size_t count_;
 };
 
+AccountsOptions accounts_options(const ServerConfig& config) {
+  AccountsOptions options;
+  options.guests = config.guests == "allow";
+  options.hash_threads = config.hash_threads;
+  options.cost = config.hash_cost == "minimum" ? storage::PasswordHashCost::minimum()
+                                               : storage::PasswordHashCost::interactive();
+  options.failed_login_burst = config.failed_login_burst;
+  options.failed_login_refill = std::chrono::seconds(config.failed_login_refill_s);
+  return options;
+}
+
 }  // namespace
 
 Server::Server(const ServerConfig& config) : context_(std::make_unique<ServerContext>()) {
   context_->config = config;
-  context_->room_log = std::make_unique<MemoryRoomLog>();
+  context_->storage = std::make_unique<StorageEngine>(config);
+  context_->room_log = &context_->storage->log();
+  context_->accounts = std::make_unique<Accounts>(*context_->room_log, accounts_options(config));
   std::uint32_t shards = config.shards;
   if (shards == 0) shards = std::max(1u, std::thread::hardware_concurrency());
   for (std::uint32_t i = 0; i < shards; ++i)
     context_->shards.push_back(std::make_unique<Shard>(i, *context_));
+  restore_rooms();
 }
 
 Server::~Server() {
   stop();
   acceptor_.reset();
+  // Their threads post to the shards: they go first, while the shards still exist.
+  context_->accounts.reset();
+  context_->storage.reset();
+}
+
+// Before any shard runs: each room the store knows goes to its home shard with the messages a
+// join shows.
+void Server::restore_rooms() {
+  const auto& config = context_->config;
+  std::size_t count = 0;
+  for (const storage::RoomRecord& record : context_->room_log->load_rooms()) {
+    auto recent = context_->room_log->load_recent(record.key, config.history_on_join);
+    context_->shards[context_->home_shard_of(record.key)]->home_rooms().restore(record,
+                                                                                std::move(recent));
+    ++count;
+  }
+  if (count > 0) spdlog::info("storage: {} room(s) restored", count);
 }
 
 void Server::start() {

@@ -36,6 +36,8 @@ class Server {
   std::uint32_t shard_count() const;
 
  private:
+  void restore_rooms();
+
   std::unique_ptr<ServerContext> context_;
   std::unique_ptr<Acceptor> acceptor_;
   bool started_ = false;

@@ -9,10 +9,12 @@
 #include <string>
 #include <vector>
 
+#include "accounts.hpp"
 #include "config.hpp"
 #include "nick_directory.hpp"
 #include "room_log.hpp"
 #include "server_stats.hpp"
+#include "storage_engine.hpp"
 
 namespace chat::server {
 
@@ -22,7 +24,9 @@ struct ServerContext {
   ServerConfig config;
   NickDirectory nicks;
   ServerStats stats;
-  std::unique_ptr<RoomLog> room_log;
+  std::unique_ptr<StorageEngine> storage;
+  RoomLog* room_log = nullptr;  // storage's
+  std::unique_ptr<Accounts> accounts;
   std::vector<std::unique_ptr<Shard>> shards;
   std::atomic<std::uint64_t> next_session_id{1};
 

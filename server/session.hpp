@@ -15,6 +15,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "accounts.hpp"
 #include "chat.pb.h"
 #include "framing.hpp"
 #include "outbox.hpp"
@@ -25,6 +26,8 @@
 namespace chat::server {
 
 class Shard;
+
+inline constexpr std::size_t max_early_requests = 64;
 
 class Session {
  public:
@@ -74,8 +77,18 @@ class Session {
   void handle_send_direct(std::uint64_t id, const v1::SendDirect& send);
   void handle_direct_receipt(std::uint64_t id, const v1::DirectReceipt& receipt);
   void handle_set_nick(std::uint64_t id, const v1::SetNick& set_nick);
+  void rename(std::uint64_t id, const std::string& nick);
   void handle_list_rooms(std::uint64_t id, const v1::ListRooms& list);
   void handle_typing(const v1::Typing& typing);
+  // text: the new text of an Edit; nullptr for a Delete.
+  void handle_change(std::uint64_t id, const std::string& room, std::uint64_t seq,
+                     const std::string* text);
+  // session_account.cpp
+  void finish_hello(std::uint64_t id, const v1::Hello& hello, const LoginResult& login);
+  void welcome(std::uint64_t id, const v1::Hello& hello, const LoginResult& login);
+  void replay_early_requests();
+  void handle_register(std::uint64_t id, const v1::Register& request);
+  void handle_mark_read(std::uint64_t id, const v1::MarkRead& request);
   bool check_rate(std::uint64_t id, std::size_t text_bytes);
   // False after answering TEXT_TOO_LONG or INVALID_TEXT.
   bool check_message_text(std::uint64_t id, const std::string& text);
@@ -102,6 +115,9 @@ class Session {
   SessionRef ref_;
   std::string nick_;
   bool welcomed_ = false;
+  bool hello_pending_ = false;                   // the login is being checked off this thread
+  bool registered_ = false;                      // logged in with a registered nick's password
+  std::vector<v1::ClientFrame> early_requests_;  // sent behind a pending Hello
   bool closing_ = false;
   v1::Disconnect::Reason close_reason_ = v1::Disconnect::REASON_UNSPECIFIED;
   std::string close_message_;

@@ -11,12 +11,6 @@
 #include "wall_clock.hpp"
 
 namespace chat::server {
-namespace {
-
-constexpr std::uint32_t protocol_version = 1;
-
-}  // namespace
-
 void Session::send_ok(std::uint64_t id) {
   v1::ServerFrame frame;
   frame.set_request_id(id);
@@ -69,6 +63,14 @@ void Session::handle(const v1::ClientFrame& frame) {
   const std::uint64_t id = frame.request_id();
   ServerStats::add(shard_.context().stats.messages_in);
   if (!welcomed_) {
+    if (hello_pending_) {  // a client may send requests right behind its Hello
+      if (early_requests_.size() >= max_early_requests) {
+        close_with(v1::Disconnect::PROTOCOL_ERROR, "too many requests before Welcome");
+      } else {
+        early_requests_.push_back(frame);
+      }
+      return;
+    }
     if (frame.request_case() != v1::ClientFrame::kHello) {
       close_with(v1::Disconnect::PROTOCOL_ERROR, "the first frame must be Hello");
       return;
@@ -143,59 +145,20 @@ void Session::handle(const v1::ClientFrame& frame) {
       break;
     }
     case v1::ClientFrame::kEdit:
+      handle_change(id, frame.edit().room(), frame.edit().seq(), &frame.edit().text());
+      break;
     case v1::ClientFrame::kDelete:
+      handle_change(id, frame.delete_().room(), frame.delete_().seq(), nullptr);
+      break;
     case v1::ClientFrame::kMarkRead:
+      handle_mark_read(id, frame.mark_read());
+      break;
     case v1::ClientFrame::kRegister:
-      send_error(id, v1::Error::UNSUPPORTED, "this server has no durable store yet");
+      handle_register(id, frame.register_());
       break;
     case v1::ClientFrame::REQUEST_NOT_SET:
       send_error(id, v1::Error::UNSUPPORTED, "unknown or empty request");
       break;
-  }
-}
-
-void Session::handle_hello(std::uint64_t id, const v1::Hello& hello) {
-  if (hello.protocol_version() != protocol_version) {
-    close_with(v1::Disconnect::HANDSHAKE_FAILED, "protocol version " +
-                                                     std::to_string(hello.protocol_version()) +
-                                                     " is not supported (server speaks 1)");
-    return;
-  }
-  if (const auto problem = check_nick(hello.nick()); problem != NameProblem::ok) {
-    send_error(id, v1::Error::INVALID_NAME, "nick " + std::string(describe(problem)));
-    return;
-  }
-  if (!shard_.context().nicks.claim(hello.nick(), ref_)) {
-    send_error(id, v1::Error::NICK_IN_USE, "nick is in use");
-    return;
-  }
-  nick_ = hello.nick();
-  welcomed_ = true;
-  wake_watchdog();  // the handshake deadline no longer applies
-  const ServerConfig& config = shard_.config();
-  v1::ServerFrame frame;
-  frame.set_request_id(id);
-  auto* welcome = frame.mutable_welcome();
-  welcome->set_session_id(ref_.id);
-  welcome->set_server_name(config.name);
-  welcome->set_motd(config.motd);
-  welcome->set_nick(nick_);
-  welcome->set_protocol_version(protocol_version);
-  auto* limits = welcome->mutable_limits();
-  limits->set_max_frame_bytes(config.max_frame_bytes);
-  limits->set_max_rooms_per_session(config.max_rooms_per_session);
-  limits->set_messages_per_second(config.messages_per_second);
-  limits->set_message_burst(config.message_burst);
-  limits->set_max_text_bytes(config.max_text_bytes);
-  limits->set_max_history(config.max_history);
-  limits->set_idle_timeout_ms(config.idle_timeout_ms);
-  send_frame(frame);
-  spdlog::info("hello {} session={} nick={} client={}", peer_, ref_.id, nick_, hello.client_name());
-
-  for (const v1::ResumeRoom& resume : hello.resume()) {
-    if (check_room(resume.room()) != NameProblem::ok) continue;
-    if (joined_.size() + pending_joins_.size() >= config.max_rooms_per_session) break;
-    start_join(0, resume.room(), 0, resume.last_seen_seq());
   }
 }
 
@@ -279,6 +242,23 @@ void Session::handle_send(std::uint64_t id, const v1::Send& send) {
   });
 }
 
+void Session::handle_change(std::uint64_t id, const std::string& room, std::uint64_t seq,
+                            const std::string* text) {
+  if (text && !check_message_text(id, *text)) return;
+  const std::string* key = joined_room_key(id, room);
+  if (!key) return;
+  ChangeArgs args{.key = *key,
+                  .who = ref_,
+                  .nick = nick_,
+                  .seq = seq,
+                  .text = text ? *text : std::string(),
+                  .remove = text == nullptr,
+                  .request_id = id};
+  post_to_home(shard_.context(), *key, [args = std::move(args)](HomeRooms& rooms) mutable {
+    rooms.change(std::move(args));
+  });
+}
+
 void Session::handle_send_direct(std::uint64_t id, const v1::SendDirect& send) {
   if (!check_message_text(id, send.text())) return;
   ServerContext& context = shard_.context();
@@ -326,11 +306,28 @@ void Session::handle_set_nick(std::uint64_t id, const v1::SetNick& set_nick) {
     send_error(id, v1::Error::INVALID_NAME, "nick " + std::string(describe(problem)));
     return;
   }
+  // A registered nick is taken only with its password, at login.
+  ServerContext& context = shard_.context();
+  context.room_log->find_account(
+      name_key(nick), [&context, ref = ref_, id, nick](storage::FindAccountResult found) {
+        with_session(context, ref, [id, nick, found](Session& session) {
+          if (!found.ok) return session.send_error(id, v1::Error::UNAVAILABLE, "try again");
+          if (found.password_hash && name_key(nick) != name_key(session.nick_)) {
+            return session.send_error(id, v1::Error::FORBIDDEN,
+                                      nick + " is registered: connect with its password");
+          }
+          session.rename(id, nick);
+        });
+      });
+}
+
+void Session::rename(std::uint64_t id, const std::string& nick) {
   ServerContext& context = shard_.context();
   if (!context.nicks.rename(nick_, nick, ref_)) {
     send_error(id, v1::Error::NICK_IN_USE, "nick is in use");
     return;
   }
+  if (name_key(nick) != name_key(nick_)) registered_ = false;  // the account was the old nick's
   nick_ = nick;
   for (const auto& [key, room] : joined_) {
     post_to_home(context, key,

@@ -65,6 +65,22 @@ const std::array settings{
     Setting{"history", "max_history", "most messages in one History reply", &C::max_history},
     Setting{"history", "history_in_memory", "recent messages kept in memory per room",
             &C::history_in_memory},
+    Setting{"storage", "storage",
+            "sqlite (chat.db in data_dir, fsync per group commit) or temporary (a throwaway "
+            "directory, no fsync)",
+            &C::storage},
+    Setting{"storage", "retention_messages", "messages kept per room (0: all)",
+            &C::retention_messages},
+    Setting{"storage", "retention_seconds", "age after which messages are deleted (0: never)",
+            &C::retention_seconds},
+    Setting{"accounts", "guests", "allow (unregistered nicks may connect) or deny", &C::guests},
+    Setting{"accounts", "hash_cost", "argon2id cost of password hashes: interactive or minimum",
+            &C::hash_cost},
+    Setting{"accounts", "hash_threads", "threads that hash and check passwords", &C::hash_threads},
+    Setting{"accounts", "failed_login_burst", "failed logins one address may make at once",
+            &C::failed_login_burst},
+    Setting{"accounts", "failed_login_refill_s", "seconds until an address may fail one more login",
+            &C::failed_login_refill_s},
 };
 
 }  // namespace

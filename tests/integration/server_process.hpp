@@ -2,6 +2,7 @@
 // chat-server as a child process: started with the given flags on an ephemeral port (read from its
 // log), stopped with a signal.
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -22,6 +23,10 @@ class ServerProcess {
     std::vector<std::string> args{CHAT_SERVER_BINARY, "--listen", "127.0.0.1:0", "--log-level",
                                   "info"};
     args.insert(args.end(), flags.begin(), flags.end());
+    // A store of its own unless the test picks one (a data directory in the test's cwd otherwise).
+    if (std::find(flags.begin(), flags.end(), "--data-dir") == flags.end()) {
+      args.insert(args.end(), {"--storage", "temporary", "--hash-cost", "minimum"});
+    }
     if (!shell_prefix.empty()) {
       std::string command = shell_prefix + " exec";
       for (const auto& arg : args) command += " '" + arg + "'";

@@ -19,6 +19,8 @@ inline server::ServerConfig test_config() {
   config.log_level = "warn";
   config.messages_per_second = 0;  // tests that need a rate limit set one
   config.bytes_per_second = 0;
+  config.storage = "temporary";  // a store of its own, removed with the server, no fsync
+  config.hash_cost = "minimum";
   return config;
 }
 

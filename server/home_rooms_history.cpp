@@ -1,0 +1,124 @@
+// History requests: served from the room's messages in memory when they cover the range, from the
+// store otherwise. A reply stays within the frame limit clients were told in Welcome (has_more
+// says there is more), and a range reaching below what was kept gets an explicit Gap.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "home_rooms.hpp"
+#include "shard.hpp"
+
+namespace chat::server {
+namespace {
+
+// Adds the messages of [first, last] to reply, oldest first when ascending (else the newest),
+// within budget bytes (at least one). True when some were left out.
+template <class Messages>
+bool add_within(v1::HistoryReply& reply, const Messages& messages, std::uint64_t first,
+                std::uint64_t last, bool ascending, std::size_t budget) {
+  std::vector<const v1::RoomMessage*> chosen;
+  auto take = [&](const v1::RoomMessage& message) {
+    if (message.seq() < first || message.seq() > last) return true;
+    const std::size_t size = message.ByteSizeLong() + 8;
+    if (size > budget && !chosen.empty()) return false;
+    budget -= std::min(size, budget);
+    chosen.push_back(&message);
+    return true;
+  };
+  bool cut = false;
+  if (ascending) {
+    for (auto it = messages.begin(); it != messages.end() && !cut; ++it) cut = !take(*it);
+  } else {
+    for (auto it = messages.rbegin(); it != messages.rend() && !cut; ++it) cut = !take(*it);
+    std::reverse(chosen.begin(), chosen.end());
+  }
+  for (const v1::RoomMessage* message : chosen) *reply.add_messages() = *message;
+  return cut;
+}
+
+void set_gap(v1::HistoryReply& reply, std::uint64_t from, std::uint64_t to) {
+  reply.mutable_gap()->set_room(reply.room());
+  reply.mutable_gap()->set_from_seq(from);
+  reply.mutable_gap()->set_to_seq(to);
+}
+
+}  // namespace
+
+void HomeRooms::history(const std::string& key, SessionRef asker, const v1::History& query,
+                        std::uint64_t request_id) {
+  Room* room = find_member_room(key, asker, request_id);
+  if (!room) return;
+  expire(*room);
+  const std::uint32_t max = shard_.config().max_history;
+  const std::uint32_t limit = query.limit() == 0 ? max : std::min(query.limit(), max);
+  const auto& recent = room->history();
+  const std::uint64_t oldest = recent.empty() ? room->last_seq + 1 : recent.front().seq();
+
+  // Select [first, last] of the sequences asked for.
+  std::uint64_t first = 1;
+  std::uint64_t last = room->last_seq;
+  if (query.position_case() == v1::History::kAfterSeq) {
+    first = query.after_seq() + 1;
+    last = std::min<std::uint64_t>(room->last_seq, query.after_seq() + limit);
+    if (query.after_seq() >= room->last_seq) last = 0;  // nothing after it
+  } else if (query.position_case() == v1::History::kBeforeSeq) {
+    last = std::min(room->last_seq, query.before_seq() == 0 ? 0 : query.before_seq() - 1);
+    first = last >= limit ? last - limit + 1 : 1;
+  } else {
+    first = room->last_seq >= limit ? room->last_seq - limit + 1 : 1;
+  }
+  if (last >= first && first < oldest) {
+    history_from_store(key, *room, asker, query, limit, request_id);
+    return;
+  }
+  v1::ServerFrame frame;
+  frame.set_request_id(request_id);
+  auto* reply = frame.mutable_history_reply();
+  reply->set_room(room->name);
+  const bool ascending = query.position_case() == v1::History::kAfterSeq;
+  const bool cut =
+      add_within(*reply, recent, first, last, ascending, shard_.config().max_frame_bytes - 1024);
+  if (ascending) {
+    reply->set_has_more(cut || (last < room->last_seq && last != 0));
+  } else {
+    reply->set_has_more(cut || first > 1);
+  }
+  send_to_session(context_, asker, encode_frame(frame));
+}
+
+void HomeRooms::history_from_store(const std::string& key, const Room& room, SessionRef asker,
+                                   const v1::History& query, std::uint32_t limit,
+                                   std::uint64_t request_id) {
+  storage::HistoryQuery stored_query;
+  stored_query.limit = limit;
+  if (query.position_case() == v1::History::kAfterSeq) {
+    stored_query.kind = storage::HistoryQuery::Kind::after;
+    stored_query.seq = query.after_seq();
+  } else if (query.position_case() == v1::History::kBeforeSeq) {
+    stored_query.kind = storage::HistoryQuery::Kind::before;
+    stored_query.seq = query.before_seq();
+  }
+  const bool ascending = stored_query.kind == storage::HistoryQuery::Kind::after;
+  context_.room_log->history(
+      key, stored_query,
+      [context = &context_, asker, request_id, room = room.name, ascending,
+       budget = shard_.config().max_frame_bytes - 1024](storage::HistoryResult result) {
+        v1::ServerFrame frame;
+        frame.set_request_id(request_id);
+        if (!result.ok) {
+          spdlog::error("store: history of {} could not be read: {}", room, result.error);
+          frame.mutable_error()->set_code(v1::Error::UNAVAILABLE);
+          frame.mutable_error()->set_message("history is unavailable");
+          send_to_session(*context, asker, encode_frame(frame));
+          return;
+        }
+        auto* reply = frame.mutable_history_reply();
+        reply->set_room(room);
+        if (result.gap) set_gap(*reply, result.gap->first, result.gap->second);
+        const bool cut = add_within(*reply, result.messages, 0, UINT64_MAX, ascending, budget);
+        reply->set_has_more(cut || result.has_more);
+        send_to_session(*context, asker, encode_frame(frame));
+      });
+}
+
+}  // namespace chat::server

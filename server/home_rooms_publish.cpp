@@ -1,0 +1,111 @@
+// Publishing a room message. It is stored first and fanned out once durable: what members see is
+// exactly what history holds, and a sequence is never handed out twice, not even across a crash.
+// Group commit keeps the store's cost per message low; callbacks come back in sequence order.
+#include <spdlog/spdlog.h>
+
+#include "home_rooms.hpp"
+#include "names.hpp"
+#include "shard.hpp"
+#include "wall_clock.hpp"
+
+namespace chat::server {
+namespace {
+
+std::string in_flight_key(const std::string& sender_key, std::uint64_t client_msg_id) {
+  return sender_key + '\n' + std::to_string(client_msg_id);
+}
+
+}  // namespace
+
+void HomeRooms::publish(PublishArgs args) {
+  Room* room = find_member_room(args.key, args.who, args.request_id);
+  if (!room) return;
+  std::string sender_key = name_key(args.nick);
+  const Waiter sender{args.who, args.request_id};
+  if (args.client_msg_id != 0) {
+    auto [entry, fresh] =
+        room->in_flight.try_emplace(in_flight_key(sender_key, args.client_msg_id));
+    if (!fresh) {
+      entry->second.push_back(sender);  // answered with the first copy
+      return;
+    }
+    const auto* original =
+        room->recent ? room->recent->find_sent(sender_key, args.client_msg_id) : nullptr;
+    if (original) {
+      room->in_flight.erase(entry);
+      acknowledge(sender, room->name, original->seq(), args.client_msg_id, true);
+      return;
+    }
+  }
+  v1::RoomMessage message;
+  message.set_room(room->name);
+  message.set_seq(++room->last_seq);
+  message.set_from(args.nick);
+  message.set_text(std::move(args.text));
+  message.set_server_time_ms(unix_time_ms());
+  message.set_client_msg_id(args.client_msg_id);
+  message.set_action(args.action);
+  context_.room_log->append(message, args.key, sender_key,
+                            [context = &context_, key = args.key, message, sender,
+                             sender_key](storage::AppendResult stored) mutable {
+                              post_to_home(*context, key,
+                                           [key, message = std::move(message), sender, sender_key,
+                                            stored = std::move(stored)](HomeRooms& rooms) mutable {
+                                             rooms.on_stored(key, std::move(message), sender,
+                                                             sender_key, stored);
+                                           });
+                            });
+}
+
+void HomeRooms::on_stored(const std::string& key, v1::RoomMessage message, const Waiter& sender,
+                          const std::string& sender_key, const storage::AppendResult& stored) {
+  auto it = rooms_.find(key);
+  if (it == rooms_.end()) return;
+  Room& room = it->second;
+  std::vector<Waiter> resent;
+  if (message.client_msg_id() != 0) {
+    auto entry = room.in_flight.find(in_flight_key(sender_key, message.client_msg_id()));
+    if (entry != room.in_flight.end()) {
+      resent = std::move(entry->second);
+      room.in_flight.erase(entry);
+    }
+  }
+  if (!stored.ok) {
+    spdlog::error("store: message {} of {} was not stored: {}", message.seq(), room.name,
+                  stored.error);
+    for (const Waiter& waiter : resent)
+      reply_error(waiter.who, waiter.request_id, v1::Error::INTERNAL,
+                  "the message could not be stored");
+    reply_error(sender.who, sender.request_id, v1::Error::INTERNAL,
+                "the message could not be stored");
+    return;
+  }
+  if (stored.duplicate) {  // stored before this server's memory began (a restart)
+    for (const Waiter& waiter : resent) {
+      acknowledge(waiter, room.name, stored.seq, message.client_msg_id(), true);
+    }
+    acknowledge(sender, room.name, stored.seq, message.client_msg_id(), true);
+    return;
+  }
+  broadcast(key, room, room_message_frame(message, room.name));
+  acknowledge(sender, room.name, message.seq(), message.client_msg_id(), false);
+  for (const Waiter& waiter : resent) {
+    acknowledge(waiter, room.name, message.seq(), message.client_msg_id(), true);
+  }
+  if (!room.recent) room.recent = std::make_unique<RecentHistory>();
+  room.recent->push(std::move(message), memory_keep());
+}
+
+void HomeRooms::acknowledge(const Waiter& to, const std::string& room, std::uint64_t seq,
+                            std::uint64_t client_msg_id, bool duplicate) {
+  v1::ServerFrame frame;
+  frame.set_request_id(to.request_id);
+  auto* ack = frame.mutable_ack();
+  ack->set_room(room);
+  ack->set_seq(seq);
+  ack->set_client_msg_id(client_msg_id);
+  ack->set_duplicate(duplicate);
+  send_to_session(context_, to.who, encode_frame(frame));
+}
+
+}  // namespace chat::server

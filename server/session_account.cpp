@@ -1,0 +1,131 @@
+// The handshake and what belongs to an account: Hello (checked off the shard thread when a
+// password is involved), Register and read markers.
+#include <spdlog/spdlog.h>
+
+#include "names.hpp"
+#include "session.hpp"
+#include "shard.hpp"
+
+namespace chat::server {
+namespace {
+
+constexpr std::uint32_t protocol_version = 1;
+
+// "127.0.0.1:5000" -> "127.0.0.1"; "[::1]:5000" -> "[::1]".
+std::string address_of(const std::string& peer) { return peer.substr(0, peer.rfind(':')); }
+
+}  // namespace
+
+void Session::handle_hello(std::uint64_t id, const v1::Hello& hello) {
+  if (hello.protocol_version() != protocol_version) {
+    close_with(v1::Disconnect::HANDSHAKE_FAILED, "protocol version " +
+                                                     std::to_string(hello.protocol_version()) +
+                                                     " is not supported (server speaks 1)");
+    return;
+  }
+  if (const auto problem = check_nick(hello.nick()); problem != NameProblem::ok) {
+    send_error(id, v1::Error::INVALID_NAME, "nick " + std::string(describe(problem)));
+    return;
+  }
+  hello_pending_ = true;
+  ServerContext& context = shard_.context();
+  context.accounts->login(hello.nick(), hello.password(), address_of(peer_),
+                          [&context, ref = ref_, id, hello](LoginResult login) {
+                            with_session(context, ref, [id, hello, login](Session& session) {
+                              session.finish_hello(id, hello, login);
+                            });
+                          });
+}
+
+void Session::finish_hello(std::uint64_t id, const v1::Hello& hello, const LoginResult& login) {
+  hello_pending_ = false;
+  if (closing_) return;
+  if (!login.ok) {
+    spdlog::info("login refused {} session={} nick={}: {}", peer_, ref_.id, hello.nick(),
+                 login.message);
+    send_error(id, login.code, login.message, login.retry_after_ms);
+  } else if (!shard_.context().nicks.claim(hello.nick(), ref_)) {
+    send_error(id, v1::Error::NICK_IN_USE, "nick is in use");
+  } else {
+    welcome(id, hello, login);
+  }
+  replay_early_requests();
+}
+
+void Session::welcome(std::uint64_t id, const v1::Hello& hello, const LoginResult& login) {
+  nick_ = hello.nick();
+  welcomed_ = true;
+  registered_ = login.registered;
+  wake_watchdog();  // the handshake deadline no longer applies
+  const ServerConfig& config = shard_.config();
+  v1::ServerFrame frame;
+  frame.set_request_id(id);
+  auto* welcome = frame.mutable_welcome();
+  welcome->set_session_id(ref_.id);
+  welcome->set_server_name(config.name);
+  welcome->set_motd(config.motd);
+  welcome->set_nick(nick_);
+  welcome->set_protocol_version(protocol_version);
+  auto* limits = welcome->mutable_limits();
+  limits->set_max_frame_bytes(config.max_frame_bytes);
+  limits->set_max_rooms_per_session(config.max_rooms_per_session);
+  limits->set_messages_per_second(config.messages_per_second);
+  limits->set_message_burst(config.message_burst);
+  limits->set_max_text_bytes(config.max_text_bytes);
+  limits->set_max_history(config.max_history);
+  limits->set_idle_timeout_ms(config.idle_timeout_ms);
+  for (const storage::ReadMarker& marker : login.read_markers) {
+    auto* read = welcome->add_read_markers();
+    read->set_room(marker.room);
+    read->set_seq(marker.seq);
+  }
+  send_frame(frame);
+  spdlog::info("hello {} session={} nick={} client={}{}", peer_, ref_.id, nick_,
+               hello.client_name(), registered_ ? " (registered)" : "");
+
+  for (const v1::ResumeRoom& resume : hello.resume()) {
+    if (check_room(resume.room()) != NameProblem::ok) continue;
+    if (joined_.size() + pending_joins_.size() >= config.max_rooms_per_session) break;
+    start_join(0, resume.room(), 0, resume.last_seen_seq());
+  }
+}
+
+void Session::replay_early_requests() {
+  std::vector<v1::ClientFrame> early = std::move(early_requests_);
+  early_requests_.clear();
+  for (const v1::ClientFrame& frame : early) {
+    if (closing_) return;
+    handle(frame);
+  }
+}
+
+void Session::handle_register(std::uint64_t id, const v1::Register& request) {
+  if (registered_) return send_error(id, v1::Error::NICK_IN_USE, nick_ + " is registered already");
+  if (auto problem = Accounts::check_password(request.password())) {
+    return send_error(id, v1::Error::BAD_REQUEST, *problem);
+  }
+  ServerContext& context = shard_.context();
+  context.accounts->register_nick(nick_, request.password(),
+                                  [&context, ref = ref_, id](LoginResult result) {
+                                    with_session(context, ref, [id, result](Session& session) {
+                                      if (!result.ok)
+                                        return session.send_error(id, result.code, result.message);
+                                      session.registered_ = true;
+                                      session.send_ok(id);
+                                    });
+                                  });
+}
+
+void Session::handle_mark_read(std::uint64_t id, const v1::MarkRead& request) {
+  if (!registered_) {
+    return send_error(id, v1::Error::FORBIDDEN,
+                      "read markers are kept for registered nicks: /register first");
+  }
+  const std::string* key = joined_room_key(id, request.room());
+  if (!key) return;
+  post_to_home(shard_.context(), *key,
+               [key = *key, who = ref_, account = name_key(nick_), seq = request.seq(),
+                id](HomeRooms& rooms) { rooms.mark_read(key, who, account, seq, id); });
+}
+
+}  // namespace chat::server

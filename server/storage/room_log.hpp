@@ -1,0 +1,53 @@
+#pragma once
+// The seam between the server and where its history and accounts live (DESIGN.md, "the engine").
+// The server's home shards keep recent messages in memory and ask a RoomLog for everything that
+// must survive a restart: messages (acknowledged only once durable), topics, edits, read markers
+// and accounts. Engines: SqliteStore (embedded) now, Redis to come behind the same interface.
+//
+// Every call returns at once; its callback runs later on one of the engine's threads, so a caller
+// posts back to its own thread. Callbacks must not throw.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "chat.pb.h"
+#include "store_types.hpp"
+
+namespace chat::server {
+
+class RoomLog {
+ public:
+  virtual ~RoomLog() = default;
+
+  // Stores a sequenced message. A (room_key, sender_key, client_msg_id) stored before stores
+  // nothing and answers duplicate with the original sequence.
+  virtual void append(v1::RoomMessage message, std::string room_key, std::string sender_key,
+                      std::function<void(storage::AppendResult)> done) = 0;
+  virtual void set_topic(std::string room_key, std::string room_name, std::string topic,
+                         std::function<void(storage::WriteResult)> done) = 0;
+  virtual void edit(std::string room_key, std::uint64_t seq, std::string sender_key,
+                    std::string new_text, std::int64_t now_ms,
+                    std::function<void(storage::EditResult)> done) = 0;
+  virtual void remove(std::string room_key, std::uint64_t seq, std::string sender_key,
+                      std::function<void(storage::EditResult)> done) = 0;
+  virtual void mark_read(std::string account_key, std::string room_key, std::uint64_t seq,
+                         std::function<void(storage::WriteResult)> done) = 0;
+  virtual void create_account(std::string nick_key, std::string nick, std::string password_hash,
+                              std::function<void(storage::CreateAccountResult)> done) = 0;
+
+  virtual void history(std::string room_key, storage::HistoryQuery query,
+                       std::function<void(storage::HistoryResult)> done) = 0;
+  virtual void read_markers(std::string account_key,
+                            std::function<void(storage::ReadMarkersResult)> done) = 0;
+  virtual void find_account(std::string nick_key,
+                            std::function<void(storage::FindAccountResult)> done) = 0;
+
+  // Start-up: block until answered.
+  virtual std::vector<storage::RoomRecord> load_rooms() = 0;
+  virtual std::vector<v1::RoomMessage> load_recent(const std::string& room_key,
+                                                   std::uint32_t count) = 0;
+};
+
+}  // namespace chat::server

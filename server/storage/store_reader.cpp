@@ -1,0 +1,51 @@
+#include "store_reader.hpp"
+
+#include <exception>
+#include <functional>
+#include <string>
+
+#include "store_schema.hpp"
+
+namespace chat::server::storage {
+
+namespace {
+
+constexpr std::size_t reads_per_take = 64;
+
+}  // namespace
+
+StoreReader::StoreReader(const std::filesystem::path& db_file)
+    : db_(open_reader_connection(db_file)), statements_(*db_), thread_([this] { drain(); }) {}
+
+StoreReader::~StoreReader() {
+  close();
+  join();
+}
+
+void StoreReader::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+std::size_t StoreReader::drain() {
+  std::size_t count = 0;
+  for (auto batch = queue_.take(reads_per_take); !batch.empty();
+       batch = queue_.take(reads_per_take)) {
+    count += batch.size();
+    for (auto& op : batch) run_one(op);
+  }
+  return count;
+}
+
+// The report runs outside the try: a throwing callback must not be reported a second time.
+void StoreReader::run_one(ReadOp& op) {
+  std::function<void()> report;
+  try {
+    report = op.apply(statements_);
+  } catch (const std::exception& e) {
+    op.fail(e.what());
+    return;
+  }
+  report();
+}
+
+}  // namespace chat::server::storage
