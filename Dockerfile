@@ -8,15 +8,18 @@ COPY scripts/install-deps.sh scripts/install-deps.sh
 RUN ./scripts/install-deps.sh && rm -rf /var/lib/apt/lists/*
 COPY . .
 RUN cmake --preset release -DCHAT_BUILD_TESTS=OFF \
- && cmake --build --preset release --target chat-server \
- && strip build/release/server/chat-server
+ && cmake --build --preset release --target chat-server chat-client \
+ && strip build/release/server/chat-server build/release/client/chat-client
 
 FROM debian:bookworm-slim AS runtime
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libprotobuf32 libspdlog1.10 libfmt9 libtomlplusplus3 \
+      libsqlite3-0 libsodium23 libreadline8 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --create-home --home-dir /var/lib/chat --shell /usr/sbin/nologin chat
 COPY --from=build /src/build/release/server/chat-server /usr/local/bin/chat-server
+# The terminal client too: docker run -it --entrypoint chat-client chat-server --server HOST:7777
+COPY --from=build /src/build/release/client/chat-client /usr/local/bin/chat-client
 USER chat
 WORKDIR /var/lib/chat
 RUN mkdir -p /var/lib/chat/data

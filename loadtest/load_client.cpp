@@ -210,7 +210,9 @@ void LoadClient::send_join(std::size_t slot) {
 void LoadClient::send_message() {
   v1::ClientFrame& frame = worker_.scratch_request();
   frame.Clear();
-  frame.set_request_id(next_send_id_++);
+  last_send_id_ =
+      std::max(last_send_id_ + 1, send_id_bit | static_cast<std::uint64_t>(steady_ns()));
+  frame.set_request_id(last_send_id_);
   auto* send = frame.mutable_send();
   send->set_room(room_names_[next_room_]);
   next_room_ = (next_room_ + 1) % room_names_.size();
@@ -399,6 +401,10 @@ void LoadClient::handle_other(std::string_view body) {
       break;
     }
     case v1::ServerFrame::kAck: {
+      if (frame.request_id() & send_id_bit) {
+        const auto sent_ns = static_cast<std::int64_t>(frame.request_id() & ~send_id_bit);
+        worker_.counters().ack_latency.record(steady_ns() - sent_ns);
+      }
       const int slot = room_slot(frame.ack().room());
       if (slot >= 0)
         SharedState::raise_to(shared.max_acked[spec_.rooms[static_cast<std::size_t>(slot)]],

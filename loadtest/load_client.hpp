@@ -69,7 +69,10 @@ class LoadClient {
   std::size_t joins_answered_ = 0;
   bool joined_once_ = false;
   std::uint64_t next_request_id_ = 1;
-  std::uint64_t next_send_id_ = 1ULL << 40;  // sends are told apart from set-up requests by id
+  // A send's request id is its send time (with this bit set, so sends are told apart from set-up
+  // requests): the Ack echoes it, which gives the acknowledgement latency for free.
+  static constexpr std::uint64_t send_id_bit = 1ULL << 62;
+  std::uint64_t last_send_id_ = 0;
   std::uint32_t in_flight_ = 0;
   std::size_t next_room_ = 0;
   std::string text_;

@@ -52,6 +52,11 @@ void print_summary(const RunResult& r, std::ostream& out) {
       "latency ms      p50 {:.3f}  p90 {:.3f}  p99 {:.3f}  p99.9 {:.3f}  max {:.3f}\n",
       ms(l.quantile(0.5)), ms(l.quantile(0.9)), ms(l.quantile(0.99)), ms(l.quantile(0.999)),
       ms(l.max()));
+  const auto& a = t.ack_latency;
+  out << fmt::format(
+      "ack latency ms  p50 {:.3f}  p90 {:.3f}  p99 {:.3f}  p99.9 {:.3f}  max {:.3f}\n",
+      ms(a.quantile(0.5)), ms(a.quantile(0.9)), ms(a.quantile(0.99)), ms(a.quantile(0.999)),
+      ms(a.max()));
   out << fmt::format(
       "lost            {}   duplicates {}   out of order {}   skipped by server (Gap) {}\n", t.lost,
       t.duplicates, t.out_of_order, t.announced_gaps);
@@ -117,6 +122,7 @@ std::string to_json(const RunResult& r) {
       "  \"expected\": {},\n  \"deliveries_per_second\": {:.1f},\n"
       "  \"latency_ms\": {{\"p50\": {:.4f}, \"p90\": {:.4f}, \"p99\": {:.4f}, \"p99_9\": {:.4f}, "
       "\"max\": {:.4f}}},\n"
+      "  \"ack_latency_ms\": {{\"p50\": {:.4f}, \"p99\": {:.4f}, \"max\": {:.4f}}},\n"
       "  \"lost\": {},\n  \"duplicates\": {},\n  \"out_of_order\": {},\n  \"skipped_by_server\": "
       "{},\n  \"reconnects\": {},\n"
       "  \"errors\": {{{}}},\n  \"disconnects\": {{{}}},\n  \"harness_cpu_seconds\": {:.3f},\n  "
@@ -126,7 +132,8 @@ std::string to_json(const RunResult& r) {
       r.options.rate, r.clients_connected, r.connect_all_seconds, ms(t.connect_time.quantile(0.5)),
       ms(t.connect_time.quantile(0.99)), r.run_seconds, r.drain_seconds, r.sent, r.acked,
       t.delivered, r.expected, deliveries_per_second(r), ms(l.quantile(0.5)), ms(l.quantile(0.9)),
-      ms(l.quantile(0.99)), ms(l.quantile(0.999)), ms(l.max()), t.lost, t.duplicates,
+      ms(l.quantile(0.99)), ms(l.quantile(0.999)), ms(l.max()), ms(t.ack_latency.quantile(0.5)),
+      ms(t.ack_latency.quantile(0.99)), ms(t.ack_latency.max()), t.lost, t.duplicates,
       t.out_of_order, t.announced_gaps, r.reconnects, errors, disconnects, r.harness_cpu_seconds,
       server, r.clean() ? "true" : "false", timeline);
 }

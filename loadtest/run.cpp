@@ -179,6 +179,7 @@ RunResult run_load(const Options& options, std::ostream& out) {
     for (std::size_t i = 0; i < t.errors.size(); ++i) t.errors[i] += part.errors[i];
     for (std::size_t i = 0; i < t.disconnects.size(); ++i) t.disconnects[i] += part.disconnects[i];
     t.latency.merge(part.latency);
+    t.ack_latency.merge(part.ack_latency);
     t.connect_time.merge(part.connect_time);
   }
   result.sent = shared.sent.load();

@@ -30,6 +30,7 @@ struct WorkerTotals {
   std::array<std::uint64_t, v1::Error::Code_ARRAYSIZE> errors{};
   std::array<std::uint64_t, v1::Disconnect::Reason_ARRAYSIZE> disconnects{};
   LatencyHistogram latency;
+  LatencyHistogram ack_latency;   // send to Ack (stored durably, with a durable engine)
   LatencyHistogram connect_time;  // connect + handshake + joins, per client
 };
 

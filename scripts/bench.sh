@@ -13,7 +13,7 @@ port=7950
 
 start_server() {  # extra chat-server flags
   taskset -c 0 "$server" --listen 127.0.0.1:$port --shards 1 --log-level warn --messages-per-second 0 \
-    --bytes-per-second 0 --max-connections-per-address 0 --data-dir "$out/data" "$@" &
+    --bytes-per-second 0 --max-connections-per-address 0 --data-dir "$out/data.$port" "$@" &
   server_pid=$!
   for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && return; sleep 0.1; done
   echo "server did not start" >&2
@@ -22,6 +22,7 @@ start_server() {  # extra chat-server flags
 stop_server() {
   kill -TERM "$server_pid"
   wait "$server_pid" || true
+  rm -rf "$out/data.$port"
   port=$((port + 1))
 }
 run() {  # name, then chat-loadtest options (SERVER_FLAGS: extra chat-server flags)
@@ -34,6 +35,16 @@ run() {  # name, then chat-loadtest options (SERVER_FLAGS: extra chat-server fla
     --json "$out/$name.json" --svg "$out/$name.svg" "$@" | tee -a "$out/$name.txt" || true
   stop_server
 }
+
+# Durable messages (SQLite, fsync per group commit) into one room and across 100 rooms, closed
+# loop; then the same without fsync (storage = temporary) to show what the disk costs.
+run durable-1-room --scenario fanout --members 50 --senders 50 --payload 64 --window 16 --duration 10s
+run durable-100-rooms --scenario chatter --clients 1000 --rooms 100 --rooms-per-client 1 --rate 0 \
+  --window 4 --payload 64 --duration 10s
+SERVER_FLAGS="--storage temporary" run nosync-1-room --scenario fanout --members 50 --senders 50 \
+  --payload 64 --window 16 --duration 10s
+SERVER_FLAGS="--storage temporary" run nosync-100-rooms --scenario chatter --clients 1000 --rooms 100 \
+  --rooms-per-client 1 --rate 0 --window 4 --payload 64 --duration 10s
 
 run fanout-100 --scenario fanout --members 100 --payload 64 --window 256 --duration 10s
 run fanout-1000 --scenario fanout --members 1000 --payload 64 --window 256 --duration 10s

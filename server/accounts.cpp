@@ -29,6 +29,23 @@ Accounts::Accounts(RoomLog& log, const AccountsOptions& options)
       guard_(options.failed_login_burst, options.failed_login_refill),
       hasher_(options.hash_threads, options.cost) {}
 
+Accounts::~Accounts() {
+  std::unique_lock lock(mutex_);
+  idle_.wait(lock, [this] { return in_flight_ == 0; });
+}
+
+std::function<void(LoginResult)> Accounts::track(std::function<void(LoginResult)> done) {
+  {
+    std::lock_guard lock(mutex_);
+    ++in_flight_;
+  }
+  return [this, done = std::move(done)](LoginResult result) {
+    done(std::move(result));
+    std::lock_guard lock(mutex_);
+    if (--in_flight_ == 0) idle_.notify_all();
+  };
+}
+
 std::optional<std::string> Accounts::check_password(const std::string& password) {
   if (password.size() < 6 || password.size() > 1024 || !utf8::is_valid(password)) {
     return "a password is 6 to 1024 bytes of UTF-8";
@@ -37,7 +54,8 @@ std::optional<std::string> Accounts::check_password(const std::string& password)
 }
 
 void Accounts::login(std::string nick, std::string password, std::string address,
-                     std::function<void(LoginResult)> done) {
+                     std::function<void(LoginResult)> done_untracked) {
+  auto done = track(std::move(done_untracked));
   if (const auto wait = guard_.wait_before_attempt(address); wait.count() > 0) {
     const auto seconds = (wait.count() + 999) / 1000;
     return done(refused(
@@ -88,7 +106,7 @@ void Accounts::verify(std::string nick_key, std::string hash, std::string passwo
 
 void Accounts::register_nick(std::string nick, std::string password,
                              std::function<void(LoginResult)> done) {
-  create(std::move(nick), std::move(password), std::move(done));
+  create(std::move(nick), std::move(password), track(std::move(done)));
 }
 
 void Accounts::create(std::string nick, std::string password,

@@ -4,8 +4,11 @@
 // Callbacks run on the pool's or the store's threads: callers post back to their shard.
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +39,9 @@ struct LoginResult {
 class Accounts {
  public:
   Accounts(RoomLog& log, const AccountsOptions& options);
+  // Waits for the logins and registrations under way (their chains run through the store and the
+  // hashing pool, both of which must outlive this).
+  ~Accounts();
 
   // A registered nick needs its password. An unregistered one is a guest when guests are allowed;
   // otherwise a password registers it on this first login.
@@ -48,12 +54,17 @@ class Accounts {
   static std::optional<std::string> check_password(const std::string& password);
 
  private:
+  // Wraps a caller's callback so that the destructor knows when the last one has run.
+  std::function<void(LoginResult)> track(std::function<void(LoginResult)> done);
   void verify(std::string nick_key, std::string hash, std::string password, std::string address,
               std::function<void(LoginResult)> done);
   void create(std::string nick, std::string password, std::function<void(LoginResult)> done);
 
   RoomLog& log_;
   bool guests_;
+  std::mutex mutex_;
+  std::condition_variable idle_;
+  std::size_t in_flight_ = 0;
   LoginGuard guard_;
   storage::PasswordHasher hasher_;
 };

@@ -29,11 +29,24 @@ std::filesystem::path make_temporary_dir() {
 StorageEngine::StorageEngine(const ServerConfig& config) {
   std::filesystem::path dir = config.data_dir;
   if (config.storage == "temporary") dir = temporary_dir_ = make_temporary_dir();
-  log_ = storage::SqliteStore::open(dir, store_options(config));
+  try {
+    log_ = storage::SqliteStore::open(dir, store_options(config));
+  } catch (...) {
+    if (!temporary_dir_.empty()) std::filesystem::remove_all(temporary_dir_);
+    throw;
+  }
   spdlog::info("storage: {} in {}", config.storage, dir.string());
 }
 
 StorageEngine::~StorageEngine() {
+  if (auto* store = dynamic_cast<storage::SqliteStore*>(log_.get())) {
+    const auto stats = store->stats();
+    spdlog::info("storage: {} writes in {} group commits ({:.1f} per commit)", stats.ops_committed,
+                 stats.commits,
+                 stats.commits
+                     ? static_cast<double>(stats.ops_committed) / static_cast<double>(stats.commits)
+                     : 0.0);
+  }
   log_.reset();  // finishes what is queued first
   if (!temporary_dir_.empty()) {
     std::error_code ignored;

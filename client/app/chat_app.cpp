@@ -3,6 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include <asio/co_spawn.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
 
 #include "logging.hpp"
 #include "names.hpp"
@@ -31,6 +34,9 @@ asio::awaitable<bool> ChatApp::start(std::string first_room) {
     co_return false;
   }
   if (!welcome.value().motd().empty()) view_.info(welcome.value().motd());
+  for (const auto& marker : welcome.value().read_markers()) {
+    read_markers_[name_key(marker.room())] = marker.seq();
+  }
   if (!first_room.empty()) co_await join(first_room);
   co_return true;
 }
@@ -40,7 +46,7 @@ asio::awaitable<int> ChatApp::run() {
     while (lines_.empty() && !input_ended_ && !quitting_) co_await lines_ready_.wait();
     if (quitting_) break;
     if (lines_.empty()) {  // the input ended: wait for the last Acks
-      while (sends_in_flight_ > 0 && !client_->closed()) co_await progress_.wait();
+      while ((sends_in_flight_ > 0 || marking_) && !client_->closed()) co_await progress_.wait();
       break;
     }
     std::string line = std::move(lines_.front());
@@ -54,7 +60,7 @@ asio::awaitable<int> ChatApp::run() {
   }
   while (sends_in_flight_ > 0 && !client_->closed() && !quitting_) co_await progress_.wait();
   client_->close();  // fails the sends still waiting; they finish before this object goes
-  while (!events_done_ || sends_in_flight_ > 0) co_await progress_.wait();
+  while (!events_done_ || sends_in_flight_ > 0 || marking_) co_await progress_.wait();
   co_return failures_ == 0 ? 0 : 1;
 }
 
@@ -105,6 +111,8 @@ void ChatApp::follow(const ClientEvent& event) {
     const std::string key = name_key(message.room());
     if (key != name_key(current_) && name_key(message.from()) != name_key(client_->nick())) {
       ++unread_[key];
+    } else if (key == name_key(current_)) {
+      note_read(message.room(), message.seq());
     }
   } else if (frame->has_member_joined()) {
     nicks_.insert(frame->member_joined().nick());
@@ -114,6 +122,29 @@ void ChatApp::follow(const ClientEvent& event) {
   } else if (frame->has_direct_message()) {
     nicks_.insert(frame->direct_message().from());
   }
+}
+
+// A registered nick's read marker follows what was shown in the current room, at most once a
+// second (the server keeps it; the next session starts from it).
+void ChatApp::note_read(const std::string& room, std::uint64_t seq) {
+  if (!registered_ && !client_->has_password()) return;
+  to_mark_[room] = std::max(to_mark_[room], seq);
+  if (marking_) return;
+  marking_ = true;
+  asio::co_spawn(client_->executor(), mark_read_soon(), log_failure);
+}
+
+asio::awaitable<void> ChatApp::mark_read_soon() {
+  asio::steady_timer delay(client_->executor(), std::chrono::seconds(1));
+  co_await delay.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+  auto marks = std::move(to_mark_);
+  to_mark_.clear();
+  for (const auto& [room, seq] : marks) {
+    if (events_done_) break;
+    if ((co_await client_->mark_read(room, seq)).ok()) read_markers_[name_key(room)] = seq;
+  }
+  marking_ = false;
+  progress_.notify();
 }
 
 void ChatApp::fail(std::string_view text) {

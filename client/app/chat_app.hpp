@@ -43,6 +43,8 @@ class ChatApp {
  private:
   asio::awaitable<void> event_loop();
   void follow(const ClientEvent& event);
+  void note_read(const std::string& room, std::uint64_t seq);
+  asio::awaitable<void> mark_read_soon();
   asio::awaitable<void> execute(Command command);
   void say(std::string text, bool action);
   asio::awaitable<void> join(const std::string& room);
@@ -77,6 +79,11 @@ class ChatApp {
   std::map<std::string, std::uint64_t> unread_;        // joined rooms by name_key
   std::map<std::string, std::uint64_t> last_own_seq_;  // by name_key, for /edit and /delete
   std::set<std::string> nicks_;
+  // Read markers (registered nicks: the server keeps them across sessions), by name_key.
+  std::map<std::string, std::uint64_t> read_markers_;
+  std::map<std::string, std::uint64_t> to_mark_;  // seen in the current room, not yet marked
+  bool marking_ = false;
+  bool registered_ = false;  // registered in this session (a login with a password shows markers)
   std::set<std::string> listed_rooms_;
 };
 

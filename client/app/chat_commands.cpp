@@ -89,6 +89,12 @@ asio::awaitable<void> ChatApp::join(const std::string& room) {
   unread_[name_key(current_)] = 0;
   view_.room_changed(current_);
   view_.joined(reply.value());
+  if (auto marker = read_markers_.find(name_key(current_)); marker != read_markers_.end()) {
+    const std::uint64_t last = reply.value().last_seq();
+    if (last > marker->second) {
+      view_.info(std::to_string(last - marker->second) + " new since you were last here");
+    }
+  }
   auto members = co_await client_->who(current_);
   if (members) nicks_.insert(members.value().nicks().begin(), members.value().nicks().end());
 }
@@ -193,6 +199,7 @@ asio::awaitable<void> ChatApp::nick(const std::string& nick) {
 asio::awaitable<void> ChatApp::register_nick(const std::string& password) {
   auto done = co_await client_->register_nick(password);
   if (!done) co_return fail(done.failure());
+  registered_ = true;
   view_.info(client_->nick() + " is registered: give the password when you connect next time");
 }
 

@@ -84,6 +84,8 @@ class Client : public std::enable_shared_from_this<Client> {
   const asio::any_io_executor& executor() const { return executor_; }
   const std::string& nick() const { return nick_; }
   bool connected() const { return connected_; }
+  // Says Hello with a password (a registered nick: the server keeps its read markers).
+  bool has_password() const { return !options_.password.empty(); }
   bool closed() const { return closed_; }
   const v1::Welcome& welcome() const { return welcome_; }
   // Names of the joined rooms, in join order.

@@ -98,3 +98,28 @@ TEST_CASE("chat-client refuses bad flags with exit 2 before connecting") {
   CHECK(bad.err() ==
         "chat-client: --nick: '9lives' starts with a character that is not allowed there\n");
 }
+
+TEST_CASE(
+    "a registered nick's read marker follows what it saw, and the next session counts from it") {
+  ServerProcess server({});
+  ChildProcess alice = script_client(server, "alice");
+  alice.write("/register secret-pass\n/join lobby\n");
+  REQUIRE_MESSAGE(alice.wait_for_out(R"("event":"joined")", 10s), alice.err());
+  ChildProcess bob = script_client(server, "bob");
+  bob.write("/join lobby\none\ntwo\nthree\n");
+  bob.close_stdin();
+  CHECK(bob.wait_exit() == 0);
+  REQUIRE(alice.wait_for_out(R"("text":"three")", 10s));
+  alice.close_stdin();  // it exits once its read marker is stored
+  CHECK_MESSAGE(alice.wait_exit() == 0, alice.err());
+
+  ChildProcess carol = script_client(server, "carol");
+  carol.write("/join lobby\nfour\nfive\n");
+  carol.close_stdin();
+  CHECK(carol.wait_exit() == 0);
+  ChildProcess back =
+      script_client(server, "alice", {"--password", "secret-pass", "--room", "lobby"});
+  back.close_stdin();
+  CHECK_MESSAGE(back.wait_exit() == 0, back.err());
+  CHECK(count_of(back.out(), "2 new since you were last here") == 1);
+}
