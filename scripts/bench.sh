@@ -41,6 +41,11 @@ run() {  # name, then chat-loadtest options (SERVER_FLAGS: extra chat-server fla
 run durable-1-room --scenario fanout --members 50 --senders 50 --payload 64 --window 16 --duration 10s
 run durable-100-rooms --scenario chatter --clients 1000 --rooms 100 --rooms-per-client 1 --rate 0 \
   --window 4 --payload 64 --duration 10s
+# The acknowledgement latency at a fixed load: 10,000 durable messages/s into one room, and across 100.
+run durable-1-room-fixed-10k --scenario fanout --members 50 --senders 50 --payload 64 --rate 200 \
+  --duration 10s
+run durable-100-rooms-fixed-10k --scenario chatter --clients 1000 --rooms 100 --rooms-per-client 1 \
+  --rate 10 --payload 64 --duration 10s
 SERVER_FLAGS="--storage temporary" run nosync-1-room --scenario fanout --members 50 --senders 50 \
   --payload 64 --window 16 --duration 10s
 SERVER_FLAGS="--storage temporary" run nosync-100-rooms --scenario chatter --clients 1000 --rooms 100 \
