@@ -167,10 +167,38 @@ TEST_CASE("the client library does every call against a real server") {
         *bob, [](const ClientEvent& e) { return is_frame(e, v1::ServerFrame::kDirectMessage); });
     CHECK(std::get<v1::ServerFrame>(whisper).direct_message().client_msg_id() == direct.value());
 
-    REQUIRE((co_await alice->set_nick("alicia")).ok());
-    CHECK(alice->nick() == "alicia");
+    auto own = co_await alice->send("lobby", "tpyo");
+    REQUIRE(own.ok());
+    REQUIRE((co_await alice->edit("lobby", own.value().seq(), "typo")).ok());
+    auto edited = co_await next_matching(
+        *bob, [](const ClientEvent& e) { return is_frame(e, v1::ServerFrame::kMessageEdited); });
+    CHECK(std::get<v1::ServerFrame>(edited).message_edited().text() == "typo");
+    auto not_hers = co_await bob->edit("lobby", own.value().seq(), "mine now");
+    CHECK(not_hers.failure().code == v1::Error::FORBIDDEN);
+    REQUIRE((co_await alice->remove("lobby", own.value().seq())).ok());
+    co_await next_matching(
+        *bob, [](const ClientEvent& e) { return is_frame(e, v1::ServerFrame::kMessageDeleted); });
+    v1::History before;
+    before.set_room("lobby");
+    before.set_before_seq(own.value().seq() + 1);
+    before.set_limit(1);
+    auto deleted = co_await alice->history(before);
+    REQUIRE(deleted.ok());
+    REQUIRE(deleted.value().messages_size() == 1);
+    CHECK(deleted.value().messages(0).deleted());
+    CHECK(deleted.value().has_more());
+
+    auto guest_marker = co_await alice->mark_read("lobby", 1);
+    CHECK(guest_marker.failure().code == v1::Error::FORBIDDEN);
+    REQUIRE((co_await alice->register_nick("correct horse")).ok());
+    REQUIRE((co_await alice->mark_read("lobby", own.value().seq())).ok());
+
+    REQUIRE((co_await bob->set_nick("robert")).ok());
+    CHECK(bob->nick() == "robert");
     REQUIRE((co_await alice->leave("lobby")).ok());
     CHECK(alice->joined_rooms().empty());
+    auto taken = co_await bob->set_nick("alice");  // registered: only with its password
+    CHECK(taken.failure().code == v1::Error::FORBIDDEN);
     alice->typing("lobby");  // not in it any more: ignored by the server, no reply expected
 
     alice->close();
