@@ -19,11 +19,10 @@ class OpQueue {
  public:
   using time_point = std::chrono::steady_clock::time_point;
 
+  // Notifies under the lock: a caller woken by the op's callback may destroy the queue's owner.
   void push(Op op) {
-    {
-      std::lock_guard lock(mutex_);
-      ops_.push_back(std::move(op));
-    }
+    std::lock_guard lock(mutex_);
+    ops_.push_back(std::move(op));
     ready_.notify_one();
   }
 

@@ -77,11 +77,11 @@ void PasswordHasher::verify(std::string hash, std::string password,
   });
 }
 
+// Notifies under the lock: once a job is taken, its callback may let the owner destroy this
+// object, and a notify after the unlock would then touch a destroyed condition variable.
 void PasswordHasher::push(std::function<void()> job) {
-  {
-    std::lock_guard lock(mutex_);
-    jobs_.push_back(std::move(job));
-  }
+  std::lock_guard lock(mutex_);
+  jobs_.push_back(std::move(job));
   ready_.notify_one();
 }
 
