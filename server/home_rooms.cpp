@@ -67,13 +67,13 @@ std::vector<SharedFrame> HomeRooms::catch_up_frames(const Room& room, const Join
   std::uint64_t after = 0;
   if (args.resume_after) {
     after =
-        std::min(*args.resume_after, room.last_seq);  // a sequence in the future: nothing missed
+        std::min(*args.resume_after, room.settled_seq);  // a sequence in the future: nothing missed
   } else {
-    after = room.last_seq - std::min<std::uint64_t>(room.last_seq, args.history);
+    after = room.settled_seq - std::min<std::uint64_t>(room.settled_seq, args.history);
   }
   std::vector<SharedFrame> messages;  // newest first while collecting
   std::size_t budget = shard_.config().outbox_soft_bytes / 2;
-  std::uint64_t first_sent = room.last_seq + 1;
+  std::uint64_t first_sent = room.settled_seq + 1;
   for (auto it = recent.rbegin(); it != recent.rend() && it->seq() > after; ++it) {
     SharedFrame frame = room_message_frame(*it, room.name);
     if (frame->bytes.size() > budget) break;
@@ -111,6 +111,7 @@ void HomeRooms::restore(const storage::RoomRecord& record, std::vector<v1::RoomM
   room.name = record.name;
   room.topic = record.topic;
   room.last_seq = record.last_seq;
+  room.settled_seq = record.last_seq;
   room.members_per_shard.assign(context_.shards.size(), 0);
   if (recent.empty()) return;
   room.recent = std::make_unique<RecentHistory>();
@@ -148,7 +149,7 @@ void HomeRooms::join(JoinArgs args) {
   auto* join_reply = reply.mutable_join_reply();
   join_reply->set_room(room.name);
   join_reply->set_topic(room.topic);
-  join_reply->set_last_seq(room.last_seq);
+  join_reply->set_last_seq(room.settled_seq);
   join_reply->set_member_count(static_cast<std::uint32_t>(room.members.size()));
   frames.push_back(encode_frame(reply));
   auto catch_up = catch_up_frames(room, args);
@@ -255,7 +256,7 @@ std::vector<v1::RoomInfo> HomeRooms::list(const std::string& prefix_key) const {
     info.set_room(room.name);
     info.set_member_count(static_cast<std::uint32_t>(room.members.size()));
     info.set_topic(room.topic);
-    info.set_last_seq(room.last_seq);
+    info.set_last_seq(room.settled_seq);
     rooms.push_back(std::move(info));
   }
   return rooms;

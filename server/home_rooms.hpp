@@ -92,7 +92,10 @@ class HomeRooms {
   struct Room {
     std::string name;
     std::string topic;
-    std::uint64_t last_seq = 0;
+    std::uint64_t last_seq = 0;  // the newest sequence handed out
+    // The newest sequence settled: stored and fanned out (or failed). Messages between the two are
+    // on their way to the store; they reach members live, so joins and History stop here.
+    std::uint64_t settled_seq = 0;
     std::unordered_map<std::uint64_t, Member> members;  // by session id
     std::vector<std::uint32_t> members_per_shard;
     // The last history_in_memory messages; allocated with the first message, because an empty

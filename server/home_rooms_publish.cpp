@@ -62,6 +62,7 @@ void HomeRooms::on_stored(const std::string& key, v1::RoomMessage message, const
   auto it = rooms_.find(key);
   if (it == rooms_.end()) return;
   Room& room = it->second;
+  room.settled_seq = std::max(room.settled_seq, message.seq());  // commits come back in order
   std::vector<Waiter> resent;
   if (message.client_msg_id() != 0) {
     auto entry = room.in_flight.find(in_flight_key(sender_key, message.client_msg_id()));
