@@ -1,5 +1,6 @@
 // Configuration from TOML and flags: precedence, and a one-line error naming the key.
 #include <doctest/doctest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -18,7 +19,9 @@ namespace {
 struct TempFile {
   explicit TempFile(const std::string& text)
       : path(std::filesystem::temp_directory_path() /
-             ("chat-config-" + std::to_string(counter++) + ".toml")) {
+             // The pid too: ctest -j runs the 1-shard and 4-shard suites side by side.
+             ("chat-config-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) +
+              ".toml")) {
     std::ofstream(path) << text;
   }
   ~TempFile() { std::filesystem::remove(path); }
