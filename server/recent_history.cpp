@@ -1,5 +1,7 @@
 #include "recent_history.hpp"
 
+#include <algorithm>
+
 #include "names.hpp"
 
 namespace chat::server {
@@ -12,11 +14,19 @@ void RecentHistory::push(v1::RoomMessage message, std::size_t keep) {
   trim(keep);
 }
 
+// Sequences ascend but may skip one (a message the store refused is never kept): search, do not
+// index by offset.
+std::size_t RecentHistory::index_of(std::uint64_t seq) const {
+  auto it = std::lower_bound(
+      messages_.begin(), messages_.end(), seq,
+      [](const v1::RoomMessage& message, std::uint64_t wanted) { return message.seq() < wanted; });
+  if (it == messages_.end() || it->seq() != seq) return messages_.size();
+  return static_cast<std::size_t>(it - messages_.begin());
+}
+
 v1::RoomMessage* RecentHistory::find(std::uint64_t seq) {
-  if (messages_.empty() || seq < messages_.front().seq() || seq > messages_.back().seq()) {
-    return nullptr;
-  }
-  return &messages_[seq - messages_.front().seq()];
+  const std::size_t index = index_of(seq);
+  return index < messages_.size() ? &messages_[index] : nullptr;
 }
 
 void RecentHistory::trim(std::size_t keep) {
@@ -43,12 +53,13 @@ void RecentHistory::pop_oldest() {
 
 const v1::RoomMessage* RecentHistory::find_sent(std::string_view sender_key,
                                                 std::uint64_t client_msg_id) const {
-  if (client_msg_id == 0 || messages_.empty()) return nullptr;
-  const std::uint64_t first_seq = messages_.front().seq();
+  if (client_msg_id == 0) return nullptr;
   auto [first, last] = seq_by_client_id_.equal_range(client_msg_id);
   for (auto it = first; it != last; ++it) {
-    const v1::RoomMessage& message = messages_[it->second - first_seq];
-    if (name_key(message.from()) == sender_key) return &message;
+    const std::size_t index = index_of(it->second);
+    if (index < messages_.size() && name_key(messages_[index].from()) == sender_key) {
+      return &messages_[index];
+    }
   }
   return nullptr;
 }

@@ -14,7 +14,7 @@ namespace chat::server {
 
 class RecentHistory {
  public:
-  // Appends a message (sequences ascending, without holes) and forgets the oldest beyond keep.
+  // Appends a message (sequences ascending) and forgets the oldest beyond keep.
   void push(v1::RoomMessage message, std::size_t keep);
   // Forgets all but the newest keep messages.
   void trim(std::size_t keep);
@@ -28,6 +28,8 @@ class RecentHistory {
 
  private:
   void pop_oldest();
+  // The position of the message with this sequence, or messages_.size() when it is not kept.
+  std::size_t index_of(std::uint64_t seq) const;
 
   std::deque<v1::RoomMessage> messages_;
   std::unordered_multimap<std::uint64_t, std::uint64_t> seq_by_client_id_;

@@ -129,6 +129,7 @@ class Client : public std::enable_shared_from_this<Client> {
   void check_resumed(JoinedRoom& room);
   std::optional<std::uint64_t> next_ready_send();
   void transmit(std::uint64_t client_msg_id);
+  void fail_requests(const Failure& failure);  // the waiting calls other than sends
   void fail_everything(const Failure& failure);
   void on_send_reply(std::uint64_t client_msg_id, const v1::ServerFrame& frame);
   void fill_gap(const std::string& room, SeqRange range);

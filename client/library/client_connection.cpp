@@ -263,12 +263,7 @@ void Client::write(v1::ClientFrame& frame) {
 
 void Client::on_disconnected(const std::string& why) {
   connected_ = false;
-  const Failure lost = unavailable("connection lost: " + why);
-  for (auto& [id, waiter] : waiters_) {
-    waiter->failure = lost;
-    waiter->timer.cancel();
-  }
-  waiters_.clear();
+  fail_requests(unavailable("connection lost: " + why));
   send_requests_.clear();
   // Unacknowledged sends go out again after the reconnect; no deadline while disconnected.
   for (auto& [id, pending] : sends_) {
@@ -278,16 +273,15 @@ void Client::on_disconnected(const std::string& why) {
   }
 }
 
-void Client::fail_everything(const Failure& failure) {
-  for (auto& [id, waiter] : waiters_) {
-    waiter->failure = failure;
-    waiter->timer.cancel();
-  }
+void Client::fail_requests(const Failure& failure) {
+  for (auto& [id, waiter] : waiters_) waiter->fail(failure);
   waiters_.clear();
+}
+
+void Client::fail_everything(const Failure& failure) {
+  fail_requests(failure);
   for (auto& [id, pending] : sends_) {
-    if (pending->waiter.done()) continue;
-    pending->waiter.failure = failure;
-    pending->waiter.timer.cancel();
+    if (!pending->waiter.done()) pending->waiter.fail(failure);
   }
   unsent_.clear();
 }

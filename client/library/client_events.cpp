@@ -134,9 +134,8 @@ std::optional<std::uint64_t> Client::next_ready_send() {
     }
     const JoinedRoom* room = find_room(pending->second->room);
     if (!room) {
-      pending->second->waiter.failure =
-          Failure{v1::Error::NOT_IN_ROOM, "left " + pending->second->room + " before sending", 0};
-      pending->second->waiter.timer.cancel();
+      pending->second->waiter.fail(
+          Failure{v1::Error::NOT_IN_ROOM, "left " + pending->second->room + " before sending", 0});
       it = unsent_.erase(it);
       continue;
     }

@@ -16,6 +16,10 @@ namespace chat::client {
 struct Client::Waiter {
   explicit Waiter(const asio::any_io_executor& executor) : timer(executor) {}
   bool done() const { return reply || failure; }
+  void fail(Failure why) {
+    failure = std::move(why);
+    timer.cancel();
+  }
 
   asio::steady_timer timer;
   std::optional<v1::ServerFrame> reply;

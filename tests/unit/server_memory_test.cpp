@@ -38,6 +38,19 @@ TEST_CASE("recent history keeps the newest messages and finds them by sequence")
   CHECK(recent.messages().front().seq() == 9);
 }
 
+TEST_CASE("recent history finds messages across a sequence the store refused") {
+  RecentHistory recent;
+  recent.push(message(1, "alice", 11), 10);
+  recent.push(message(3, "alice", 13), 10);  // 2 was never stored, so never kept
+  recent.push(message(4, "alice", 14), 10);
+  CHECK(recent.find(2) == nullptr);
+  REQUIRE(recent.find(4) != nullptr);
+  CHECK(recent.find(4)->seq() == 4);
+  CHECK(recent.find(5) == nullptr);
+  REQUIRE(recent.find_sent("alice", 14) != nullptr);
+  CHECK(recent.find_sent("alice", 14)->seq() == 4);
+}
+
 TEST_CASE("a resend is recognised by sender and client_msg_id while the original is kept") {
   RecentHistory recent;
   recent.push(message(1, "Alice", 77), 3);
