@@ -8,10 +8,13 @@
 #include <asio/write.hpp>
 
 #include <algorithm>
+#include <atomic>
+#include <cstdio>
 #include <random>
 
 #include "frame_peek.hpp"
 #include "framing.hpp"
+#include "tls_handshake.hpp"
 #include "worker.hpp"
 
 namespace chat::loadtest {
@@ -127,6 +130,21 @@ asio::awaitable<bool> LoadClient::connect() {
   auto [connect_error] = co_await socket_.async_connect(endpoint, use_tuple);
   if (connect_error) co_return false;
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  tls_.reset();
+  if (const auto& tls = worker_.shared().options.tls) {
+    tls_ = std::make_unique<TlsChannel>(tls, spec_.server.host);
+    TlsHandshakeResult handshake = co_await tls_handshake(socket_, *tls_);
+    if (!handshake.ok) {
+      static std::atomic<bool> reported{false};
+      if (!reported.exchange(true)) {
+        std::fprintf(stderr, "chat-loadtest: TLS with %s:%u: %s\n", spec_.server.host.c_str(),
+                     unsigned{spec_.server.port}, handshake.failure.c_str());
+      }
+      co_return false;
+    }
+    if (!handshake.early_plaintext.empty())
+      consume(handshake.early_plaintext.data(), handshake.early_plaintext.size(), steady_ns());
+  }
   socket_.non_blocking(true, ec);
   connected_ = true;
   co_return true;
@@ -143,7 +161,14 @@ asio::awaitable<void> LoadClient::read_loop() {
       const std::size_t n = socket_.read_some(asio::buffer(buffer), read_error);
       if (read_error == asio::error::would_block) break;
       if (read_error) co_return;
-      consume(buffer.data(), n, steady_ns());
+      if (tls_) {
+        plaintext_.clear();
+        if (!tls_->receive({buffer.data(), n}, plaintext_) || tls_->peer_closed()) co_return;
+        if (tls_->has_output()) queue({});  // something the TLS layer owes the server
+        consume(plaintext_.data(), plaintext_.size(), steady_ns());
+      } else {
+        consume(buffer.data(), n, steady_ns());
+      }
       if (!connected_) co_return;
       if (n < buffer.size()) break;
     }
@@ -152,13 +177,19 @@ asio::awaitable<void> LoadClient::read_loop() {
 
 asio::awaitable<void> LoadClient::write_loop() {
   for (;;) {
-    while (out_.empty()) {
+    while (out_.empty() && !(tls_ && tls_->has_output())) {
       writer_waiting_ = true;
       co_await writer_wake_.wait();
       writer_waiting_ = false;
       if (co_await cancelled()) co_return;
     }
-    std::swap(out_, writing_);
+    if (tls_) {
+      tls_->send(out_);
+      out_.clear();
+      tls_->take_output(writing_);
+    } else {
+      std::swap(out_, writing_);
+    }
     auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(writing_), use_tuple);
     writing_.clear();
     if (ec) co_return;

@@ -8,12 +8,14 @@
 #include <asio/steady_timer.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "plan.hpp"
 #include "sequence_tracker.hpp"
+#include "tls_channel.hpp"
 #include "wake_signal.hpp"
 
 namespace chat::loadtest {
@@ -54,6 +56,8 @@ class LoadClient {
   Worker& worker_;
   ClientSpec spec_;
   asio::ip::tcp::socket socket_;
+  std::unique_ptr<TlsChannel> tls_;  // this connection's, with --tls
+  std::string plaintext_;            // what a TLS read decrypted to
   asio::steady_timer script_timer_;
   WakeSignal writer_wake_;
   std::string carry_;    // the partial frame left from the last read

@@ -2,6 +2,7 @@
 
 #include "command_line_parse.hpp"
 #include "host_port.hpp"
+#include "tls_context.hpp"
 
 #include <arpa/inet.h>
 
@@ -92,6 +93,14 @@ std::variant<Options, int> parse_options(int argc, const char* const* argv, std:
   app.option_defaults()->always_capture_default();
   app.add_option("--server", servers,
                  "server HOST:PORT; repeat for several (clients spread round robin)");
+  bool tls = false;
+  bool insecure = false;
+  std::string ca_file;
+  app.add_flag("--tls", tls, "connect with TLS (the server's tls_listen port)");
+  app.add_option("--ca-file", ca_file, "PEM file of the CA(s) to trust for TLS")
+      ->check(CLI::ExistingFile);
+  app.add_flag("--insecure", insecure,
+               "TLS without checking the server's certificate or name (development only)");
   app.add_option(
          "--scenario", scenario,
          "fanout: one room, --senders of --members send | chatter: --rooms rooms, each client in "
@@ -146,6 +155,19 @@ std::variant<Options, int> parse_options(int argc, const char* const* argv, std:
     const auto endpoint = parse_endpoint(text);
     if (!endpoint) return fail("--server: '" + text + "' is not HOST:PORT");
     options.servers.push_back(*endpoint);
+  }
+  if (!tls && (insecure || !ca_file.empty()))
+    return fail(std::string(insecure ? "--insecure" : "--ca-file") + " needs --tls");
+  if (insecure && !ca_file.empty()) return fail("--insecure and --ca-file: choose one");
+  if (tls) {
+    if (insecure) {
+      err << "chat-loadtest: warning: --insecure: server certificates are not checked\n";
+    }
+    try {
+      options.tls = TlsContext::client({.ca_file = ca_file, .verify = !insecure});
+    } catch (const TlsError& e) {
+      return fail(std::string("--tls: ") + e.what());
+    }
   }
   options.scenario = scenario == "chatter" ? Scenario::chatter
                      : scenario == "churn" ? Scenario::churn

@@ -4,10 +4,15 @@
 #include <chrono>
 #include <cstdint>
 #include <iosfwd>
+#include <memory>
 #include <optional>
 #include <string>
 #include <variant>
 #include <vector>
+
+namespace chat {
+class TlsContext;
+}
 
 namespace chat::loadtest {
 
@@ -39,6 +44,8 @@ struct Options {
   std::string json_path;
   std::string svg_path;
   bool progress = true;
+  // --tls: every client connects with TLS using this context (--ca-file, --insecure).
+  std::shared_ptr<TlsContext> tls;
 };
 
 std::string_view scenario_name(Scenario scenario);

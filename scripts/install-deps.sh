@@ -9,6 +9,7 @@ packages=(
   clang libclang-rt-14-dev
   libreadline-dev libsqlite3-dev libsodium-dev sqlite3
   procps tmux
+  libssl-dev openssl ca-certificates curl prometheus
 )
 
 missing=()

@@ -29,12 +29,14 @@ AdmissionLimits admission_limits(const ServerConfig& config) {
   return {config.max_connections, config.max_connections_per_address, budget};
 }
 
-Acceptor::Acceptor(ServerContext& context, asio::io_context& io, const ListenAddress& address)
+Acceptor::Acceptor(ServerContext& context, asio::io_context& io, const ListenAddress& address,
+                   Admission& admission, std::shared_ptr<TlsContext> tls)
     : context_(context),
       io_(io),
       acceptor_(io),
       backoff_(io),
-      admission_(admission_limits(context.config)),
+      admission_(admission),
+      tls_(std::move(tls)),
       accept_bucket_(context.config.accepts_per_second, context.config.accept_burst) {
   asio::error_code ec;
   const auto ip = asio::ip::make_address(address.host, ec);
@@ -44,7 +46,8 @@ Acceptor::Acceptor(ServerContext& context, asio::io_context& io, const ListenAdd
   acceptor_.set_option(asio::socket_base::reuse_address(true));
   acceptor_.bind(endpoint, ec);
   if (ec)
-    throw std::runtime_error("cannot listen on " + context.config.listen + ": " + ec.message());
+    throw std::runtime_error("cannot listen on " + address.host + ":" +
+                             std::to_string(address.port) + ": " + ec.message());
   acceptor_.listen(asio::socket_base::max_listen_connections);
   port_ = acceptor_.local_endpoint().port();
 }
@@ -59,8 +62,9 @@ void Acceptor::close() {
   backoff_.cancel();
 }
 
+void Acceptor::set_tls_context(std::shared_ptr<TlsContext> tls) { tls_ = std::move(tls); }
+
 void Acceptor::reload(const ServerConfig& config) {
-  admission_.set_limits(admission_limits(config));
   accept_bucket_.reconfigure(config.accepts_per_second, config.accept_burst);
 }
 
@@ -96,12 +100,15 @@ asio::awaitable<void> Acceptor::accept_loop() {
     std::string address = remote.address().to_string();
     if (auto refusal = admission_.admit(address)) {
       ServerStats::add(context_.stats.connections_rejected);
+      ServerStats::add(context_.stats.rejections[static_cast<std::size_t>(refusal->cause)]);
       spdlog::warn("refused {}: {}", address, refusal->message);
       reject(std::move(socket), *refusal);
       continue;
     }
     ServerStats::add(context_.stats.connections_accepted);
-    asio::co_spawn(shard.io(), serve(shard, std::move(socket)),
+    auto session =
+        tls_ ? serve_tls(shard, std::move(socket), tls_) : serve(shard, std::move(socket));
+    asio::co_spawn(shard.io(), std::move(session),
                    [this, address = std::move(address)](std::exception_ptr e) {
                      admission_.release(address);
                      log_if_failed("session", e);

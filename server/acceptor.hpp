@@ -7,10 +7,15 @@
 #include <asio/steady_timer.hpp>
 
 #include <cstdint>
+#include <memory>
 
 #include "admission.hpp"
 #include "config.hpp"
 #include "token_bucket.hpp"
+
+namespace chat {
+class TlsContext;
+}
 
 namespace chat::server {
 
@@ -18,14 +23,21 @@ struct ServerContext;
 
 class Acceptor {
  public:
-  // Binds and listens at once (throws on failure); accepting starts with start().
-  Acceptor(ServerContext& context, asio::io_context& io, const ListenAddress& address);
+  // Binds and listens at once (throws on failure); accepting starts with start(). With a TLS
+  // context every connection does a TLS handshake first. Connections from all acceptors count
+  // against one admission.
+  Acceptor(ServerContext& context, asio::io_context& io, const ListenAddress& address,
+           Admission& admission, std::shared_ptr<TlsContext> tls = nullptr);
 
   std::uint16_t port() const { return port_; }
   void start();
   // Closes the listener; the accept loop ends. Call on the acceptor's io_context thread.
   void close();
   void reload(const ServerConfig& config);
+  // New connections use this context (certificates re-read); open ones keep theirs.
+  void set_tls_context(std::shared_ptr<TlsContext> tls);
+  bool uses_tls() const { return tls_ != nullptr; }
+  bool is_open() const { return acceptor_.is_open(); }
 
  private:
   asio::awaitable<void> accept_loop();
@@ -36,7 +48,8 @@ class Acceptor {
   asio::ip::tcp::acceptor acceptor_;
   asio::steady_timer backoff_;
   std::uint16_t port_ = 0;
-  Admission admission_;
+  Admission& admission_;
+  std::shared_ptr<TlsContext> tls_;
   TokenBucket accept_bucket_;
   std::uint32_t next_shard_ = 0;
 };

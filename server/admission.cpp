@@ -29,14 +29,14 @@ std::uint64_t Admission::resident_bytes() {
 std::optional<Refusal> Admission::admit(const std::string& address) {
   std::lock_guard lock(mutex_);
   if (total_ >= limits_.max_connections) {
-    return Refusal{v1::Disconnect::TOO_MANY_CONNECTIONS, "the server is at its connection limit",
-                   1000};
+    return Refusal{RefusalCause::max_connections, v1::Disconnect::TOO_MANY_CONNECTIONS,
+                   "the server is at its connection limit", 1000};
   }
   auto& from_address = per_address_[address];
   if (limits_.max_per_address > 0 && from_address >= limits_.max_per_address) {
     if (from_address == 0) per_address_.erase(address);
-    return Refusal{v1::Disconnect::TOO_MANY_CONNECTIONS, "too many connections from your address",
-                   1000};
+    return Refusal{RefusalCause::per_address, v1::Disconnect::TOO_MANY_CONNECTIONS,
+                   "too many connections from your address", 1000};
   }
   if (limits_.memory_budget_bytes > 0 && resident_bytes() > limits_.memory_budget_bytes) {
     if (from_address == 0) per_address_.erase(address);
@@ -44,7 +44,8 @@ std::optional<Refusal> Admission::admit(const std::string& address) {
     jitter_state_ ^= jitter_state_ << 13;
     jitter_state_ ^= jitter_state_ >> 7;
     jitter_state_ ^= jitter_state_ << 17;
-    return Refusal{v1::Disconnect::OVERLOADED, "the server is out of memory for new connections",
+    return Refusal{RefusalCause::memory, v1::Disconnect::OVERLOADED,
+                   "the server is out of memory for new connections",
                    static_cast<std::uint32_t>(1000 + jitter_state_ % 4000)};
   }
   ++from_address;

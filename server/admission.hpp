@@ -20,7 +20,12 @@ struct AdmissionLimits {
   std::uint64_t memory_budget_bytes = 0;
 };
 
+// Why a connection was refused, for metrics.
+enum class RefusalCause { max_connections, per_address, memory };
+inline constexpr std::size_t refusal_cause_count = 3;
+
 struct Refusal {
+  RefusalCause cause;
   v1::Disconnect::Reason reason;
   std::string message;
   std::uint32_t retry_after_ms = 0;

@@ -48,7 +48,19 @@ std::optional<std::string> assign(const toml::node& node, const SettingMember& m
 }  // namespace
 
 std::optional<std::string> validate(const ServerConfig& c) {
-  if (!parse_host_port(c.listen)) return fmt::format("listen: '{}' is not HOST:PORT", c.listen);
+  if (!c.listen.empty() && !parse_host_port(c.listen))
+    return fmt::format("listen: '{}' is not HOST:PORT", c.listen);
+  if (!c.tls_listen.empty() && !parse_host_port(c.tls_listen))
+    return fmt::format("tls_listen: '{}' is not HOST:PORT", c.tls_listen);
+  if (c.listen.empty() && c.tls_listen.empty()) return "listen: empty, and no tls_listen either";
+  if (!c.tls_listen.empty() && (c.tls_cert.empty() || c.tls_key.empty()))
+    return "tls_listen: needs tls_cert and tls_key";
+  if (c.tls_listen.empty() && (!c.tls_cert.empty() || !c.tls_key.empty()))
+    return "tls_cert, tls_key: set tls_listen too, or the TLS listener stays off";
+  if (!c.http.empty() && !parse_host_port(c.http))
+    return fmt::format("http: '{}' is not HOST:PORT", c.http);
+  if (!parse_log_format(c.log_format))
+    return fmt::format("log_format: '{}' is not human or json", c.log_format);
   if (c.shards > 256) return "shards: at most 256";
   for (const Setting& setting : all_settings()) {
     if (const auto* rate = std::get_if<double ServerConfig::*>(&setting.member)) {

@@ -12,12 +12,18 @@ namespace chat::server {
 
 struct ServerConfig {
   // [server]
-  std::string listen = "127.0.0.1:7777";
+  std::string listen = "127.0.0.1:7777";  // "": no plain-text listener (TLS only)
   std::string data_dir = "./data";
   std::uint32_t shards = 0;  // 0: one per hardware thread
   std::string name = "chat-server";
   std::string motd = "";
   std::string log_level = "info";
+  std::string log_format = "human";  // "human" or "json"
+  std::string http = "";             // HOST:PORT of /metrics, /healthz and /readyz; "": off
+  // [tls]
+  std::string tls_listen = "";  // HOST:PORT of the TLS listener; "": off
+  std::string tls_cert = "";    // PEM certificate chain, re-read on SIGHUP
+  std::string tls_key = "";     // PEM private key, re-read on SIGHUP
   // [limits]
   std::uint32_t max_frame_bytes = 64 * 1024;
   std::uint32_t max_text_bytes = 4096;

@@ -46,6 +46,7 @@ void HomeRooms::reply_error(SessionRef to, std::uint64_t request_id, v1::Error::
   frame.set_request_id(request_id);
   frame.mutable_error()->set_code(code);
   frame.mutable_error()->set_message(std::move(message));
+  ServerStats::add(context_.stats.errors[code]);
   send_to_session(context_, to, encode_frame(frame));
 }
 
@@ -260,6 +261,12 @@ std::vector<v1::RoomInfo> HomeRooms::list(const std::string& prefix_key) const {
     rooms.push_back(std::move(info));
   }
   return rooms;
+}
+
+std::size_t HomeRooms::member_count() const {
+  std::size_t count = 0;
+  for (const auto& [key, room] : rooms_) count += room.members.size();
+  return count;
 }
 
 }  // namespace chat::server

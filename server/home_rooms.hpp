@@ -3,6 +3,7 @@
 // recent history. Every operation runs on the home shard's thread, arrives as a post from the
 // requesting session's shard, and answers by posting back; no lock anywhere.
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -40,6 +41,7 @@ struct PublishArgs {
   std::uint64_t client_msg_id = 0;
   bool action = false;
   std::uint64_t request_id = 0;
+  std::chrono::steady_clock::time_point received_at;  // for the acknowledgement latency
 };
 
 // A room message as the chat frame every member gets (encoded once).
@@ -79,6 +81,7 @@ class HomeRooms {
   // The rooms here whose key starts with prefix_key.
   std::vector<v1::RoomInfo> list(const std::string& prefix_key) const;
   std::size_t room_count() const { return rooms_.size(); }
+  std::size_t member_count() const;
 
  private:
   struct Waiter {
@@ -122,7 +125,8 @@ class HomeRooms {
   Room* find_member_room(const std::string& key, SessionRef who, std::uint64_t request_id);
   // home_rooms_publish.cpp
   void on_stored(const std::string& key, v1::RoomMessage message, const Waiter& sender,
-                 const std::string& sender_key, const storage::AppendResult& stored);
+                 std::chrono::steady_clock::time_point received_at, const std::string& sender_key,
+                 const storage::AppendResult& stored);
   void acknowledge(const Waiter& to, const std::string& room, std::uint64_t seq,
                    std::uint64_t client_msg_id, bool duplicate);
   // home_rooms_changes.cpp

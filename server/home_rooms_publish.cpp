@@ -45,19 +45,21 @@ void HomeRooms::publish(PublishArgs args) {
   message.set_server_time_ms(unix_time_ms());
   message.set_client_msg_id(args.client_msg_id);
   message.set_action(args.action);
-  context_.room_log->append(message, args.key, sender_key,
-                            [context = &context_, key = args.key, message, sender,
-                             sender_key](storage::AppendResult stored) mutable {
-                              post_to_home(*context, key,
-                                           [key, message = std::move(message), sender, sender_key,
-                                            stored = std::move(stored)](HomeRooms& rooms) mutable {
-                                             rooms.on_stored(key, std::move(message), sender,
-                                                             sender_key, stored);
-                                           });
-                            });
+  context_.room_log->append(
+      message, args.key, sender_key,
+      [context = &context_, key = args.key, message, sender, sender_key,
+       received_at = args.received_at](storage::AppendResult stored) mutable {
+        post_to_home(*context, key,
+                     [key, message = std::move(message), sender, sender_key, received_at,
+                      stored = std::move(stored)](HomeRooms& rooms) mutable {
+                       rooms.on_stored(key, std::move(message), sender, received_at, sender_key,
+                                       stored);
+                     });
+      });
 }
 
 void HomeRooms::on_stored(const std::string& key, v1::RoomMessage message, const Waiter& sender,
+                          std::chrono::steady_clock::time_point received_at,
                           const std::string& sender_key, const storage::AppendResult& stored) {
   auto it = rooms_.find(key);
   if (it == rooms_.end()) return;
@@ -90,6 +92,7 @@ void HomeRooms::on_stored(const std::string& key, v1::RoomMessage message, const
   }
   broadcast(key, room, room_message_frame(message, room.name));
   acknowledge(sender, room.name, message.seq(), message.client_msg_id(), false);
+  context_.stats.ack_latency.observe(std::chrono::steady_clock::now() - received_at);
   for (const Waiter& waiter : resent) {
     acknowledge(waiter, room.name, message.seq(), message.client_msg_id(), true);
   }

@@ -22,7 +22,8 @@ int main(int argc, char** argv) {
     std::cout << to_toml(config);
     return 0;
   }
-  chat::setup_logging(*chat::parse_log_level(config.log_level));
+  chat::setup_logging(*chat::parse_log_level(config.log_level),
+                      *chat::parse_log_format(config.log_format));
 
   try {
     std::filesystem::create_directories(config.data_dir);

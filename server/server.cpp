@@ -11,6 +11,8 @@
 #include "acceptor.hpp"
 #include "logging.hpp"
 #include "shard.hpp"
+#include "status_endpoint.hpp"
+#include "tls_context.hpp"
 
 namespace chat::server {
 namespace {
@@ -45,11 +47,18 @@ AccountsOptions accounts_options(const ServerConfig& config) {
   return options;
 }
 
+std::shared_ptr<TlsContext> load_tls(const ServerConfig& config) {
+  return TlsContext::server({.cert_file = config.tls_cert, .key_file = config.tls_key});
+}
+
 }  // namespace
 
 Server::Server(const ServerConfig& config) : context_(std::make_unique<ServerContext>()) {
   context_->config = config;
-  context_->storage = std::make_unique<StorageEngine>(config);
+  context_->storage = std::make_unique<StorageEngine>(
+      config, [stats = &context_->stats](std::chrono::nanoseconds took) {
+        stats->commit_latency.observe(took);
+      });
   context_->room_log = &context_->storage->log();
   context_->accounts = std::make_unique<Accounts>(*context_->room_log, accounts_options(config));
   std::uint32_t shards = config.shards;
@@ -62,9 +71,13 @@ Server::Server(const ServerConfig& config) : context_(std::make_unique<ServerCon
 Server::~Server() {
   stop();
   acceptor_.reset();
-  // Their threads post to the shards: they go first, while the shards still exist.
+  tls_acceptor_.reset();
+  // Their threads post to the shards (and the status endpoint): they go first, while those exist.
   context_->accounts.reset();
   context_->storage.reset();
+  // A scrape may be waiting on a shard: the shards' pending handlers refer to the endpoint's loop.
+  context_->shards.clear();
+  status_.reset();
 }
 
 // Before any shard runs: each room the store knows goes to its home shard with the messages a
@@ -82,26 +95,52 @@ void Server::restore_rooms() {
 }
 
 void Server::start() {
-  const auto address = parse_host_port(context_->config.listen);
-  if (!address)
-    throw std::runtime_error("listen: '" + context_->config.listen + "' is not HOST:PORT");
-  acceptor_ = std::make_unique<Acceptor>(*context_, context_->shards.front()->io(), *address);
+  const ServerConfig& config = context_->config;
+  auto& io = context_->shards.front()->io();
+  admission_ = std::make_unique<Admission>(admission_limits(config));
+  auto address_of = [](const std::string& setting, const std::string& value) {
+    const auto address = parse_host_port(value);
+    if (!address) throw std::runtime_error(setting + ": '" + value + "' is not HOST:PORT");
+    return *address;
+  };
+  if (!config.listen.empty()) {
+    acceptor_ =
+        std::make_unique<Acceptor>(*context_, io, address_of("listen", config.listen), *admission_);
+  }
+  if (!config.tls_listen.empty()) {
+    tls_acceptor_ = std::make_unique<Acceptor>(
+        *context_, io, address_of("tls_listen", config.tls_listen), *admission_, load_tls(config));
+  }
+  if (!config.http.empty()) status_ = std::make_unique<StatusEndpoint>(*context_, config.http);
   for (auto& shard : context_->shards) shard->start();
-  acceptor_->start();
+  if (acceptor_) acceptor_->start();
+  if (tls_acceptor_) tls_acceptor_->start();
   started_ = true;
-  spdlog::info("listening on {}:{} with {} shard(s)", address->host, acceptor_->port(),
-               context_->shards.size());
+  context_->accepting = true;
+  if (acceptor_) {
+    spdlog::info("listening on {}:{} with {} shard(s)", address_of("listen", config.listen).host,
+                 acceptor_->port(), context_->shards.size());
+  }
+  if (tls_acceptor_) {
+    spdlog::info("listening for TLS on {}:{}", address_of("tls_listen", config.tls_listen).host,
+                 tls_acceptor_->port());
+  }
+  if (status_) spdlog::info("metrics and health on http://{}", status_->address());
 }
 
 std::uint16_t Server::port() const { return acceptor_ ? acceptor_->port() : 0; }
+std::uint16_t Server::tls_port() const { return tls_acceptor_ ? tls_acceptor_->port() : 0; }
+std::uint16_t Server::http_port() const { return status_ ? status_->port() : 0; }
 
 void Server::stop() {
   if (!started_ || stopped_) return;
   stopped_ = true;
+  context_->accepting = false;
   auto& shards = context_->shards;
   std::promise<void> closed;
   asio::post(shards.front()->io(), [&] {
-    acceptor_->close();
+    if (acceptor_) acceptor_->close();
+    if (tls_acceptor_) tls_acceptor_->close();
     closed.set_value();
   });
   closed.get_future().wait();
@@ -121,6 +160,7 @@ void Server::stop() {
     }
     drained.wait_for(std::chrono::milliseconds(config.close_timeout_ms + 1000));
   }
+  if (status_) status_->close();
   for (auto& shard : shards) shard->stop_and_join();
   spdlog::info("stopped");
 }
@@ -128,14 +168,31 @@ void Server::stop() {
 void Server::reload(const ServerConfig& config) {
   if (auto level = parse_log_level(config.log_level)) spdlog::set_level(*level);
   const auto& current = context_->config;
-  if (config.listen != current.listen || config.shards != current.shards) {
-    spdlog::warn("reload: listen and shards change only on restart");
+  if (config.listen != current.listen || config.tls_listen != current.tls_listen ||
+      config.http != current.http || config.shards != current.shards) {
+    spdlog::warn("reload: listen, tls_listen, http and shards change only on restart");
   }
+  std::shared_ptr<TlsContext> tls;
+  if (tls_acceptor_ && !config.tls_listen.empty()) {
+    try {
+      tls = load_tls(config);
+      spdlog::info("reload: TLS certificate {} loaded", config.tls_cert);
+    } catch (const std::exception& e) {
+      spdlog::error("reload: {}; keeping the current certificate", e.what());
+    }
+  }
+  admission_->set_limits(admission_limits(config));
   for (auto& shard : context_->shards) {
     Shard& s = *shard;
     s.post([&s, config] { s.reload(config); });
   }
-  asio::post(context_->shards.front()->io(), [this, config] { acceptor_->reload(config); });
+  asio::post(context_->shards.front()->io(), [this, config, tls = std::move(tls)]() mutable {
+    if (acceptor_) acceptor_->reload(config);
+    if (tls_acceptor_) {
+      tls_acceptor_->reload(config);
+      if (tls) tls_acceptor_->set_tls_context(std::move(tls));
+    }
+  });
   spdlog::info("reloaded limits and log level");
 }
 

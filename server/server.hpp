@@ -12,6 +12,8 @@ namespace chat::server {
 
 struct ServerContext;
 class Acceptor;
+class Admission;
+class StatusEndpoint;
 
 class Server {
  public:
@@ -20,16 +22,19 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Binds the listener and starts the shard threads. Throws std::runtime_error with a one-line
-  // reason when it cannot (address in use, bad address).
+  // Binds the listeners and starts the shard threads. Throws std::runtime_error with a one-line
+  // reason when it cannot (address in use, bad address, unreadable TLS certificate or key).
   void start();
-  // The port bound (the real one when the config asked for port 0).
+  // The ports bound (the real ones when the config asked for port 0); 0 for a listener that is off.
   std::uint16_t port() const;
+  std::uint16_t tls_port() const;
+  std::uint16_t http_port() const;
   // Graceful shutdown: stop accepting, send SERVER_SHUTDOWN to every client, let outboxes flush
   // within shutdown_timeout_ms, then stop. Idempotent.
   void stop();
-  // Applies new limits and log level to running shards without dropping clients. The listen
-  // address and the shard count need a restart.
+  // Applies new limits and log level to running shards without dropping clients, and re-reads the
+  // TLS certificate and key (a bad pair is refused: the old one stays). Listen addresses and the
+  // shard count need a restart.
   void reload(const ServerConfig& config);
 
   const ServerStats& stats() const;
@@ -39,7 +44,10 @@ class Server {
   void restore_rooms();
 
   std::unique_ptr<ServerContext> context_;
+  std::unique_ptr<Admission> admission_;
   std::unique_ptr<Acceptor> acceptor_;
+  std::unique_ptr<Acceptor> tls_acceptor_;
+  std::unique_ptr<StatusEndpoint> status_;
   bool started_ = false;
   bool stopped_ = false;
 };

@@ -29,6 +29,7 @@ struct ServerContext {
   std::unique_ptr<Accounts> accounts;
   std::vector<std::unique_ptr<Shard>> shards;
   std::atomic<std::uint64_t> next_session_id{1};
+  std::atomic<bool> accepting{false};  // listening, and not shutting down
 
   // The shard that owns a room's state: a hash of its key.
   std::uint32_t home_shard_of(const std::string& room_key) const {

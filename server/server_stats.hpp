@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "chat.pb.h"
+#include "metrics/latency_histogram.hpp"
 
 namespace chat::server {
 
@@ -15,6 +16,7 @@ struct ServerStats {
   Counter connections_accepted{0};
   Counter connections_rejected{0};
   Counter accept_errors{0};
+  Counter tls_handshake_failures{0};
   Counter sessions_current{0};
   Counter messages_in{0};
   Counter deliveries{0};  // frames queued to members' outboxes by room fan-out
@@ -23,6 +25,11 @@ struct ServerStats {
   Counter messages_gapped{0};
   Counter rate_limited{0};
   std::array<Counter, v1::Disconnect::Reason_ARRAYSIZE> disconnects{};
+  std::array<Counter, 3> rejections{};                      // refused at accept, by RefusalCause
+  std::array<Counter, v1::Error::Code_ARRAYSIZE> errors{};  // Error frames sent, by code
+  // From a Send's arrival to its Ack (stored, then fanned out), and one group commit of the store.
+  LatencyHistogram ack_latency{LatencyHistogram::default_latency_buckets()};
+  LatencyHistogram commit_latency{LatencyHistogram::default_latency_buckets()};
 
   static void add(Counter& counter, std::uint64_t n = 1) {
     counter.fetch_add(n, std::memory_order_relaxed);
@@ -33,6 +40,20 @@ struct ServerStats {
   std::uint64_t disconnects_for(v1::Disconnect::Reason reason) const {
     return get(disconnects[reason]);
   }
+};
+
+// Per shard, so hot-path counters never share a cache line between threads.
+struct alignas(64) ShardStats {
+  std::atomic<std::uint64_t> bytes_in{0};
+  std::atomic<std::uint64_t> bytes_out{0};
+};
+
+struct ShardSnapshot {
+  std::uint64_t sessions = 0;
+  std::uint64_t tls_sessions = 0;
+  std::uint64_t rooms = 0;    // rooms whose home is this shard
+  std::uint64_t members = 0;  // their members
+  std::uint64_t outbox_bytes = 0;
 };
 
 }  // namespace chat::server

@@ -7,6 +7,8 @@
 
 #include "logging.hpp"
 #include "shard.hpp"
+#include "tls_channel.hpp"
+#include "tls_handshake.hpp"
 
 namespace chat::server {
 namespace {
@@ -26,10 +28,13 @@ OutboxLimits outbox_limits(const ServerConfig& config) {
 
 }  // namespace
 
-Session::Session(Shard& shard, asio::ip::tcp::socket socket, std::string peer)
+Session::Session(Shard& shard, asio::ip::tcp::socket socket, std::string peer,
+                 std::unique_ptr<TlsChannel> tls, std::string early_plaintext)
     : shard_(shard),
       socket_(std::move(socket)),
       peer_(std::move(peer)),
+      tls_(std::move(tls)),
+      early_plaintext_(std::move(early_plaintext)),
       ref_{shard.index(), shard.context().next_session_id.fetch_add(1)},
       connected_at_(clock::now()),
       last_activity_(connected_at_),
@@ -85,14 +90,24 @@ asio::awaitable<void> Session::run() {
   const auto seconds = std::chrono::duration<double>(clock::now() - connected_at_).count();
   spdlog::info("disconnect {} session={} nick={} reason={} after {:.1f}s{}", peer_, ref_.id,
                nick_.empty() ? "-" : nick_,
-               closing_ ? v1::Disconnect::Reason_Name(close_reason_) : "CLIENT_CLOSED", seconds,
-               close_message_.empty() ? "" : " (" + close_message_ + ")");
+               close_reason_ != v1::Disconnect::REASON_UNSPECIFIED
+                   ? v1::Disconnect::Reason_Name(close_reason_)
+                   : "CLIENT_CLOSED",
+               seconds, close_message_.empty() ? "" : " (" + close_message_ + ")");
 }
 
 asio::awaitable<void> Session::read_loop() {
   // Wait for readability, then read into the shard's buffer: an idle session holds no read buffer,
   // and the decoder keeps only the partial frame a read ended in.
   std::vector<char>& buffer = shard_.read_buffer();
+  if (!early_plaintext_.empty()) {
+    decoder_.feed(early_plaintext_);
+    std::string().swap(early_plaintext_);
+    DecodeStatus status;
+    while (!closing_ && (status = decoder_.next(request_)) == DecodeStatus::frame) handle(request_);
+    if (!closing_ && status == DecodeStatus::error)
+      close_with(v1::Disconnect::PROTOCOL_ERROR, std::string(describe(decoder_.error())));
+  }
   for (bool open = true; open;) {
     auto [wait_error] = co_await socket_.async_wait(asio::ip::tcp::socket::wait_read, use_tuple);
     if (wait_error) break;
@@ -106,8 +121,14 @@ asio::awaitable<void> Session::read_loop() {
       }
       last_activity_ = clock::now();
       ping_sent_ = false;
+      shard_.stats().bytes_in.fetch_add(n, std::memory_order_relaxed);
+      std::string_view bytes(buffer.data(), n);
+      if (tls_ && !decrypt(bytes)) {
+        open = false;
+        break;
+      }
       if (closing_) continue;  // draining until the client closes, so the Disconnect is not lost
-      decoder_.feed({buffer.data(), n});
+      decoder_.feed(bytes);
       DecodeStatus status;
       while (!closing_ && (status = decoder_.next(request_)) == DecodeStatus::frame)
         handle(request_);
@@ -136,23 +157,20 @@ asio::awaitable<void> Session::write_loop() {
         write_failed();
         co_return;
       }
+      shard_.stats().bytes_out.fetch_add(wire_.size(), std::memory_order_relaxed);
       wire_.clear();
-      if (const std::size_t count = outbox_.begin_batch(); count > 0) {
-        for (std::size_t i = 0; i < count; ++i) wire_.append(outbox_.frame(i).bytes);
-        outbox_.complete_batch();
-        continue;
-      }
+      if (take_batch(wire_)) continue;
       writer_busy_ = false;
       if (wire_.capacity() > 64 * 1024) std::string().swap(wire_);
     }
-    if (closing_ && outbox_.empty()) {
+    if (closing_ && !has_output()) {
       asio::error_code ignored;
       socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
       co_return;
     }
-    if (!outbox_.empty()) {
+    if (has_output()) {
       flush();
-      if (writer_busy_ || outbox_.empty()) continue;
+      if (writer_busy_ || !has_output()) continue;
     }
     writer_waiting_ = true;
     co_await writer_wake_.wait();
@@ -166,11 +184,9 @@ void Session::flush() {
   if (writer_busy_ || !socket_.is_open()) return;
   std::string& scratch = shard_.write_scratch();
   // A few batches at most, so one client with a deep queue cannot hold the shard.
-  for (int round = 0; round < 4 && !outbox_.empty(); ++round) {
-    const std::size_t count = outbox_.begin_batch();
+  for (int round = 0; round < 4; ++round) {
     scratch.clear();
-    for (std::size_t i = 0; i < count; ++i) scratch.append(outbox_.frame(i).bytes);
-    outbox_.complete_batch();
+    if (!take_batch(scratch)) break;
     asio::error_code ec;
     std::size_t written = socket_.write_some(asio::buffer(scratch), ec);
     if (ec == asio::error::would_block || ec == asio::error::try_again) {
@@ -181,6 +197,7 @@ void Session::flush() {
       write_failed();
       return;
     }
+    shard_.stats().bytes_out.fetch_add(written, std::memory_order_relaxed);
     if (written < scratch.size()) {
       wire_.assign(scratch, written);
       writer_busy_ = true;
@@ -188,11 +205,43 @@ void Session::flush() {
       return;
     }
   }
-  if (!outbox_.empty()) {
+  if (has_output()) {
     schedule_write();
   } else if (closing_) {
     wake_writer();  // flushed to the end: the writer shuts the connection down
   }
+}
+
+bool Session::has_output() const { return !outbox_.empty() || (tls_ && tls_->has_output()); }
+
+bool Session::take_batch(std::string& out) {
+  const std::size_t count = outbox_.begin_batch();
+  if (!tls_) {
+    for (std::size_t i = 0; i < count; ++i) out.append(outbox_.frame(i).bytes);
+    outbox_.complete_batch();
+    return count > 0;
+  }
+  std::string& plaintext = shard_.tls_scratch();
+  plaintext.clear();
+  for (std::size_t i = 0; i < count; ++i) plaintext.append(outbox_.frame(i).bytes);
+  outbox_.complete_batch();
+  tls_->send(plaintext);
+  const std::size_t before = out.size();
+  tls_->take_output(out);
+  return out.size() > before;
+}
+
+bool Session::decrypt(std::string_view& bytes) {
+  std::string& plaintext = shard_.tls_scratch();
+  plaintext.clear();
+  if (!tls_->receive(bytes, plaintext)) {
+    if (!closing_)
+      spdlog::info("TLS error from {} session={}: {}", peer_, ref_.id, tls_->failure());
+    return false;
+  }
+  if (tls_->has_output()) schedule_write();  // an answer the TLS layer owes the peer
+  bytes = plaintext;
+  return !tls_->peer_closed();
 }
 
 void Session::schedule_write() {
@@ -337,15 +386,62 @@ void Session::leave_everything(const std::string& reason) {
   pending_joins_.clear();
 }
 
-asio::awaitable<void> serve(Shard& shard, asio::ip::tcp::socket socket) {
+namespace {
+
+std::string peer_of(const asio::ip::tcp::socket& socket) {
   asio::error_code ec;
   const auto endpoint = socket.remote_endpoint(ec);
-  std::string peer =
-      ec ? "unknown" : endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+  return ec ? "unknown" : endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+}
+
+}  // namespace
+
+asio::awaitable<void> serve(Shard& shard, asio::ip::tcp::socket socket) {
+  std::string peer = peer_of(socket);
+  asio::error_code ec;
   socket.set_option(asio::ip::tcp::no_delay(true), ec);
   socket.non_blocking(true, ec);  // flush() writes without waiting
   spdlog::info("connect {} shard={}", peer, shard.index());
   Session session(shard, std::move(socket), std::move(peer));
+  co_await session.run();
+}
+
+asio::awaitable<void> serve_tls(Shard& shard, asio::ip::tcp::socket socket,
+                                std::shared_ptr<TlsContext> context) {
+  std::string peer = peer_of(socket);
+  asio::error_code ec;
+  socket.set_option(asio::ip::tcp::no_delay(true), ec);
+  auto channel = std::make_unique<TlsChannel>(std::move(context));
+  // Closing the socket at the deadline ends the handshake's pending read or write.
+  asio::steady_timer deadline(socket.get_executor());
+  deadline.expires_after(std::chrono::milliseconds(shard.config().handshake_timeout_ms));
+  auto finished = std::make_shared<bool>(false);
+  deadline.async_wait([&socket, finished](const asio::error_code& error) {
+    if (!error && !*finished) {
+      asio::error_code ignored;
+      socket.close(ignored);
+    }
+  });
+  TlsHandshakeResult handshake = co_await tls_handshake(socket, *channel);
+  *finished = true;
+  deadline.cancel();
+  if (!handshake.ok) {
+    ServerStats::add(shard.context().stats.tls_handshake_failures);
+    spdlog::info("TLS handshake with {} failed: {}", peer, handshake.failure);
+    if (handshake.peer_sent_plaintext && socket.is_open()) {
+      v1::ServerFrame frame;
+      frame.mutable_disconnect()->set_reason(v1::Disconnect::PROTOCOL_ERROR);
+      frame.mutable_disconnect()->set_message("this port speaks TLS: connect with TLS");
+      const SharedFrame bytes = encode_frame(frame);
+      co_await asio::async_write(socket, asio::buffer(bytes->bytes), use_tuple);
+    }
+    socket.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    co_return;
+  }
+  socket.non_blocking(true, ec);
+  spdlog::info("connect {} shard={} tls={}", peer, shard.index(), channel->protocol());
+  Session session(shard, std::move(socket), std::move(peer), std::move(channel),
+                  std::move(handshake.early_plaintext));
   co_await session.run();
 }
 

@@ -9,8 +9,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -23,6 +25,11 @@
 #include "token_bucket.hpp"
 #include "wake_signal.hpp"
 
+namespace chat {
+class TlsChannel;
+class TlsContext;
+}  // namespace chat
+
 namespace chat::server {
 
 class Shard;
@@ -33,7 +40,10 @@ class Session {
  public:
   using clock = std::chrono::steady_clock;
 
-  Session(Shard& shard, asio::ip::tcp::socket socket, std::string peer);
+  // tls: the channel of a TLS connection whose handshake is done (nullptr: plain text), and the
+  // plaintext that arrived with the handshake's end.
+  Session(Shard& shard, asio::ip::tcp::socket socket, std::string peer,
+          std::unique_ptr<TlsChannel> tls = nullptr, std::string early_plaintext = {});
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -44,6 +54,8 @@ class Session {
   SessionRef ref() const { return ref_; }
   const std::string& nick() const { return nick_; }
   const std::string& peer() const { return peer_; }
+  std::size_t outbox_bytes() const { return outbox_.bytes(); }
+  bool uses_tls() const { return tls_ != nullptr; }
 
   // Queues a frame for the client without waiting. A client too far behind is closed with
   // SLOW_CONSUMER; it leaves its rooms later, when its coroutines unwind.
@@ -103,6 +115,13 @@ class Session {
                   std::uint32_t retry_after_ms = 0);
   void wake_writer();
   void schedule_write();
+  // Frames queued, or TLS records waiting to go out.
+  bool has_output() const;
+  // Appends the next batch of queued frames to out, as TLS records on a TLS connection. False when
+  // there was nothing to send.
+  bool take_batch(std::string& out);
+  // Decrypts what a TLS connection received; false when the connection cannot go on.
+  bool decrypt(std::string_view& bytes);
   void write_failed();
   void wake_watchdog();
   void leave_everything(const std::string& reason);
@@ -112,6 +131,8 @@ class Session {
   Shard& shard_;
   asio::ip::tcp::socket socket_;
   std::string peer_;
+  std::unique_ptr<TlsChannel> tls_;
+  std::string early_plaintext_;
   SessionRef ref_;
   std::string nick_;
   bool welcomed_ = false;
@@ -150,5 +171,9 @@ class Session {
 
 // Accepts nothing itself: builds a Session for an accepted socket and serves it.
 asio::awaitable<void> serve(Shard& shard, asio::ip::tcp::socket socket);
+// The same after a TLS handshake, bounded by the handshake timeout. A client that speaks plain text
+// gets a plain-text Disconnect saying the port wants TLS.
+asio::awaitable<void> serve_tls(Shard& shard, asio::ip::tcp::socket socket,
+                                std::shared_ptr<TlsContext> context);
 
 }  // namespace chat::server

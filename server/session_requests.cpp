@@ -26,6 +26,7 @@ void Session::send_error(std::uint64_t id, v1::Error::Code code, std::string mes
   error->set_code(code);
   error->set_message(std::move(message));
   error->set_retry_after_ms(retry_after_ms);
+  ServerStats::add(shard_.context().stats.errors[code]);
   send_frame(frame);
 }
 
@@ -236,7 +237,8 @@ void Session::handle_send(std::uint64_t id, const v1::Send& send) {
                    .text = send.text(),
                    .client_msg_id = send.client_msg_id(),
                    .action = send.action(),
-                   .request_id = id};
+                   .request_id = id,
+                   .received_at = std::chrono::steady_clock::now()};
   post_to_home(shard_.context(), *key, [args = std::move(args)](HomeRooms& rooms) mutable {
     rooms.publish(std::move(args));
   });

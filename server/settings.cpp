@@ -8,7 +8,7 @@ namespace {
 using C = ServerConfig;
 
 const std::array settings{
-    Setting{"server", "listen", "address to listen on, HOST:PORT", &C::listen},
+    Setting{"server", "listen", "address to listen on, HOST:PORT (empty: TLS only)", &C::listen},
     Setting{"server", "data_dir", "directory for the server's data", &C::data_dir},
     Setting{"server", "shards", "worker threads, each with its own event loop (0: one per core)",
             &C::shards},
@@ -16,6 +16,13 @@ const std::array settings{
     Setting{"server", "motd", "message of the day sent in Welcome", &C::motd},
     Setting{"server", "log_level", "trace, debug, info, warn, error, critical or off",
             &C::log_level},
+    Setting{"server", "log_format", "human (one line per event) or json (one object per line)",
+            &C::log_format},
+    Setting{"server", "http",
+            "HOST:PORT for /metrics (Prometheus), /healthz and /readyz (empty: off)", &C::http},
+    Setting{"tls", "tls_listen", "HOST:PORT of the TLS listener (empty: off)", &C::tls_listen},
+    Setting{"tls", "tls_cert", "PEM certificate chain for TLS, re-read on SIGHUP", &C::tls_cert},
+    Setting{"tls", "tls_key", "PEM private key for TLS, re-read on SIGHUP", &C::tls_key},
     Setting{"limits", "max_frame_bytes", "largest frame accepted from a client",
             &C::max_frame_bytes},
     Setting{"limits", "max_text_bytes", "longest message text", &C::max_text_bytes},

@@ -45,6 +45,18 @@ void Shard::remove_session(Session& session) {
   if (sessions_.empty() && on_drained_) std::exchange(on_drained_, nullptr)();
 }
 
+ShardSnapshot Shard::snapshot() const {
+  ShardSnapshot snapshot;
+  snapshot.sessions = sessions_.size();
+  for (const auto& [id, session] : sessions_) {
+    snapshot.outbox_bytes += session->outbox_bytes();
+    if (session->uses_tls()) ++snapshot.tls_sessions;
+  }
+  snapshot.rooms = home_rooms_.room_count();
+  snapshot.members = home_rooms_.member_count();
+  return snapshot;
+}
+
 Session* Shard::find_session(std::uint64_t id) const {
   auto it = sessions_.find(id);
   return it == sessions_.end() ? nullptr : it->second;

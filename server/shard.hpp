@@ -62,6 +62,13 @@ class Shard {
   std::string& write_scratch() { return write_scratch_; }
   // Every session on this shard reads into this one buffer (reads never suspend while using it).
   std::vector<char>& read_buffer() { return read_buffer_; }
+  // Plaintext on its way into or out of a TLS channel (never held across a suspension).
+  std::string& tls_scratch() { return tls_scratch_; }
+  // Counters written by this shard's thread only, read by metrics from any thread.
+  ShardStats& stats() { return stats_; }
+  const ShardStats& stats() const { return stats_; }
+  // What this shard holds now, for metrics. Shard thread only.
+  ShardSnapshot snapshot() const;
 
   // Tells every session SERVER_SHUTDOWN; on_drained runs on this thread once none is left.
   void begin_shutdown(std::function<void()> on_drained);
@@ -86,6 +93,8 @@ class Shard {
   std::chrono::steady_clock::time_point last_flush_{};
   std::string write_scratch_;
   std::vector<char> read_buffer_ = std::vector<char>(64 * 1024);
+  std::string tls_scratch_;
+  ShardStats stats_;
 
   void flush_dirty();
 };

@@ -26,11 +26,14 @@ std::filesystem::path make_temporary_dir() {
 
 }  // namespace
 
-StorageEngine::StorageEngine(const ServerConfig& config) {
+StorageEngine::StorageEngine(const ServerConfig& config,
+                             std::function<void(std::chrono::nanoseconds)> on_commit) {
   std::filesystem::path dir = config.data_dir;
   if (config.storage == "temporary") dir = temporary_dir_ = make_temporary_dir();
   try {
-    log_ = storage::SqliteStore::open(dir, store_options(config));
+    auto options = store_options(config);
+    options.on_commit = std::move(on_commit);
+    log_ = storage::SqliteStore::open(dir, options);
   } catch (...) {
     if (!temporary_dir_.empty()) std::filesystem::remove_all(temporary_dir_);
     throw;

@@ -3,7 +3,9 @@
 // "temporary" keeps it in a fresh directory of its own, without fsync, and removes it when the
 // server stops (tests, and benchmarks of everything but the disk).
 
+#include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 
 #include "config.hpp"
@@ -14,7 +16,9 @@ namespace chat::server {
 class StorageEngine {
  public:
   // Throws storage::StoreError (one line naming the path and the cause).
-  explicit StorageEngine(const ServerConfig& config);
+  // on_commit: called on the store's thread with the duration of each group commit.
+  explicit StorageEngine(const ServerConfig& config,
+                         std::function<void(std::chrono::nanoseconds)> on_commit = {});
   ~StorageEngine();
   StorageEngine(const StorageEngine&) = delete;
   StorageEngine& operator=(const StorageEngine&) = delete;

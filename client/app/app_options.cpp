@@ -28,6 +28,12 @@ std::variant<AppOptions, int> parse_app_options(int argc, const char* const* arg
                "read commands from stdin, write events as JSON lines (default when stdin is not "
                "a terminal)");
   app.add_flag("--no-color", no_color, "no colours (also: NO_COLOR set, or stdout not a terminal)");
+  app.add_flag("--tls", options.tls, "connect with TLS (the server's tls_listen port)");
+  app.add_option("--ca-file", options.ca_file,
+                 "PEM file of the CA(s) to trust for TLS (default: the system's)")
+      ->check(CLI::ExistingFile);
+  app.add_flag("--insecure", options.insecure,
+               "TLS without checking the server's certificate or name (development only)");
   if (auto exit_code = parse_or_exit_code(app, argc, argv, out, err, "chat-client"))
     return *exit_code;
   auto fail = [&](const std::string& message) {
@@ -51,6 +57,14 @@ std::variant<AppOptions, int> parse_app_options(int argc, const char* const* arg
   if (!address || address->port == 0) return fail("--server: '" + server + "' is not HOST:PORT");
   options.host = address->host;
   options.port = address->port;
+  if (!options.tls && (options.insecure || !options.ca_file.empty()))
+    return fail(std::string(options.insecure ? "--insecure" : "--ca-file") + " needs --tls");
+  if (options.insecure && !options.ca_file.empty())
+    return fail("--insecure and --ca-file: choose one");
+  if (options.insecure) {
+    err << "chat-client: warning: --insecure: the server's certificate is not checked; anyone "
+           "between you and it can read and change what you send\n";
+  }
   options.script = options.script || !stdin_is_terminal;
   options.color = !no_color && !no_color_env && stdout_is_terminal && !options.script;
   return options;

@@ -16,6 +16,9 @@ struct AppOptions {
   std::string password;  // for a registered nick
   bool script = false;   // JSON lines; also whenever stdin is not a terminal
   bool color = true;     // off with --no-color, NO_COLOR, or when stdout is not a terminal
+  bool tls = false;
+  std::string ca_file;    // empty: the system's trusted CAs
+  bool insecure = false;  // TLS without checking the certificate or the host name
 };
 
 // The options, or the exit code to leave with at once (0 after --help, 2 after a one-line error).

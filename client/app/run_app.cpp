@@ -31,6 +31,9 @@ ClientOptions client_options(const AppOptions& options) {
   client.port = options.port;
   client.nick = options.nick;
   client.password = options.password;
+  client.tls = options.tls;
+  client.ca_file = options.ca_file;
+  client.verify = !options.insecure;
   // A person waits for the server to come up; a script fails fast.
   client.connect_attempts = options.script ? 3 : 0;
   return client;

@@ -36,6 +36,7 @@
 #include "reconnect_backoff.hpp"
 #include "result.hpp"
 #include "room_tracker.hpp"
+#include "tls_channel.hpp"
 #include "token_bucket.hpp"
 #include "wake_signal.hpp"
 
@@ -118,6 +119,12 @@ class Client : public std::enable_shared_from_this<Client> {
   asio::awaitable<void> read_loop();
   asio::awaitable<void> write_loop();
   asio::awaitable<void> send_loop();
+  // Reads what the server sent into the decoder (decrypted on TLS); false when the connection is
+  // lost (lost_reason_ says why for a TLS error).
+  asio::awaitable<asio::error_code> read_into_decoder();
+  // Frames as they go on the wire: TLS records on a TLS connection.
+  std::string wire_bytes(std::string frames);
+  asio::awaitable<std::optional<Failure>> start_tls(const std::string& address);
   asio::awaitable<bool> reconnect();
   void on_disconnected(const std::string& why);
   void finish_closing(const std::string& why);
@@ -142,6 +149,9 @@ class Client : public std::enable_shared_from_this<Client> {
   ClientOptions options_;
   std::string nick_;
   asio::ip::tcp::socket socket_;
+  std::shared_ptr<TlsContext> tls_context_;  // made on the first TLS connection
+  std::unique_ptr<TlsChannel> tls_;          // this connection's, when TLS
+  std::vector<char> tls_in_;                 // raw bytes read on a TLS connection
   FrameDecoder decoder_;
   std::string out_;               // frames waiting for the writer
   std::uint64_t generation_ = 0;  // counts connections, so a stale write error closes nothing

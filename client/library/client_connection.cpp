@@ -12,6 +12,7 @@
 #include "client.hpp"
 #include "client_internals.hpp"
 #include "logging.hpp"
+#include "tls_handshake.hpp"
 
 namespace chat::client {
 namespace {
@@ -23,7 +24,8 @@ constexpr auto use_tuple = as_tuple(asio::use_awaitable);
 // Failures that another attempt cannot fix.
 bool is_final(const Failure& failure) {
   return failure.code == v1::Error::INVALID_NAME || failure.code == v1::Error::AUTH_FAILED ||
-         failure.code == v1::Error::FORBIDDEN || failure.code == v1::Error::BAD_REQUEST;
+         failure.code == v1::Error::FORBIDDEN || failure.code == v1::Error::BAD_REQUEST ||
+         failure.code == v1::Error::UNSUPPORTED;
 }
 
 void log_failure(std::exception_ptr error) {
@@ -91,10 +93,72 @@ asio::awaitable<std::optional<Failure>> Client::open_connection(bool resume) {
                           (timed_out ? std::string("timed out") : connect_error.message()));
   }
   socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
+  tls_.reset();
+  if (options_.tls) {
+    if (auto failure = co_await start_tls(address)) {
+      deadline.cancel();
+      if (timed_out) co_return unavailable("TLS handshake with " + address + ": timed out");
+      co_return failure;
+    }
+  }
   auto failure = co_await handshake(resume);
   deadline.cancel();
   if (timed_out) co_return unavailable("no Welcome from " + address + " in time");
   co_return failure;
+}
+
+asio::awaitable<std::optional<Failure>> Client::start_tls(const std::string& address) {
+  try {
+    if (!tls_context_) {
+      tls_context_ = TlsContext::client({.ca_file = options_.ca_file, .verify = options_.verify});
+    }
+  } catch (const TlsError& e) {
+    co_return Failure{v1::Error::UNSUPPORTED, e.what(), 0};
+  }
+  tls_ = std::make_unique<TlsChannel>(tls_context_, options_.host);
+  TlsHandshakeResult result = co_await tls_handshake(socket_, *tls_);
+  if (!result.ok) {
+    // A certificate refused or a server without TLS does not get better by trying again.
+    if (result.peer_sent_plaintext) {
+      co_return Failure{v1::Error::UNSUPPORTED,
+                        "TLS with " + address +
+                            ": the server did not answer with TLS (is this its plain-text port?)",
+                        0};
+    }
+    if (tls_->certificate_rejected())
+      co_return Failure{v1::Error::UNSUPPORTED, "TLS with " + address + ": " + result.failure, 0};
+    co_return unavailable("TLS with " + address + ": " + result.failure);
+  }
+  decoder_.feed(result.early_plaintext);
+  co_return std::nullopt;
+}
+
+asio::awaitable<asio::error_code> Client::read_into_decoder() {
+  if (!tls_) {
+    auto [error, n] = co_await socket_.async_read_some(read_space(decoder_), use_tuple);
+    if (!error) decoder_.commit(n);
+    co_return error;
+  }
+  tls_in_.resize(16 * 1024);
+  auto [error, n] = co_await socket_.async_read_some(asio::buffer(tls_in_), use_tuple);
+  if (error) co_return error;
+  std::string plaintext;
+  if (!tls_->receive({tls_in_.data(), n}, plaintext)) {
+    if (lost_reason_.empty()) lost_reason_ = "TLS error: " + tls_->failure();
+    co_return asio::error::connection_aborted;
+  }
+  decoder_.feed(plaintext);
+  if (tls_->has_output()) writer_wake_.notify();  // something the TLS layer owes the server
+  if (tls_->peer_closed()) co_return asio::error::eof;
+  co_return error;
+}
+
+std::string Client::wire_bytes(std::string frames) {
+  if (!tls_) return frames;
+  tls_->send(frames);
+  std::string records;
+  tls_->take_output(records);
+  return records;
 }
 
 asio::awaitable<std::optional<Failure>> Client::handshake(bool resume) {
@@ -116,6 +180,7 @@ asio::awaitable<std::optional<Failure>> Client::handshake(bool resume) {
   }
   std::string bytes;
   append_frame(bytes, frame);
+  bytes = wire_bytes(std::move(bytes));
   auto [write_error, written] = co_await asio::async_write(socket_, asio::buffer(bytes), use_tuple);
   if (write_error) co_return unavailable("connection lost during the handshake");
 
@@ -132,6 +197,9 @@ asio::awaitable<std::optional<Failure>> Client::handshake(bool resume) {
         if (disconnect.retry_after_ms() > 0) {
           server_retry_after_ = std::chrono::milliseconds(disconnect.retry_after_ms());
         }
+        // A protocol error (such as plain text on a TLS port) does not go away by retrying.
+        if (disconnect.reason() == v1::Disconnect::PROTOCOL_ERROR)
+          co_return Failure{v1::Error::UNSUPPORTED, "refused: " + disconnect.message(), 0};
         co_return unavailable("refused: " + disconnect.message());
       }
       if (reply.request_id() != id) continue;
@@ -146,9 +214,9 @@ asio::awaitable<std::optional<Failure>> Client::handshake(bool resume) {
       connected_ = true;
       co_return std::nullopt;
     }
-    auto [read_error, n] = co_await socket_.async_read_some(read_space(decoder_), use_tuple);
-    if (read_error) co_return unavailable("connection lost during the handshake");
-    decoder_.commit(n);
+    if (auto read_error = co_await read_into_decoder()) {
+      co_return unavailable("connection lost during the handshake");
+    }
   }
 }
 
@@ -177,15 +245,13 @@ asio::awaitable<void> Client::read_loop() {
       lost_reason_ = "bad frame from the server: " + std::string(describe(decoder_.error()));
       break;
     }
-    auto [error, n] = co_await socket_.async_read_some(read_space(decoder_), use_tuple);
-    if (error) {
+    if (auto error = co_await read_into_decoder()) {
       if (lost_reason_.empty()) {
         lost_reason_ =
             error == asio::error::eof ? "the server closed the connection" : error.message();
       }
       break;
     }
-    decoder_.commit(n);
   }
   asio::error_code ignored;
   socket_.close(ignored);
@@ -193,12 +259,14 @@ asio::awaitable<void> Client::read_loop() {
 
 asio::awaitable<void> Client::write_loop() {
   while (!closed_) {
-    if (!connected_ || out_.empty()) {
+    const bool tls_owes = tls_ && tls_->has_output();
+    if (!connected_ || (out_.empty() && !tls_owes)) {
       co_await writer_wake_.wait();
       continue;
     }
     std::string batch;
     batch.swap(out_);
+    batch = wire_bytes(std::move(batch));
     const std::uint64_t generation = generation_;
     auto [error, n] = co_await asio::async_write(socket_, asio::buffer(batch), use_tuple);
     if (error && generation == generation_) {

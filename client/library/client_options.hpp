@@ -24,6 +24,11 @@ struct ClientOptions {
   std::chrono::milliseconds connect_timeout{5'000};
   std::chrono::milliseconds request_timeout{10'000};
   std::size_t max_frame_bytes = 1024 * 1024;
+  // TLS: the server's certificate must be valid for host (a name or an IP address) and signed by a
+  // CA in ca_file (empty: the system's trusted CAs), unless verify is off (--insecure).
+  bool tls = false;
+  std::string ca_file;
+  bool verify = true;
 };
 
 }  // namespace chat::client

@@ -44,6 +44,10 @@ class RoomLog {
   virtual void find_account(std::string nick_key,
                             std::function<void(storage::FindAccountResult)> done) = 0;
 
+  // Answers ok once the writes queued before it are done, unless the newest commit failed.
+  virtual void check_writable(std::function<void(storage::WriteResult)> done) = 0;
+  virtual storage::StoreStats stats() const = 0;
+
   // Start-up: block until answered.
   virtual std::vector<storage::RoomRecord> load_rooms() = 0;
   virtual std::vector<v1::RoomMessage> load_recent(const std::string& room_key,

@@ -164,6 +164,18 @@ std::vector<DedupEntry> SqliteStore::load_recent_ids(const std::string& room_key
       [&](ReadStatements& statements) { return statements.load_recent_ids(room_key, count); });
 }
 
+void SqliteStore::check_writable(std::function<void(WriteResult)> done) {
+  auto work = [this](WriteStatements&) {
+    WriteResult result;
+    result.ok = !writer_->stats().last_batch_failed;
+    if (!result.ok) result.error = "the last group commit failed";
+    return result;
+  };
+  WriteOp op = make_store_op<WriteResult, WriteStatements>(std::move(work), std::move(done));
+  op.writes = false;
+  writer_->push(std::move(op));
+}
+
 StoreStats SqliteStore::stats() const { return writer_->stats(); }
 
 }  // namespace chat::server::storage

@@ -72,7 +72,8 @@ class SqliteStore final : public RoomLog {
   // The newest count messages that carry a client_msg_id, ascending, to rebuild a de-dup index.
   std::vector<DedupEntry> load_recent_ids(const std::string& room_key, std::uint32_t count);
 
-  StoreStats stats() const;
+  void check_writable(std::function<void(WriteResult)> done) override;
+  StoreStats stats() const override;
   const std::filesystem::path& db_file() const { return db_file_; }
 
  private:

@@ -30,6 +30,8 @@ struct StoreOptions {
   // fsync every group commit (synchronous=FULL). Off only for throwaway stores (tests, and
   // benchmarks of everything but the disk).
   bool sync = true;
+  // Called on the writer thread after each group commit with how long it took (metrics).
+  std::function<void(std::chrono::nanoseconds)> on_commit;
 };
 
 struct AppendResult {
@@ -117,6 +119,7 @@ struct StoreStats {
   std::uint64_t retention_deleted = 0;
   std::uint64_t retention_failures = 0;
   std::size_t queued_writes = 0;
+  bool last_batch_failed = false;  // the newest group commit failed (disk full, I/O error)
 };
 
 }  // namespace chat::server::storage

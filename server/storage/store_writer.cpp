@@ -1,5 +1,6 @@
 #include "store_writer.hpp"
 
+#include <algorithm>
 #include <exception>
 #include <string>
 
@@ -30,6 +31,7 @@ StoreWriter::StoreWriter(const std::filesystem::path& db_file, const StoreOption
       retention_interval_(options.retention_interval),
       next_retention_(retention_.enabled() ? std::chrono::steady_clock::now()
                                            : std::chrono::steady_clock::time_point::max()),
+      on_commit_(options.on_commit),
       thread_([this] { run(); }) {}
 
 StoreWriter::~StoreWriter() {
@@ -66,6 +68,7 @@ std::size_t StoreWriter::drain() {
 void StoreWriter::run_batch(std::vector<WriteOp>& batch) {
   std::vector<std::function<void()>> reports;
   reports.reserve(batch.size());
+  const auto started = std::chrono::steady_clock::now();
   try {
     StatementUse(begin_)->run();
     for (auto& op : batch) reports.push_back(apply_one(op));
@@ -73,12 +76,16 @@ void StoreWriter::run_batch(std::vector<WriteOp>& batch) {
   } catch (const std::exception& e) {
     rollback_quietly();
     failed_batches_.fetch_add(1, std::memory_order_relaxed);
+    last_batch_failed_.store(true, std::memory_order_relaxed);
     const std::string error = e.what();
     for (auto& op : batch) op.fail(error);
     return;
   }
   commits_.fetch_add(1, std::memory_order_relaxed);
   ops_committed_.fetch_add(batch.size(), std::memory_order_relaxed);
+  if (std::any_of(batch.begin(), batch.end(), [](const WriteOp& op) { return op.writes; }))
+    last_batch_failed_.store(false, std::memory_order_relaxed);
+  if (on_commit_) on_commit_(std::chrono::steady_clock::now() - started);
   for (auto& report : reports) report();
 }
 
@@ -158,7 +165,8 @@ StoreStats StoreWriter::stats() const {
           .failed_batches = failed_batches_.load(std::memory_order_relaxed),
           .retention_deleted = retention_deleted_.load(std::memory_order_relaxed),
           .retention_failures = retention_failures_.load(std::memory_order_relaxed),
-          .queued_writes = queue_.size()};
+          .queued_writes = queue_.size(),
+          .last_batch_failed = last_batch_failed_.load(std::memory_order_relaxed)};
 }
 
 }  // namespace chat::server::storage

@@ -70,6 +70,8 @@ class StoreWriter {
   std::atomic<std::uint64_t> failed_batches_{0};
   std::atomic<std::uint64_t> retention_deleted_{0};
   std::atomic<std::uint64_t> retention_failures_{0};
+  std::atomic<bool> last_batch_failed_{false};
+  std::function<void(std::chrono::nanoseconds)> on_commit_;
   std::thread thread_;  // last: starts after everything above exists
 };
 

@@ -1,0 +1,63 @@
+#include "tls_handshake.hpp"
+
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+
+#include <array>
+
+namespace chat {
+namespace {
+
+constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+
+std::string lost(const asio::error_code& ec) {
+  if (ec == asio::error::eof) return "the peer closed the connection during the TLS handshake";
+  if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor)
+    return "the TLS handshake timed out";
+  return "connection lost during the TLS handshake: " + ec.message();
+}
+
+}  // namespace
+
+asio::awaitable<TlsHandshakeResult> tls_handshake(asio::ip::tcp::socket& socket,
+                                                  TlsChannel& channel) {
+  TlsHandshakeResult result;
+  std::string out;
+  std::array<char, 16 * 1024> buffer;
+  bool first_read = true;
+  for (;;) {
+    out.clear();
+    channel.take_output(out);  // an alert too, when the channel failed
+    if (!out.empty()) {
+      auto [ec, n] = co_await asio::async_write(socket, asio::buffer(out), use_tuple);
+      if (ec && !channel.failed()) {
+        result.failure = lost(ec);
+        co_return result;
+      }
+    }
+    if (channel.failed()) {
+      result.failure = "TLS handshake failed: " + channel.failure();
+      co_return result;
+    }
+    if (channel.handshake_done()) {
+      result.ok = true;
+      co_return result;
+    }
+    auto [ec, n] = co_await socket.async_read_some(asio::buffer(buffer), use_tuple);
+    if (ec) {
+      result.failure = lost(ec);
+      co_return result;
+    }
+    const std::string_view bytes(buffer.data(), n);
+    if (first_read && looks_like_plaintext(bytes)) {
+      result.peer_sent_plaintext = true;
+      result.failure = "TLS handshake failed: the peer does not speak TLS";
+      co_return result;
+    }
+    first_read = false;
+    channel.receive(bytes, result.early_plaintext);
+  }
+}
+
+}  // namespace chat
