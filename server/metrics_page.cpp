@@ -47,7 +47,8 @@ void write_server_counters(PrometheusText& out, const ServerStats& stats) {
               ServerStats::get(stats.accept_errors));
   out.counter("chat_messages_in_total", "Room messages sent by clients",
               ServerStats::get(stats.messages_in));
-  out.counter("chat_deliveries_total", "Room messages queued to members by fan-out",
+  out.counter("chat_deliveries_total",
+              "Frames queued to room members by fan-out (messages, presence, edits)",
               ServerStats::get(stats.deliveries));
   counters_by(out, "chat_disconnects_total", "Connections closed by the server, by reason",
               "reason", stats.disconnects, [](int i) {

@@ -176,7 +176,6 @@ void Server::reload(const ServerConfig& config) {
   if (tls_acceptor_ && !config.tls_listen.empty()) {
     try {
       tls = load_tls(config);
-      spdlog::info("reload: TLS certificate {} loaded", config.tls_cert);
     } catch (const std::exception& e) {
       spdlog::error("reload: {}; keeping the current certificate", e.what());
     }
@@ -190,10 +189,14 @@ void Server::reload(const ServerConfig& config) {
     if (acceptor_) acceptor_->reload(config);
     if (tls_acceptor_) {
       tls_acceptor_->reload(config);
-      if (tls) tls_acceptor_->set_tls_context(std::move(tls));
+      if (tls) {
+        tls_acceptor_->set_tls_context(std::move(tls));
+        spdlog::info("reload: TLS certificate {} loaded", config.tls_cert);
+      }
     }
+    // Last, so a reader of the log knows new connections see everything above.
+    spdlog::info("reloaded limits and log level");
   });
-  spdlog::info("reloaded limits and log level");
 }
 
 const ServerStats& Server::stats() const { return context_->stats; }

@@ -18,8 +18,8 @@ struct ServerStats {
   Counter accept_errors{0};
   Counter tls_handshake_failures{0};
   Counter sessions_current{0};
-  Counter messages_in{0};
-  Counter deliveries{0};  // frames queued to members' outboxes by room fan-out
+  Counter messages_in{0};  // Sends handed to their room (valid, joined, within the rate limit)
+  Counter deliveries{0};   // frames queued to members' outboxes by room fan-out
   Counter presence_dropped{0};
   Counter backlog_collapses{0};
   Counter messages_gapped{0};

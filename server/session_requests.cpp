@@ -62,7 +62,6 @@ bool Session::check_rate(std::uint64_t id, std::size_t text_bytes) {
 
 void Session::handle(const v1::ClientFrame& frame) {
   const std::uint64_t id = frame.request_id();
-  ServerStats::add(shard_.context().stats.messages_in);
   if (!welcomed_) {
     if (hello_pending_) {  // a client may send requests right behind its Hello
       if (early_requests_.size() >= max_early_requests) {
@@ -239,6 +238,7 @@ void Session::handle_send(std::uint64_t id, const v1::Send& send) {
                    .action = send.action(),
                    .request_id = id,
                    .received_at = std::chrono::steady_clock::now()};
+  ServerStats::add(shard_.context().stats.messages_in);
   post_to_home(shard_.context(), *key, [args = std::move(args)](HomeRooms& rooms) mutable {
     rooms.publish(std::move(args));
   });

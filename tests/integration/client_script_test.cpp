@@ -8,6 +8,7 @@
 
 #include "child_process.hpp"
 #include "server_process.hpp"
+#include "tls_support.hpp"
 
 using chat::test::ChildProcess;
 using chat::test::ServerProcess;
@@ -15,13 +16,18 @@ using namespace std::chrono_literals;
 
 namespace {
 
-ChildProcess script_client(const ServerProcess& server, const std::string& nick,
+ChildProcess script_client(std::uint16_t port, const std::string& nick,
                            std::vector<std::string> extra = {}) {
   std::vector<std::string> args{
-      CHAT_CLIENT_BINARY, "--nick", nick, "--server", "127.0.0.1:" + std::to_string(server.port()),
+      CHAT_CLIENT_BINARY, "--nick", nick, "--server", "127.0.0.1:" + std::to_string(port),
       "--script"};
   args.insert(args.end(), extra.begin(), extra.end());
   return ChildProcess(std::move(args));
+}
+
+ChildProcess script_client(const ServerProcess& server, const std::string& nick,
+                           std::vector<std::string> extra = {}) {
+  return script_client(server.port(), nick, std::move(extra));
 }
 
 std::vector<std::string> lines_of(const std::string& text) {
@@ -122,4 +128,79 @@ TEST_CASE(
   back.close_stdin();
   CHECK_MESSAGE(back.wait_exit() == 0, back.err());
   CHECK(count_of(back.out(), "2 new since you were last here") == 1);
+}
+
+TEST_CASE("chat-client --tls --ca-file talks through a chat-server's TLS port in script mode") {
+  chat::test::CertificateDir dir;
+  const auto& certs = dir.certs();
+  ServerProcess server({"--tls-listen", "127.0.0.1:0", "--tls-cert", certs.server_cert.string(),
+                        "--tls-key", certs.server_key.string()});
+  const std::uint16_t tls_port = server.logged_port("listening for TLS on 127.0.0.1:");
+  ChildProcess alice = script_client(
+      tls_port, "alice", {"--tls", "--ca-file", certs.ca_cert.string(), "--room", "lobby"});
+  REQUIRE_MESSAGE(alice.wait_for_out(R"("event":"joined")", 10s), alice.err());
+
+  ChildProcess bob = script_client(server, "bob");  // plain text, in the same room
+  bob.write("/join lobby\nhello over TLS\n");
+  bob.close_stdin();
+  CHECK_MESSAGE(bob.wait_exit() == 0, bob.err());
+  CHECK(alice.wait_for_out(R"("text":"hello over TLS")", 10s));
+  alice.write("and back\n");
+  alice.close_stdin();
+  CHECK_MESSAGE(alice.wait_exit() == 0, alice.err());
+  CHECK(count_of(alice.out(), R"("event":"sent")") == 1);
+  CHECK(alice.err().empty());
+
+  // --insecure connects without checking, and says so.
+  ChildProcess careless = script_client(tls_port, "carol", {"--tls", "--insecure"});
+  careless.write("/join lobby\nunchecked\n");
+  careless.close_stdin();
+  CHECK(careless.wait_exit() == 0);
+  CHECK(careless.err().starts_with("chat-client: warning: --insecure:"));
+  CHECK(lines_of(careless.err()).size() == 1);
+}
+
+TEST_CASE("chat-client refuses a TLS server it does not trust: one line, exit 1") {
+  chat::test::CertificateDir dir;
+  const auto& certs = dir.certs();
+  ServerProcess server({"--tls-listen", "127.0.0.1:0", "--tls-cert", certs.server_cert.string(),
+                        "--tls-key", certs.server_key.string()});
+  const std::uint16_t tls_port = server.logged_port("listening for TLS on 127.0.0.1:");
+  ChildProcess doubter =
+      script_client(tls_port, "dave", {"--tls", "--ca-file", certs.other_ca_cert.string()});
+  doubter.close_stdin();
+  CHECK(doubter.wait_exit() == 1);
+  CHECK(doubter.err() == "chat-client: TLS with 127.0.0.1:" + std::to_string(tls_port) +
+                             ": TLS handshake failed: certificate rejected: unable to get local "
+                             "issuer certificate\n");
+
+  ChildProcess lost = script_client(server, "erin", {"--tls", "--ca-file", certs.ca_cert.string()});
+  lost.close_stdin();
+  CHECK(lost.wait_exit() == 1);
+  CHECK(lost.err() == "chat-client: TLS with 127.0.0.1:" + std::to_string(server.port()) +
+                          ": the server did not answer with TLS (is this its plain-text port?)\n");
+}
+
+TEST_CASE("chat-client refuses bad TLS flags with exit 2 and one line") {
+  chat::test::CertificateDir dir;
+  const std::string ca = dir.certs().ca_cert.string();
+  struct Case {
+    std::vector<std::string> flags;
+    std::string error;
+  };
+  for (const Case& c : std::vector<Case>{
+           {{"--insecure"}, "chat-client: --insecure needs --tls\n"},
+           {{"--ca-file", ca}, "chat-client: --ca-file needs --tls\n"},
+           {{"--tls", "--ca-file", "/does/not/exist.pem"},
+            "chat-client: --ca-file: File does not exist: /does/not/exist.pem (see --help)\n"},
+           {{"--tls", "--insecure", "--ca-file", ca},
+            "chat-client: --insecure and --ca-file: choose one\n"},
+       }) {
+    CAPTURE(c.flags.back());
+    std::vector<std::string> args{CHAT_CLIENT_BINARY, "--nick", "alice", "--script"};
+    args.insert(args.end(), c.flags.begin(), c.flags.end());
+    ChildProcess bad(std::move(args));
+    CHECK(bad.wait_exit() == 2);
+    CHECK(bad.err() == c.error);
+  }
 }

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "child_process.hpp"
 #include "command_line.hpp"
 #include "config.hpp"
 
@@ -146,4 +147,30 @@ TEST_CASE("--help, --check-config and --print-config") {
   CHECK(reread.motd == config.motd);
   CHECK(reread.messages_per_second == 2.5);
   CHECK(to_toml(reread) == to_toml(config));
+}
+
+TEST_CASE("chat-server exits 2 with one line for a bad log format, HTTP address or TLS listener") {
+  struct Case {
+    std::vector<std::string> flags;
+    std::string error;
+  };
+  for (const Case& c : std::vector<Case>{
+           {{"--log-format", "xml"}, "log_format: 'xml' is not human or json"},
+           {{"--http", "nowhere"}, "http: 'nowhere' is not HOST:PORT"},
+           {{"--http", "127.0.0.1:99999"}, "http: '127.0.0.1:99999' is not HOST:PORT"},
+           {{"--tls-listen", "127.0.0.1:0"}, "tls_listen: needs tls_cert and tls_key"},
+           {{"--tls-listen", "127.0.0.1:0", "--tls-cert", "cert.pem"},
+            "tls_listen: needs tls_cert and tls_key"},
+           {{"--tls-cert", "cert.pem", "--tls-key", "key.pem"},
+            "tls_cert, tls_key: set tls_listen too, or the TLS listener stays off"},
+       }) {
+    CAPTURE(c.flags.front());
+    std::vector<std::string> args{CHAT_SERVER_BINARY, "--listen", "127.0.0.1:0", "--storage",
+                                  "temporary"};
+    args.insert(args.end(), c.flags.begin(), c.flags.end());
+    chat::test::ChildProcess server(std::move(args));
+    CHECK(server.wait_exit() == 2);
+    CHECK(server.err() == "chat-server: " + c.error + "\n");
+    CHECK(server.out().empty());
+  }
 }

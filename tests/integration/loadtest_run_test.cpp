@@ -2,10 +2,15 @@
 #include <doctest/doctest.h>
 
 #include <sstream>
+#include <string>
+#include <variant>
+#include <vector>
 
+#include "options.hpp"
 #include "report.hpp"
 #include "run.hpp"
 #include "test_server.hpp"
+#include "tls_support.hpp"
 
 using namespace chat;
 using namespace std::chrono_literals;
@@ -53,4 +58,34 @@ TEST_CASE("the harness sees a slow-consumer policy as skipped, not lost, and rep
   CHECK(result.totals.errors[v1::Error::RATE_LIMITED] > 0);
   CHECK_FALSE(result.clean());  // refusals make the run fail, so CI notices
   CHECK(result.totals.lost == 0);
+}
+
+TEST_CASE("a fanout run with --tls --ca-file connects every client over TLS and loses nothing") {
+  test::CertificateDir dir;
+  test::TestServer server(test::tls_config(dir.certs().server_cert, dir.certs().server_key));
+  const std::string address = "127.0.0.1:" + std::to_string(server.server().tls_port());
+  const std::string ca = dir.certs().ca_cert.string();
+  const std::vector<std::string> args{
+      "chat-loadtest", "--server", address,      "--tls", "--ca-file", ca,  "--clients",    "20",
+      "--senders",     "2",        "--duration", "300ms", "--threads", "2", "--no-progress"};
+  std::vector<const char*> argv;
+  for (const auto& arg : args) argv.push_back(arg.c_str());
+  std::ostringstream out;
+  std::ostringstream err;
+  auto parsed = loadtest::parse_options(static_cast<int>(argv.size()), argv.data(), out, err);
+  REQUIRE_MESSAGE(std::holds_alternative<loadtest::Options>(parsed), err.str());
+  const auto& options = std::get<loadtest::Options>(parsed);
+  REQUIRE(options.tls != nullptr);
+
+  std::ostringstream progress;
+  const auto result = loadtest::run_load(options, progress);
+  CHECK(result.clients_connected == 20);
+  CHECK(result.sent > 0);
+  CHECK(result.acked == result.sent);
+  CHECK(result.totals.lost == 0);
+  CHECK(result.totals.duplicates == 0);
+  CHECK(result.totals.delivered == result.acked * 20);
+  CHECK(result.clean());
+  CHECK(server.stats().tls_handshake_failures == 0);
+  CHECK(server.stats().connections_accepted == 20);
 }

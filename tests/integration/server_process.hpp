@@ -33,14 +33,18 @@ class ServerProcess {
       args = {"/bin/bash", "-c", command};
     }
     child_ = std::make_unique<ChildProcess>(std::move(args));
-    const std::string marker = "listening on 127.0.0.1:";
-    if (!wait_for_log(marker + "%", std::chrono::seconds(10)))
-      throw std::runtime_error("chat-server did not start: " + log());
-    const std::string text = log();
-    port_ = static_cast<std::uint16_t>(std::stoi(text.substr(text.find(marker) + marker.size())));
+    port_ = logged_port("listening on 127.0.0.1:");
   }
 
   std::uint16_t port() const { return port_; }
+  // The port its log names right after `marker` (e.g. "listening for TLS on 127.0.0.1:"), once the
+  // line is there; throws when it does not come.
+  std::uint16_t logged_port(const std::string& marker) {
+    if (!wait_for_log(marker + "%", std::chrono::seconds(10)))
+      throw std::runtime_error("chat-server did not log '" + marker + "': " + log());
+    const std::string text = log();
+    return static_cast<std::uint16_t>(std::stoi(text.substr(text.find(marker) + marker.size())));
+  }
   pid_t pid() const { return child_->pid(); }
   std::string log() const { return child_->err(); }
   std::size_t count_in_log(const std::string& text) const {
