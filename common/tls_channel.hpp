@@ -29,6 +29,8 @@ class TlsChannel {
   bool receive(std::string_view bytes, std::string& plaintext);
   // Encrypts application data. Data sent before the handshake ends waits inside the channel.
   bool send(std::string_view plaintext);
+  // Queues close_notify, the end of the stream as TLS says it (see take_output).
+  void close();
 
   // Bytes for the peer: handshake messages, records, alerts.
   bool has_output() const;
@@ -44,7 +46,10 @@ class TlsChannel {
 
  private:
   bool advance(std::string* plaintext);
-  bool fail_with(int result);
+  bool fail_with(int ssl_error);
+  // Memory BIOs keep their largest size: a connection that once moved a big batch would hold that
+  // much for life. An empty BIO grown past a few records is replaced by a fresh one.
+  void shrink_idle_buffers();
 
   std::shared_ptr<TlsContext> context_;
   ssl_st* ssl_ = nullptr;
@@ -52,6 +57,7 @@ class TlsChannel {
   bio_st* network_out_ = nullptr;  // owned by ssl_
   std::string waiting_;            // sent before the handshake ended
   bool handshake_done_ = false;
+  bool closed_ = false;
   bool peer_closed_ = false;
   bool certificate_rejected_ = false;
   std::string failure_;

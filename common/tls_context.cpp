@@ -28,6 +28,8 @@ ContextPtr make_context(const SSL_METHOD* method) {
   if (!context) fail("cannot create a TLS context");
   SSL_CTX_set_min_proto_version(context.get(), TLS1_2_VERSION);
   SSL_CTX_set_options(context.get(), SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+  // An encrypted key file must fail to load, not ask for a passphrase on the terminal.
+  SSL_CTX_set_default_passwd_cb(context.get(), [](char*, int, int, void*) { return 0; });
   if (SSL_CTX_set_cipher_list(context.get(), tls12_ciphers) != 1) fail("bad TLS cipher list");
   return context;
 }
@@ -59,7 +61,10 @@ std::shared_ptr<TlsContext> TlsContext::server(const TlsServerFiles& files) {
     throw TlsError("TLS needs both a certificate file and a key file");
   ContextPtr context = make_context(TLS_server_method());
   SSL_CTX_set_options(context.get(), SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_TICKET);
-  SSL_CTX_set_num_tickets(context.get(), 0);  // no resumption: nothing to send after the handshake
+  // No resumption (no tickets, no session cache): nothing to send after the handshake, and nothing
+  // kept per client.
+  SSL_CTX_set_num_tickets(context.get(), 0);
+  SSL_CTX_set_session_cache_mode(context.get(), SSL_SESS_CACHE_OFF);
   if (SSL_CTX_use_certificate_chain_file(context.get(), files.cert_file.c_str()) != 1)
     fail("cannot load TLS certificate " + files.cert_file);
   if (SSL_CTX_use_PrivateKey_file(context.get(), files.key_file.c_str(), SSL_FILETYPE_PEM) != 1)

@@ -4,7 +4,7 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
-#include <array>
+#include <vector>
 
 namespace chat {
 namespace {
@@ -24,8 +24,9 @@ asio::awaitable<TlsHandshakeResult> tls_handshake(asio::ip::tcp::socket& socket,
                                                   TlsChannel& channel) {
   TlsHandshakeResult result;
   std::string out;
-  std::array<char, 16 * 1024> buffer;
   bool first_read = true;
+  asio::error_code ignored;
+  socket.non_blocking(true, ignored);  // reads below follow readiness and must never block
   for (;;) {
     out.clear();
     channel.take_output(out);  // an alert too, when the channel failed
@@ -44,7 +45,17 @@ asio::awaitable<TlsHandshakeResult> tls_handshake(asio::ip::tcp::socket& socket,
       result.ok = true;
       co_return result;
     }
-    auto [ec, n] = co_await socket.async_read_some(asio::buffer(buffer), use_tuple);
+    // Wait first and read into a buffer that exists only for the read: thousands of handshakes
+    // waiting for their peers hold no read buffers.
+    auto [wait_error] = co_await socket.async_wait(asio::socket_base::wait_read, use_tuple);
+    if (wait_error) {
+      result.failure = lost(wait_error);
+      co_return result;
+    }
+    std::vector<char> buffer(16 * 1024);
+    asio::error_code ec;
+    const std::size_t n = socket.read_some(asio::buffer(buffer), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) continue;
     if (ec) {
       result.failure = lost(ec);
       co_return result;

@@ -163,9 +163,10 @@ asio::awaitable<void> LoadClient::read_loop() {
       if (read_error) co_return;
       if (tls_) {
         plaintext_.clear();
-        if (!tls_->receive({buffer.data(), n}, plaintext_) || tls_->peer_closed()) co_return;
+        if (!tls_->receive({buffer.data(), n}, plaintext_)) co_return;
         if (tls_->has_output()) queue({});  // something the TLS layer owes the server
         consume(plaintext_.data(), plaintext_.size(), steady_ns());
+        if (tls_->peer_closed()) co_return;  // after what came with close_notify
       } else {
         consume(buffer.data(), n, steady_ns());
       }

@@ -5,6 +5,8 @@
 #include <asio/this_coro.hpp>
 #include <asio/write.hpp>
 
+#include <array>
+
 #include "logging.hpp"
 #include "shard.hpp"
 #include "tls_channel.hpp"
@@ -127,6 +129,8 @@ asio::awaitable<void> Session::read_loop() {
         open = false;
         break;
       }
+      // close_notify ends the stream, after the data that came with it.
+      if (tls_ && tls_->peer_closed()) open = false;
       if (closing_) continue;  // draining until the client closes, so the Disconnect is not lost
       decoder_.feed(bytes);
       DecodeStatus status;
@@ -136,7 +140,7 @@ asio::awaitable<void> Session::read_loop() {
         close_with(v1::Disconnect::PROTOCOL_ERROR, std::string(describe(decoder_.error())));
       }
       decoder_.release_if_idle(idle_decoder_bytes);
-      if (n < buffer.size()) break;
+      if (n < buffer.size() || !open) break;
     }
   }
   if (!closing_) {
@@ -162,6 +166,11 @@ asio::awaitable<void> Session::write_loop() {
       if (take_batch(wire_)) continue;
       writer_busy_ = false;
       if (wire_.capacity() > 64 * 1024) std::string().swap(wire_);
+    }
+    if (closing_ && !has_output() && tls_ && !tls_->failed() && !tls_closed_) {
+      tls_closed_ = true;
+      tls_->close();  // close_notify goes out like any other record
+      continue;
     }
     if (closing_ && !has_output()) {
       asio::error_code ignored;
@@ -241,7 +250,7 @@ bool Session::decrypt(std::string_view& bytes) {
   }
   if (tls_->has_output()) schedule_write();  // an answer the TLS layer owes the peer
   bytes = plaintext;
-  return !tls_->peer_closed();
+  return true;
 }
 
 void Session::schedule_write() {
@@ -400,7 +409,8 @@ asio::awaitable<void> serve(Shard& shard, asio::ip::tcp::socket socket) {
   std::string peer = peer_of(socket);
   asio::error_code ec;
   socket.set_option(asio::ip::tcp::no_delay(true), ec);
-  socket.non_blocking(true, ec);  // flush() writes without waiting
+  socket.non_blocking(true, ec);         // flush() writes without waiting
+  if (shard.shutting_down()) co_return;  // accepted just before the listener closed
   spdlog::info("connect {} shard={}", peer, shard.index());
   Session session(shard, std::move(socket), std::move(peer));
   co_await session.run();
@@ -433,11 +443,25 @@ asio::awaitable<void> serve_tls(Shard& shard, asio::ip::tcp::socket socket,
       frame.mutable_disconnect()->set_reason(v1::Disconnect::PROTOCOL_ERROR);
       frame.mutable_disconnect()->set_message("this port speaks TLS: connect with TLS");
       const SharedFrame bytes = encode_frame(frame);
+      // Half-close, then read what the client still sends until it closes (a second at most):
+      // closing with unread input would reset the connection and could lose the Disconnect.
+      deadline.expires_after(std::chrono::seconds(1));
+      deadline.async_wait([&socket](const asio::error_code& error) {
+        asio::error_code ignored;
+        if (!error) socket.close(ignored);
+      });
       co_await asio::async_write(socket, asio::buffer(bytes->bytes), use_tuple);
+      socket.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+      for (std::array<char, 512> sink;;) {
+        auto [read_error, n] = co_await socket.async_read_some(asio::buffer(sink), use_tuple);
+        if (read_error) break;
+      }
+      deadline.cancel();
     }
-    socket.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    socket.close(ec);
     co_return;
   }
+  if (shard.shutting_down()) co_return;  // drained already: SERVER_SHUTDOWN went out without it
   socket.non_blocking(true, ec);
   spdlog::info("connect {} shard={} tls={}", peer, shard.index(), channel->protocol());
   Session session(shard, std::move(socket), std::move(peer), std::move(channel),

@@ -132,6 +132,7 @@ class Session {
   asio::ip::tcp::socket socket_;
   std::string peer_;
   std::unique_ptr<TlsChannel> tls_;
+  bool tls_closed_ = false;  // close_notify queued
   std::string early_plaintext_;
   SessionRef ref_;
   std::string nick_;

@@ -92,6 +92,7 @@ void Shard::flush_dirty() {
 }
 
 void Shard::begin_shutdown(std::function<void()> on_drained) {
+  shutting_down_ = true;
   if (sessions_.empty()) {
     on_drained();
     return;

@@ -71,7 +71,9 @@ class Shard {
   ShardSnapshot snapshot() const;
 
   // Tells every session SERVER_SHUTDOWN; on_drained runs on this thread once none is left.
+  // Connections still in their TLS handshake then become no session.
   void begin_shutdown(std::function<void()> on_drained);
+  bool shutting_down() const { return shutting_down_; }
   // Drops every session that has not finished flushing.
   void abort_sessions();
 
@@ -89,6 +91,7 @@ class Shard {
   std::vector<Session*> dirty_;
   std::vector<Session*> flushing_;
   bool flush_posted_ = false;
+  bool shutting_down_ = false;
   asio::steady_timer flush_timer_;
   std::chrono::steady_clock::time_point last_flush_{};
   std::string write_scratch_;

@@ -73,20 +73,20 @@ StatusEndpoint::StatusEndpoint(ServerContext& context, const std::string& addres
   thread_ = std::thread([this] { io_->run(); });
 }
 
-StatusEndpoint::~StatusEndpoint() {
-  close();
-  if (thread_.joinable()) thread_.join();
-}
+StatusEndpoint::~StatusEndpoint() { close(); }
 
 std::uint16_t StatusEndpoint::port() const { return endpoint_->port(); }
 
 std::string StatusEndpoint::address() const { return host_ + ":" + std::to_string(port()); }
 
 void StatusEndpoint::close() {
+  if (!thread_.joinable()) return;
   asio::post(*io_, [this] {
     endpoint_->close();
     io_->stop();
   });
+  // Joined here, so no scrape reads the server's state once the caller starts tearing it down.
+  thread_.join();
 }
 
 }  // namespace chat::server

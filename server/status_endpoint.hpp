@@ -26,7 +26,7 @@ class StatusEndpoint {
 
   std::uint16_t port() const;
   std::string address() const;
-  // Stops answering; the thread ends. Idempotent.
+  // Stops answering and waits for the thread to end. Idempotent.
   void close();
 
  private:

@@ -139,6 +139,7 @@ asio::awaitable<asio::error_code> Client::read_into_decoder() {
     if (!error) decoder_.commit(n);
     co_return error;
   }
+  if (tls_->peer_closed()) co_return asio::error::eof;  // after what came with close_notify
   tls_in_.resize(16 * 1024);
   auto [error, n] = co_await socket_.async_read_some(asio::buffer(tls_in_), use_tuple);
   if (error) co_return error;
@@ -149,7 +150,6 @@ asio::awaitable<asio::error_code> Client::read_into_decoder() {
   }
   decoder_.feed(plaintext);
   if (tls_->has_output()) writer_wake_.notify();  // something the TLS layer owes the server
-  if (tls_->peer_closed()) co_return asio::error::eof;
   co_return error;
 }
 

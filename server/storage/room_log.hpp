@@ -44,7 +44,7 @@ class RoomLog {
   virtual void find_account(std::string nick_key,
                             std::function<void(storage::FindAccountResult)> done) = 0;
 
-  // Answers ok once the writes queued before it are done, unless the newest commit failed.
+  // Commits a tiny write after the writes queued before it: ok when the store takes writes.
   virtual void check_writable(std::function<void(storage::WriteResult)> done) = 0;
   virtual storage::StoreStats stats() const = 0;
 

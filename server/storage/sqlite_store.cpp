@@ -165,15 +165,11 @@ std::vector<DedupEntry> SqliteStore::load_recent_ids(const std::string& room_key
 }
 
 void SqliteStore::check_writable(std::function<void(WriteResult)> done) {
-  auto work = [this](WriteStatements&) {
-    WriteResult result;
-    result.ok = !writer_->stats().last_batch_failed;
-    if (!result.ok) result.error = "the last group commit failed";
-    return result;
-  };
-  WriteOp op = make_store_op<WriteResult, WriteStatements>(std::move(work), std::move(done));
-  op.writes = false;
-  writer_->push(std::move(op));
+  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  auto work = [now_ms](WriteStatements& statements) { return statements.touch_health(now_ms); };
+  writer_->push(make_store_op<WriteResult, WriteStatements>(std::move(work), std::move(done)));
 }
 
 StoreStats SqliteStore::stats() const { return writer_->stats(); }

@@ -14,7 +14,6 @@ template <typename Statements>
 struct StoreOp {
   std::function<std::function<void()>(Statements&)> apply;
   std::function<void(const std::string& error)> fail;
-  bool writes = true;  // false: a probe, whose commit says nothing about the disk
 };
 
 // Builds a StoreOp from work (Statements& -> Result) and the caller's callback (may be empty). A

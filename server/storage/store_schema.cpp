@@ -58,12 +58,15 @@ void ensure_schema(SqliteConnection& db) {
     throw StoreError(db.path().string() + ": schema version " + std::to_string(version) +
                      " is newer than this server's " + std::to_string(schema_version));
   }
-  if (version == schema_version) return;
-  if (db.query_int("SELECT count(*) FROM sqlite_schema") != 0) {
-    throw StoreError(db.path().string() +
-                     ": not a chat store (tables exist but no schema version)");
+  if (version != schema_version) {
+    if (db.query_int("SELECT count(*) FROM sqlite_schema") != 0) {
+      throw StoreError(db.path().string() +
+                       ": not a chat store (tables exist but no schema version)");
+    }
+    db.exec(create_schema_sql);
   }
-  db.exec(create_schema_sql);
+  // Added after version 1 without changing its meaning: written only by the readiness probe.
+  db.exec("CREATE TABLE IF NOT EXISTS health(id INTEGER PRIMARY KEY, checked_at_ms INTEGER)");
 }
 
 // The first statement reads the file header, so a file that is not a database fails here.

@@ -83,8 +83,7 @@ void StoreWriter::run_batch(std::vector<WriteOp>& batch) {
   }
   commits_.fetch_add(1, std::memory_order_relaxed);
   ops_committed_.fetch_add(batch.size(), std::memory_order_relaxed);
-  if (std::any_of(batch.begin(), batch.end(), [](const WriteOp& op) { return op.writes; }))
-    last_batch_failed_.store(false, std::memory_order_relaxed);
+  last_batch_failed_.store(false, std::memory_order_relaxed);
   if (on_commit_) on_commit_(std::chrono::steady_clock::now() - started);
   for (auto& report : reports) report();
 }

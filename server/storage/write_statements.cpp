@@ -34,7 +34,14 @@ WriteStatements::WriteStatements(SqliteConnection& db)
           "ON CONFLICT(account_key, room_key) DO UPDATE SET seq = max(seq, excluded.seq)"),
       insert_account_(db,
                       "INSERT INTO accounts(nick_key, nick, password_hash, created_ms) "
-                      "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(nick_key) DO NOTHING") {}
+                      "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(nick_key) DO NOTHING"),
+      touch_health_(db, "INSERT OR REPLACE INTO health(id, checked_at_ms) VALUES(1, ?1)") {}
+
+WriteResult WriteStatements::touch_health(std::int64_t now_ms) {
+  StatementUse touch(touch_health_);
+  touch->bind_int(1, now_ms).run();
+  return {.ok = true, .error = {}};
+}
 
 AppendResult WriteStatements::append(const v1::RoomMessage& message, const std::string& room_key,
                                      const std::string& sender_key) {

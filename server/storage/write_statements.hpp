@@ -27,6 +27,8 @@ class WriteStatements {
                         std::uint64_t seq);
   CreateAccountResult create_account(const std::string& nick_key, const std::string& nick,
                                      const std::string& password_hash, std::int64_t now_ms);
+  // A one-row write that /readyz commits to prove the disk takes writes.
+  WriteResult touch_health(std::int64_t now_ms);
 
  private:
   // not_found or forbidden when the message is missing, deleted, or someone else's; ok otherwise.
@@ -44,6 +46,7 @@ class WriteStatements {
   SqliteStatement mark_deleted_;
   SqliteStatement delete_edits_;
   SqliteStatement upsert_marker_;
+  SqliteStatement touch_health_;
   SqliteStatement insert_account_;
 };
 

@@ -196,3 +196,29 @@ TEST_CASE("Bad certificate and key files give one-line errors naming the file") 
   CHECK(message_of([] { client_context("/nonexistent/ca.pem"); }).find("/nonexistent/ca.pem") !=
         std::string::npos);
 }
+
+TEST_CASE("close_notify ends the stream after the data that came with it") {
+  const auto& certs = certificates();
+  TlsChannel client(client_context(certs.ca_cert), "localhost");
+  TlsChannel server(server_context(certs.server_cert, certs.server_key));
+  Pipe pipe{client, server};
+  pipe.pump();
+  REQUIRE(client.handshake_done());
+  CHECK(server.send("last words"));
+  server.close();
+  CHECK_FALSE(server.send("too late"));
+  std::string records;
+  server.take_output(records);  // the data and close_notify, in one read on the other side
+  CHECK(client.receive(records, pipe.client_got));
+  CHECK(pipe.client_got == "last words");
+  CHECK(client.peer_closed());
+  CHECK_FALSE(client.failed());
+}
+
+TEST_CASE("A verifying client needs a host to check the certificate against") {
+  const auto& certs = certificates();
+  TlsChannel client(client_context(certs.ca_cert), "");
+  CHECK(client.failed());
+  CHECK(client.failure().find("host") != std::string::npos);
+  CHECK_FALSE(client.has_output());
+}
