@@ -16,7 +16,7 @@ RUN cmake --preset release -DCHAT_BUILD_TESTS=OFF \
 FROM debian:bookworm-slim AS runtime
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libprotobuf32 libspdlog1.10 libfmt9 libtomlplusplus3 \
-      libsqlite3-0 libsodium23 libreadline8 libssl3 curl \
+      libsqlite3-0 libsodium23 libreadline8 libssl3 libhiredis0.14 curl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --create-home --home-dir /var/lib/chat --shell /usr/sbin/nologin chat
 COPY --from=build /src/build/release/server/chat-server /usr/local/bin/chat-server

@@ -10,6 +10,7 @@ packages=(
   libreadline-dev libsqlite3-dev libsodium-dev sqlite3
   procps tmux
   libssl-dev openssl ca-certificates curl prometheus
+  libhiredis-dev redis-server
 )
 
 missing=()

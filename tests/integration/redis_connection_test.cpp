@@ -1,0 +1,149 @@
+// The Redis connection against a real redis-server: pipelined commands answered in order,
+// binary-safe values, error replies, pub/sub, and losing Redis and getting it back.
+#include <doctest/doctest.h>
+
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include <optional>
+
+#include "coroutine_test.hpp"
+#include "redis/redis_connection.hpp"
+#include "redis_process.hpp"
+
+namespace {
+
+using chat::server::redis::Connection;
+using chat::server::redis::ConnectionOptions;
+using chat::server::redis::Reply;
+constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+
+ConnectionOptions options_for(const chat::test::RedisProcess& redis, bool subscriber = false) {
+  ConnectionOptions options;
+  options.address = {"127.0.0.1", redis.port()};
+  options.min_backoff = std::chrono::milliseconds(20);
+  options.max_backoff = std::chrono::milliseconds(200);
+  options.subscriber = subscriber;
+  return options;
+}
+
+// Waits until a condition holds, woken by the connection's callbacks.
+class Waiter {
+ public:
+  explicit Waiter(asio::io_context& io) : timer_(io) {}
+  void wake() { timer_.cancel(); }
+  asio::awaitable<void> until(const std::function<bool()>& done) {
+    while (!done()) {
+      timer_.expires_after(std::chrono::seconds(20));
+      co_await timer_.async_wait(use_tuple);
+    }
+  }
+
+ private:
+  asio::steady_timer timer_;
+};
+
+// (Arguments one by one: GCC 12 miscompiles braced lists inside co_await expressions.)
+template <typename... Args>
+asio::awaitable<Reply> call(Connection& connection, Waiter& waiter, const Args&... args) {
+  std::optional<Reply> result;
+  connection.command(std::vector<std::string>{std::string(args)...}, [&](Reply reply) {
+    result = std::move(reply);
+    waiter.wake();
+  });
+  co_await waiter.until([&] { return result.has_value(); });
+  co_return std::move(*result);
+}
+
+}  // namespace
+
+TEST_CASE("Redis commands are pipelined and answered in order, binary-safe") {
+  chat::test::RedisProcess redis;
+  chat::test::run_coroutine_test([&](asio::io_context& io) -> asio::awaitable<void> {
+    Connection connection(io, options_for(redis));
+    Waiter waiter(io);
+    connection.on_state = [&](bool) { waiter.wake(); };
+    connection.start();
+    co_await waiter.until([&] { return connection.connected(); });
+
+    std::vector<Reply> replies;
+    for (int i = 0; i < 100; ++i) {
+      connection.command({"INCR", "counter"}, [&](Reply reply) {
+        replies.push_back(std::move(reply));
+        waiter.wake();
+      });
+    }
+    co_await waiter.until([&] { return replies.size() == 100; });
+    for (int i = 0; i < 100; ++i) {
+      CHECK(replies[static_cast<std::size_t>(i)].type == Reply::Type::integer);
+      CHECK(replies[static_cast<std::size_t>(i)].integer == i + 1);
+    }
+
+    const std::string binary("a\0b\r\n$3\r\n", 10);
+    CHECK((co_await call(connection, waiter, "SET", "key", binary)).text == "OK");
+    const Reply got = co_await call(connection, waiter, "GET", "key");
+    CHECK(got.type == Reply::Type::string);
+    CHECK(got.text == binary);
+    CHECK((co_await call(connection, waiter, "GET", "missing")).is_nil());
+    const Reply bad = co_await call(connection, waiter, "NO-SUCH-COMMAND");
+    CHECK(bad.is_error());
+    CHECK(bad.text.find("unknown command") != std::string::npos);
+    const Reply wrong_type = co_await call(connection, waiter, "LPUSH", "key", "x");
+    CHECK(wrong_type.text.find("WRONGTYPE") != std::string::npos);
+    const Reply array = co_await call(connection, waiter, "MGET", "key", "missing");
+    REQUIRE(array.elements.size() == 2);
+    CHECK(array.elements[1].is_nil());
+    connection.stop();
+  });
+}
+
+TEST_CASE("Losing Redis fails commands clearly, and the connection comes back by itself") {
+  chat::test::RedisProcess redis;
+  chat::test::run_coroutine_test([&](asio::io_context& io) -> asio::awaitable<void> {
+    Connection connection(io, options_for(redis));
+    Connection subscriber(io, options_for(redis, true));
+    Waiter waiter(io);
+    std::vector<std::string> messages;
+    int subscriber_ups = 0;
+    connection.on_state = [&](bool) { waiter.wake(); };
+    subscriber.on_state = [&](bool up) {
+      subscriber_ups += up ? 1 : 0;
+      waiter.wake();
+    };
+    subscriber.on_message = [&](const std::string& channel, const std::string& payload) {
+      messages.push_back(channel + "=" + payload);
+      waiter.wake();
+    };
+    subscriber.subscribe("room:a");
+    connection.start();
+    subscriber.start();
+    co_await waiter.until([&] { return connection.connected() && subscriber.connected(); });
+
+    // "Up" means the SUBSCRIBE is sent, not yet done: publish until Redis counts a receiver.
+    while ((co_await call(connection, waiter, "PUBLISH", "room:a", "first")).integer != 1) {
+    }
+    co_await waiter.until([&] { return !messages.empty(); });
+    CHECK(messages.front() == "room:a=first");
+
+    redis.kill();
+    co_await waiter.until([&] { return !connection.connected() && !subscriber.connected(); });
+    const Reply refused = co_await call(connection, waiter, "PING");
+    CHECK(refused.is_error());
+    CHECK(refused.text.find("redis unavailable") != std::string::npos);
+
+    redis.restart();
+    co_await waiter.until([&] { return connection.connected() && subscriber_ups == 2; });
+    CHECK((co_await call(connection, waiter, "PING")).text == "PONG");
+    messages.clear();
+    // Re-subscribed by itself after the reconnect.
+    while ((co_await call(connection, waiter, "PUBLISH", "room:a", "again")).integer != 1) {
+    }
+    co_await waiter.until([&] { return !messages.empty(); });
+    CHECK(messages.front() == "room:a=again");
+
+    subscriber.unsubscribe("room:a");
+    connection.stop();
+    subscriber.stop();
+  });
+}
