@@ -2,6 +2,7 @@
 # Runs the benchmarks behind BENCHMARKS.md on this machine: chat-server pinned to core 0 with one
 # shard, chat-loadtest pinned to core 1. Loopback only; every run is bounded in time and count.
 # Usage: scripts/bench.sh [OUTPUT_DIR]   (needs a release build: cmake --build --preset release)
+# TLS_ONLY=1 scripts/bench.sh: only the TLS runs and their plain-text comparison.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-build/bench}
@@ -35,6 +36,41 @@ run() {  # name, then chat-loadtest options (SERVER_FLAGS: extra chat-server fla
     --json "$out/$name.json" --svg "$out/$name.svg" "$@" | tee -a "$out/$name.txt" || true
   stop_server
 }
+# The same over TLS: a throwaway CA and server certificate, and a TLS listener beside the plain one.
+make_certificates() {
+  local dir=$out/tls
+  mkdir -p "$dir"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=bench-ca \
+    -keyout "$dir/ca.key" -out "$dir/ca.pem" 2>/dev/null
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost \
+    -keyout "$dir/server.key" -out "$dir/server.csr" 2>/dev/null
+  openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -days 1 \
+    -extfile <(echo "subjectAltName=IP:127.0.0.1") -out "$dir/server.pem" 2>/dev/null
+}
+run_tls() {  # name, then chat-loadtest options
+  local name=$1
+  shift
+  local tls_port=$((port + 1000))
+  echo "== $name (TLS): chat-loadtest $*" | tee "$out/$name.txt"
+  start_server --tls-listen 127.0.0.1:$tls_port --tls-cert "$out/tls/server.pem" \
+    --tls-key "$out/tls/server.key"
+  taskset -c 1 "$loadtest" --server 127.0.0.1:$tls_port --tls --ca-file "$out/tls/ca.pem" \
+    --server-pid "$server_pid" --no-progress --json "$out/$name.json" --svg "$out/$name.svg" "$@" |
+    tee -a "$out/$name.txt" || true
+  stop_server
+}
+make_certificates
+run_tls tls-fanout-1000 --scenario fanout --members 1000 --payload 64 --window 256 --duration 10s
+run_tls tls-chatter-1000 --scenario chatter --clients 1000 --rooms 100 --rooms-per-client 1 \
+  --rate 0 --window 4 --payload 64 --duration 10s
+run_tls tls-idle-5000 --scenario idle --clients 5000 --duration 5s
+run idle-5000 --scenario idle --clients 5000 --duration 5s
+if [ "${TLS_ONLY:-}" != "" ]; then
+  run fanout-1000 --scenario fanout --members 1000 --payload 64 --window 256 --duration 10s
+  run chatter-1000 --scenario chatter --clients 1000 --rooms 100 --rooms-per-client 1 --rate 0 \
+    --window 4 --payload 64 --duration 10s
+  exit 0
+fi
 
 # Durable messages (SQLite, fsync per group commit) into one room and across 100 rooms, closed
 # loop; then the same without fsync (storage = temporary) to show what the disk costs.
