@@ -23,8 +23,8 @@ struct TlsServerFiles {
 };
 
 struct TlsClientSettings {
-  std::string ca_file;  // PEM bundle to trust; empty: the system's trust store
-  bool verify = true;   // false (--insecure): any certificate and host name are accepted
+  std::string ca_file{};  // PEM bundle to trust; empty: the system's trust store
+  bool verify = true;     // false (--insecure): any certificate and host name are accepted
 };
 
 class TlsContext {

@@ -57,6 +57,10 @@ std::optional<std::string> validate(const ServerConfig& c) {
     return "tls_listen: needs tls_cert and tls_key";
   if (c.tls_listen.empty() && (!c.tls_cert.empty() || !c.tls_key.empty()))
     return "tls_cert, tls_key: set tls_listen too, or the TLS listener stays off";
+  if (c.engine != "embedded" && c.engine != "redis")
+    return fmt::format("engine: '{}' is not embedded or redis", c.engine);
+  if (c.engine == "redis" && !parse_host_port(c.redis))
+    return fmt::format("redis: '{}' is not HOST:PORT", c.redis);
   if (!c.http.empty() && !parse_host_port(c.http))
     return fmt::format("http: '{}' is not HOST:PORT", c.http);
   if (!parse_log_format(c.log_format))

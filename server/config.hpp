@@ -58,6 +58,9 @@ struct ServerConfig {
   std::string storage = "sqlite";        // "sqlite" (in data_dir) or "temporary" (removed on stop)
   std::uint32_t retention_messages = 0;  // per room; 0: keep all
   std::uint32_t retention_seconds = 0;   // 0: keep all
+  // [cluster]
+  std::string engine = "embedded";       // "embedded" (SQLite, one node) or "redis" (cluster)
+  std::string redis = "127.0.0.1:6379";  // HOST:PORT of Redis, with engine = "redis"
   // [accounts]
   std::string guests = "allow";           // "allow": unregistered nicks may connect; "deny"
   std::string hash_cost = "interactive";  // argon2id cost: "interactive" or "minimum" (tests)

@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "names.hpp"
+#include "redis/redis_engine.hpp"
 #include "session.hpp"
 #include "shard.hpp"
 #include "wall_clock.hpp"
@@ -125,6 +126,13 @@ void HomeRooms::join(JoinArgs args) {
   if (created) {
     room.name = args.room;
     room.members_per_shard.assign(context_.shards.size(), 0);
+    room.live = context_.cluster == nullptr;
+  }
+  if (!room.live) {
+    const std::string key = args.key;
+    room.waiting_joins.push_back(std::move(args));
+    if (!room.loading) start_loading(key, room);
+    return;
   }
   const bool already = room.members.contains(args.who.id);
   if (!already && room.members.size() >= shard_.config().max_members_per_room) {
@@ -172,11 +180,18 @@ void HomeRooms::leave(const std::string& key, SessionRef who, const std::string&
   auto it = rooms_.find(key);
   if (it == rooms_.end()) return;
   Room& room = it->second;
+  std::erase_if(room.waiting_joins, [&](const JoinArgs& join) { return join.who.id == who.id; });
   auto member = room.members.find(who.id);
   if (member == room.members.end()) return;
   const std::string nick = member->second.nick;
   room.members.erase(member);
   --room.members_per_shard[who.shard];
+  if (room.members.empty() && context_.cluster) {
+    // No longer followed here: the next join loads it again from Redis.
+    context_.cluster->unsubscribe(key);
+    rooms_.erase(it);
+    return;
+  }
   if (room.members.empty()) {
     // The store keeps the room; memory keeps what the next join shows, or nothing if it is unused.
     if (room.last_seq == 0 && room.topic.empty()) {

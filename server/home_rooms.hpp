@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,6 +20,10 @@
 #include "store_types.hpp"
 
 namespace chat::server {
+
+namespace redis {
+struct LoadedRoom;
+}
 
 class Shard;
 struct ServerContext;
@@ -83,6 +88,9 @@ class HomeRooms {
   std::size_t room_count() const { return rooms_.size(); }
   std::size_t member_count() const;
 
+  // Cluster mode (home_rooms_cluster.cpp): a message sequenced by Redis, as every node receives it.
+  void on_bus_message(const std::string& key, v1::RoomMessage message);
+
  private:
   struct Waiter {
     SessionRef who;
@@ -91,6 +99,12 @@ class HomeRooms {
   struct Member {
     SessionRef ref;
     std::string nick;
+  };
+  struct DueAck {
+    Waiter to;
+    std::uint64_t client_msg_id = 0;
+    bool duplicate = false;
+    std::optional<std::chrono::steady_clock::time_point> received_at;
   };
   struct Room {
     std::string name;
@@ -108,6 +122,15 @@ class HomeRooms {
     // arriving meanwhile waits for the first copy's Ack instead of being stored twice.
     std::unordered_map<std::string, std::vector<Waiter>> in_flight;
     const std::deque<v1::RoomMessage>& history() const;
+
+    // Cluster mode: a room is live while this node has members and follows its channel; a join
+    // to a room that is not waits while the node subscribes and loads it from Redis.
+    bool live = true;
+    bool loading = false;
+    std::vector<JoinArgs> waiting_joins;
+    std::vector<v1::RoomMessage> early;  // from the channel while loading
+    // Acks wait until the message came back on the channel and went out here: by sequence.
+    std::map<std::uint64_t, std::vector<DueAck>> acks_due;
   };
 
   // How many messages memory keeps per room: history_in_memory, or fewer when retention keeps
@@ -129,6 +152,12 @@ class HomeRooms {
                  const storage::AppendResult& stored);
   void acknowledge(const Waiter& to, const std::string& room, std::uint64_t seq,
                    std::uint64_t client_msg_id, bool duplicate);
+  // home_rooms_cluster.cpp
+  void start_loading(const std::string& key, Room& room);
+  void on_subscribed(const std::string& key);
+  void on_loaded(const std::string& key, redis::LoadedRoom loaded);
+  void apply_in_order(const std::string& key, Room& room, v1::RoomMessage message);
+  void release_acks(Room& room);
   // home_rooms_changes.cpp
   void on_changed(const ChangeArgs& args, const storage::EditResult& result);
   // home_rooms_history.cpp

@@ -39,7 +39,8 @@ void HomeRooms::publish(PublishArgs args) {
   }
   v1::RoomMessage message;
   message.set_room(room->name);
-  message.set_seq(++room->last_seq);
+  // The cluster engine sequences in Redis; the embedded one stores the sequence given here.
+  message.set_seq(context_.cluster ? 0 : ++room->last_seq);
   message.set_from(args.nick);
   message.set_text(std::move(args.text));
   message.set_server_time_ms(unix_time_ms());
@@ -64,7 +65,9 @@ void HomeRooms::on_stored(const std::string& key, v1::RoomMessage message, const
   auto it = rooms_.find(key);
   if (it == rooms_.end()) return;
   Room& room = it->second;
-  room.settled_seq = std::max(room.settled_seq, message.seq());  // commits come back in order
+  if (!context_.cluster) {
+    room.settled_seq = std::max(room.settled_seq, message.seq());  // commits come back in order
+  }
   std::vector<Waiter> resent;
   if (message.client_msg_id() != 0) {
     auto entry = room.in_flight.find(in_flight_key(sender_key, message.client_msg_id()));
@@ -76,11 +79,11 @@ void HomeRooms::on_stored(const std::string& key, v1::RoomMessage message, const
   if (!stored.ok) {
     spdlog::error("store: message {} of {} was not stored: {}", message.seq(), room.name,
                   stored.error);
+    // The cluster's store can come back: there the client may retry.
+    const auto code = context_.cluster ? v1::Error::UNAVAILABLE : v1::Error::INTERNAL;
     for (const Waiter& waiter : resent)
-      reply_error(waiter.who, waiter.request_id, v1::Error::INTERNAL,
-                  "the message could not be stored");
-    reply_error(sender.who, sender.request_id, v1::Error::INTERNAL,
-                "the message could not be stored");
+      reply_error(waiter.who, waiter.request_id, code, "the message could not be stored");
+    reply_error(sender.who, sender.request_id, code, "the message could not be stored");
     return;
   }
   if (stored.duplicate) {  // stored before this server's memory began (a restart)
@@ -88,6 +91,22 @@ void HomeRooms::on_stored(const std::string& key, v1::RoomMessage message, const
       acknowledge(waiter, room.name, stored.seq, message.client_msg_id(), true);
     }
     acknowledge(sender, room.name, stored.seq, message.client_msg_id(), true);
+    return;
+  }
+  if (context_.cluster) {
+    // Fanned out when it comes back on the channel, in order; acknowledged once it has.
+    auto& due = room.acks_due[stored.seq];
+    due.push_back({.to = sender,
+                   .client_msg_id = message.client_msg_id(),
+                   .duplicate = false,
+                   .received_at = received_at});
+    for (const Waiter& waiter : resent) {
+      due.push_back({.to = waiter,
+                     .client_msg_id = message.client_msg_id(),
+                     .duplicate = true,
+                     .received_at = std::nullopt});
+    }
+    release_acks(room);
     return;
   }
   broadcast(key, room, room_message_frame(message, room.name));

@@ -10,6 +10,7 @@
 
 #include "acceptor.hpp"
 #include "logging.hpp"
+#include "redis/redis_engine.hpp"
 #include "shard.hpp"
 #include "status_endpoint.hpp"
 #include "tls_context.hpp"
@@ -60,12 +61,21 @@ Server::Server(const ServerConfig& config) : context_(std::make_unique<ServerCon
         stats->commit_latency.observe(took);
       });
   context_->room_log = &context_->storage->log();
+  context_->cluster = dynamic_cast<redis::RedisEngine*>(context_->room_log);
   context_->accounts = std::make_unique<Accounts>(*context_->room_log, accounts_options(config));
   std::uint32_t shards = config.shards;
   if (shards == 0) shards = std::max(1u, std::thread::hardware_concurrency());
   for (std::uint32_t i = 0; i < shards; ++i)
     context_->shards.push_back(std::make_unique<Shard>(i, *context_));
   restore_rooms();
+  if (context_->cluster) {
+    context_->cluster->set_sink([context = context_.get()](const std::string& key,
+                                                           v1::RoomMessage message) {
+      post_to_home(*context, key, [key, message = std::move(message)](HomeRooms& rooms) mutable {
+        rooms.on_bus_message(key, std::move(message));
+      });
+    });
+  }
 }
 
 Server::~Server() {

@@ -19,13 +19,17 @@
 namespace chat::server {
 
 class Shard;
+namespace redis {
+class RedisEngine;
+}
 
 struct ServerContext {
   ServerConfig config;
   NickDirectory nicks;
   ServerStats stats;
   std::unique_ptr<StorageEngine> storage;
-  RoomLog* room_log = nullptr;  // storage's
+  RoomLog* room_log = nullptr;            // storage's
+  redis::RedisEngine* cluster = nullptr;  // storage's too, in cluster mode (engine = "redis")
   std::unique_ptr<Accounts> accounts;
   std::vector<std::unique_ptr<Shard>> shards;
   std::atomic<std::uint64_t> next_session_id{1};

@@ -80,6 +80,11 @@ const std::array settings{
             &C::retention_messages},
     Setting{"storage", "retention_seconds", "age after which messages are deleted (0: never)",
             &C::retention_seconds},
+    Setting{"cluster", "engine",
+            "embedded (SQLite in data_dir, one node) or redis (several nodes share rooms through "
+            "Redis; storage and retention_seconds do not apply)",
+            &C::engine},
+    Setting{"cluster", "redis", "HOST:PORT of Redis, with engine = redis", &C::redis},
     Setting{"accounts", "guests", "allow (unregistered nicks may connect) or deny", &C::guests},
     Setting{"accounts", "hash_cost", "argon2id cost of password hashes: interactive or minimum",
             &C::hash_cost},

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <stdlib.h>
 
+#include "redis/redis_engine.hpp"
 #include "sqlite_store.hpp"
 
 namespace chat::server {
@@ -28,6 +29,12 @@ std::filesystem::path make_temporary_dir() {
 
 StorageEngine::StorageEngine(const ServerConfig& config,
                              std::function<void(std::chrono::nanoseconds)> on_commit) {
+  if (config.engine == "redis") {
+    const HostPort address = parse_host_port(config.redis).value_or(HostPort{});
+    log_ = std::make_unique<redis::RedisEngine>(redis::RedisEngine::Options{
+        .address = address, .retention_messages = config.retention_messages});
+    return;
+  }
   std::filesystem::path dir = config.data_dir;
   if (config.storage == "temporary") dir = temporary_dir_ = make_temporary_dir();
   try {

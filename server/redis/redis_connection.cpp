@@ -183,10 +183,10 @@ asio::awaitable<void> Connection::write_loop() {
 void Connection::handle(Reply reply) {
   if (options_.subscriber) {
     // ["message", channel, payload]; subscribe and unsubscribe confirmations need nothing.
-    if (reply.type == Reply::Type::array && reply.elements.size() == 3 &&
-        reply.elements[0].text == "message" && on_message) {
-      on_message(reply.elements[1].text, reply.elements[2].text);
-    }
+    if (reply.type != Reply::Type::array || reply.elements.size() != 3) return;
+    const std::string& kind = reply.elements[0].text;
+    if (kind == "message" && on_message) on_message(reply.elements[1].text, reply.elements[2].text);
+    if (kind == "subscribe" && on_subscribed) on_subscribed(reply.elements[1].text);
     return;
   }
   if (pending_.empty()) {
@@ -212,7 +212,7 @@ void Connection::set_connected(bool up) {
   if (up) {
     spdlog::info("redis: connected to {}:{}{}", options_.address.host, options_.address.port,
                  options_.subscriber ? " (subscriber)" : "");
-  } else {
+  } else if (!stopped_) {
     spdlog::warn("redis: lost {}:{}: {}", options_.address.host, options_.address.port,
                  last_error_);
   }

@@ -57,6 +57,8 @@ class Connection {
   std::function<void(bool up)> on_state;
   // Subscriber connections: each message published on a subscribed channel.
   std::function<void(const std::string& channel, const std::string& payload)> on_message;
+  // Subscriber connections: Redis confirmed a subscription; messages published from now on arrive.
+  std::function<void(const std::string& channel)> on_subscribed;
 
  private:
   asio::awaitable<void> run();

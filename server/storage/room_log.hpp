@@ -48,6 +48,10 @@ class RoomLog {
   virtual void check_writable(std::function<void(storage::WriteResult)> done) = 0;
   virtual storage::StoreStats stats() const = 0;
 
+  // True when append() gives the message its sequence (the cluster engine, where one node cannot
+  // count for all); false when the caller's sequence is stored as given.
+  virtual bool sequences_messages() const { return false; }
+
   // Start-up: block until answered.
   virtual std::vector<storage::RoomRecord> load_rooms() = 0;
   virtual std::vector<v1::RoomMessage> load_recent(const std::string& room_key,

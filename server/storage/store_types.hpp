@@ -31,7 +31,7 @@ struct StoreOptions {
   // benchmarks of everything but the disk).
   bool sync = true;
   // Called on the writer thread after each group commit with how long it took (metrics).
-  std::function<void(std::chrono::nanoseconds)> on_commit;
+  std::function<void(std::chrono::nanoseconds)> on_commit{};
 };
 
 struct AppendResult {

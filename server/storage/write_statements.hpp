@@ -46,8 +46,8 @@ class WriteStatements {
   SqliteStatement mark_deleted_;
   SqliteStatement delete_edits_;
   SqliteStatement upsert_marker_;
-  SqliteStatement touch_health_;
   SqliteStatement insert_account_;
+  SqliteStatement touch_health_;
 };
 
 }  // namespace chat::server::storage

@@ -1,0 +1,111 @@
+// Cluster mode: Redis sequences every message and publishes it on the room's channel; each node
+// that has members of the room follows the channel and fans out what arrives, in sequence order,
+// its own messages included. A room a node does not follow is loaded when first joined there:
+// subscribe first, then read the room, so nothing published in between is missed (what arrives
+// twice is dropped by sequence).
+#include <spdlog/spdlog.h>
+
+#include "home_rooms.hpp"
+#include "redis/redis_engine.hpp"
+#include "session.hpp"
+#include "shard.hpp"
+
+namespace chat::server {
+
+void HomeRooms::start_loading(const std::string& key, Room& room) {
+  room.loading = true;
+  context_.cluster->subscribe(key, [context = &context_, key] {
+    post_to_home(*context, key, [key](HomeRooms& rooms) { rooms.on_subscribed(key); });
+  });
+}
+
+void HomeRooms::on_subscribed(const std::string& key) {
+  if (!rooms_.contains(key)) return;
+  context_.cluster->load_room(
+      key, shard_.config().history_in_memory, [context = &context_, key](redis::LoadedRoom loaded) {
+        post_to_home(*context, key, [key, loaded = std::move(loaded)](HomeRooms& rooms) mutable {
+          rooms.on_loaded(key, std::move(loaded));
+        });
+      });
+}
+
+void HomeRooms::on_loaded(const std::string& key, redis::LoadedRoom loaded) {
+  auto it = rooms_.find(key);
+  if (it == rooms_.end()) return;
+  Room& room = it->second;
+  std::vector<JoinArgs> joins = std::move(room.waiting_joins);
+  room.waiting_joins.clear();
+  room.loading = false;
+  if (!loaded.ok) {
+    spdlog::warn("cluster: cannot load room {}: {}", room.name, loaded.error);
+    context_.cluster->unsubscribe(key);
+    rooms_.erase(it);
+    for (const JoinArgs& join : joins) {
+      v1::ServerFrame frame;
+      frame.set_request_id(join.request_id);
+      frame.mutable_error()->set_code(v1::Error::UNAVAILABLE);
+      frame.mutable_error()->set_message("the cluster store is unavailable; try again");
+      with_session(context_, join.who, [key, error = encode_frame(frame)](Session& s) {
+        s.on_join_failed(key, error);
+      });
+    }
+    return;
+  }
+  if (!loaded.name.empty()) room.name = loaded.name;
+  room.topic = loaded.topic;
+  room.last_seq = room.settled_seq = loaded.last_seq;
+  room.recent.reset();
+  if (!loaded.recent.empty()) {
+    room.recent = std::make_unique<RecentHistory>();
+    for (auto& message : loaded.recent) room.recent->push(std::move(message), memory_keep());
+  }
+  room.live = true;
+  std::vector<v1::RoomMessage> early = std::move(room.early);
+  room.early.clear();
+  for (auto& message : early) apply_in_order(key, room, std::move(message));
+  for (JoinArgs& join : joins) this->join(std::move(join));
+}
+
+void HomeRooms::on_bus_message(const std::string& key, v1::RoomMessage message) {
+  auto it = rooms_.find(key);
+  if (it == rooms_.end()) return;
+  Room& room = it->second;
+  if (room.loading) {
+    room.early.push_back(std::move(message));
+  } else if (room.live) {
+    apply_in_order(key, room, std::move(message));
+  }
+}
+
+void HomeRooms::apply_in_order(const std::string& key, Room& room, v1::RoomMessage message) {
+  const std::uint64_t seq = message.seq();
+  if (seq <= room.settled_seq) return;  // loaded already, or a second copy
+  if (seq > room.settled_seq + 1) {
+    // Missed on the channel (Redis was away): members fetch the hole with History.
+    spdlog::warn("cluster: room {} skipped from {} to {}", room.name, room.settled_seq, seq);
+    v1::ServerFrame frame;
+    auto* gap = frame.mutable_gap();
+    gap->set_room(room.name);
+    gap->set_from_seq(room.settled_seq + 1);
+    gap->set_to_seq(seq - 1);
+    broadcast(key, room, encode_frame(frame));
+  }
+  room.settled_seq = room.last_seq = seq;
+  broadcast(key, room, room_message_frame(message, room.name));
+  if (!room.recent) room.recent = std::make_unique<RecentHistory>();
+  room.recent->push(std::move(message), memory_keep());
+  release_acks(room);
+}
+
+void HomeRooms::release_acks(Room& room) {
+  while (!room.acks_due.empty() && room.acks_due.begin()->first <= room.settled_seq) {
+    auto due = room.acks_due.extract(room.acks_due.begin());
+    for (const DueAck& ack : due.mapped()) {
+      acknowledge(ack.to, room.name, due.key(), ack.client_msg_id, ack.duplicate);
+      if (ack.received_at)
+        context_.stats.ack_latency.observe(std::chrono::steady_clock::now() - *ack.received_at);
+    }
+  }
+}
+
+}  // namespace chat::server

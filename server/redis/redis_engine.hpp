@@ -1,0 +1,111 @@
+#pragma once
+// The cluster engine (DESIGN.md, "the engine"): history, accounts and read markers in Redis
+// behind RoomLog, and a bus that carries every room's messages to each node with members there.
+//
+// One server-side script sequences a message: it increments the room's counter, appends the
+// message to the room's stream under that sequence, remembers its client_msg_id and publishes it
+// on the room's channel, atomically, so every node sees one order per room. Nodes fan out what
+// arrives on the channel, their own messages included.
+//
+// Redis I/O runs on one thread of its own (two connections: commands, and subscriptions).
+// Callbacks run there; callers post back to their shard, as with the embedded store.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "host_port.hpp"
+#include "room_log.hpp"
+
+namespace asio {
+class io_context;
+}
+
+namespace chat::server::redis {
+
+class Connection;
+struct Reply;
+
+struct LoadedRoom {
+  bool ok = false;
+  std::string error;
+  std::string name;  // empty when the room has never had a message or topic
+  std::string topic;
+  std::uint64_t last_seq = 0;
+  std::vector<v1::RoomMessage> recent;  // ascending, at most the count asked for
+};
+
+class RedisEngine final : public RoomLog {
+ public:
+  struct Options {
+    HostPort address;
+    std::uint32_t retention_messages = 0;  // per room (stream MAXLEN); 0: keep all
+  };
+
+  // Starts connecting in the background; a node whose Redis is down starts anyway (not ready).
+  explicit RedisEngine(Options options);
+  ~RedisEngine() override;
+
+  // RoomLog: append ignores message.seq and answers with the sequence Redis gave it.
+  void append(v1::RoomMessage message, std::string room_key, std::string sender_key,
+              std::function<void(storage::AppendResult)> done) override;
+  void set_topic(std::string room_key, std::string room_name, std::string topic,
+                 std::function<void(storage::WriteResult)> done) override;
+  void edit(std::string room_key, std::uint64_t seq, std::string sender_key, std::string new_text,
+            std::int64_t now_ms, std::function<void(storage::EditResult)> done) override;
+  void remove(std::string room_key, std::uint64_t seq, std::string sender_key,
+              std::function<void(storage::EditResult)> done) override;
+  void mark_read(std::string account_key, std::string room_key, std::uint64_t seq,
+                 std::function<void(storage::WriteResult)> done) override;
+  void create_account(std::string nick_key, std::string nick, std::string password_hash,
+                      std::function<void(storage::CreateAccountResult)> done) override;
+  void history(std::string room_key, storage::HistoryQuery query,
+               std::function<void(storage::HistoryResult)> done) override;
+  void read_markers(std::string account_key,
+                    std::function<void(storage::ReadMarkersResult)> done) override;
+  void find_account(std::string nick_key,
+                    std::function<void(storage::FindAccountResult)> done) override;
+  void check_writable(std::function<void(storage::WriteResult)> done) override;
+  storage::StoreStats stats() const override;
+  // Rooms are loaded when first joined on a node (load_room), not at start-up.
+  std::vector<storage::RoomRecord> load_rooms() override { return {}; }
+  std::vector<v1::RoomMessage> load_recent(const std::string&, std::uint32_t) override {
+    return {};
+  }
+  bool sequences_messages() const override { return true; }
+
+  // The bus. Every message published to a subscribed room goes to the sink (set it before the
+  // first subscribe), on the engine's thread, in the room's order.
+  using Sink = std::function<void(const std::string& room_key, v1::RoomMessage message)>;
+  void set_sink(Sink sink) { sink_ = std::move(sink); }
+  // subscribed runs once Redis confirms: messages published after that reach the sink.
+  void subscribe(const std::string& room_key, std::function<void()> subscribed);
+  void unsubscribe(const std::string& room_key);
+  // The room as Redis has it now, with its newest `recent` messages.
+  void load_room(const std::string& room_key, std::uint32_t recent,
+                 std::function<void(LoadedRoom)> done);
+  bool connected() const { return connected_.load(std::memory_order_relaxed); }
+
+ private:
+  void run(std::function<void()> work);  // on the engine's thread
+  void command(std::vector<std::string> args, std::function<void(Reply)> done);
+  void on_published(const std::string& channel, const std::string& payload);
+
+  Options options_;
+  std::unique_ptr<asio::io_context> io_;
+  std::unique_ptr<Connection> commands_;
+  std::unique_ptr<Connection> subscriptions_;
+  Sink sink_;
+  std::unordered_map<std::string, std::vector<std::function<void()>>> subscribing_;  // by channel
+  std::atomic<bool> connected_{false};
+  std::atomic<std::uint64_t> appended_{0};
+  std::atomic<std::uint64_t> failed_{0};
+  std::thread thread_;
+};
+
+}  // namespace chat::server::redis

@@ -1,0 +1,156 @@
+// Cluster mode: several chat-server nodes (in this process) on one real redis-server. Redis gives
+// every room message its sequence; every node fans out what its channel carries.
+#include <doctest/doctest.h>
+
+#include <map>
+#include <memory>
+#include <set>
+
+#include "redis_process.hpp"
+#include "test_client.hpp"
+#include "test_server.hpp"
+
+namespace {
+
+using namespace chat;
+using chat::test::TestClient;
+using chat::test::TestServer;
+
+server::ServerConfig node_config(const chat::test::RedisProcess& redis) {
+  auto config = chat::test::test_config();
+  config.engine = "redis";
+  config.redis = redis.address();
+  return config;
+}
+
+v1::ClientFrame send_frame(const std::string& room, const std::string& text,
+                           std::uint64_t client_msg_id) {
+  v1::ClientFrame frame;
+  frame.mutable_send()->set_room(room);
+  frame.mutable_send()->set_text(text);
+  frame.mutable_send()->set_client_msg_id(client_msg_id);
+  return frame;
+}
+
+// Reads room messages of `room` until `count` arrived; returns (seq -> "from:text").
+std::map<std::uint64_t, std::string> collect(TestClient& client, const std::string& room,
+                                             std::size_t count) {
+  std::map<std::uint64_t, std::string> got;
+  std::uint64_t last = 0;
+  while (got.size() < count) {
+    auto frame = client.wait_for([&](const v1::ServerFrame& f) {
+      return f.has_room_message() && f.room_message().room() == room;
+    });
+    REQUIRE_MESSAGE(frame.has_value(), "only " << got.size() << " of " << count << " arrived");
+    const auto& message = frame->room_message();
+    CHECK_MESSAGE(message.seq() > last, "out of order or duplicate: " << message.seq());
+    last = message.seq();
+    got[message.seq()] = message.from() + ":" + message.text();
+  }
+  client.skipped().clear();
+  return got;
+}
+
+}  // namespace
+
+TEST_CASE("three nodes share a room: every member gets every message once, in one order") {
+  chat::test::RedisProcess redis;
+  std::vector<std::unique_ptr<TestServer>> nodes;
+  for (int i = 0; i < 3; ++i) nodes.push_back(std::make_unique<TestServer>(node_config(redis)));
+
+  std::vector<TestClient> clients;
+  const std::vector<std::string> nicks{"alice", "bob", "carol", "dave", "erin", "frank"};
+  for (std::size_t i = 0; i < nicks.size(); ++i) {
+    clients.push_back(TestClient::connect_as(nodes[i % 3]->port(), nicks[i]));
+    const auto reply = clients.back().join("lobby");
+    REQUIRE(reply.has_join_reply());
+  }
+  // Everyone sends at once, on three nodes.
+  constexpr int per_client = 15;
+  for (int n = 0; n < per_client; ++n) {
+    for (std::size_t i = 0; i < clients.size(); ++i) {
+      clients[i].send(send_frame("lobby", "m" + std::to_string(n), 1000 * (i + 1) + n));
+    }
+  }
+  const std::size_t total = per_client * clients.size();
+  std::map<std::uint64_t, std::string> reference;
+  for (std::size_t i = 0; i < clients.size(); ++i) {
+    CAPTURE(nicks[i]);
+    const auto got = collect(clients[i], "lobby", total);
+    CHECK(got.begin()->first == 1);
+    CHECK(got.rbegin()->first == total);  // no gaps: 1..total, each once
+    if (i == 0) {
+      reference = got;
+    } else {
+      CHECK(got == reference);  // one order for everyone, on every node
+    }
+  }
+  std::set<std::string> texts;
+  for (const auto& [seq, text] : reference) texts.insert(text);
+  CHECK(texts.size() == total);
+}
+
+TEST_CASE("history and resume through another node than the one a client used") {
+  chat::test::RedisProcess redis;
+  TestServer first(node_config(redis));
+  TestServer second(node_config(redis));
+
+  auto alice = TestClient::connect_as(first.port(), "alice");
+  REQUIRE(alice.join("lobby").has_join_reply());
+  for (int n = 1; n <= 10; ++n) {
+    const auto ack =
+        alice.say("lobby", "before " + std::to_string(n), static_cast<std::uint64_t>(n));
+    REQUIRE(ack.has_ack());
+    CHECK(ack.ack().seq() == static_cast<std::uint64_t>(n));
+  }
+  // bob joins on the other node: the recent messages are there, in order.
+  auto bob = TestClient::connect_as(second.port(), "bob");
+  v1::ClientFrame join;
+  join.mutable_join()->set_room("lobby");
+  join.mutable_join()->set_history(5);
+  const auto joined = bob.reply_to(bob.send(join));
+  REQUIRE(joined.has_value());
+  REQUIRE(joined->has_join_reply());
+  CHECK(joined->join_reply().last_seq() == 10);
+  const auto recent = collect(bob, "lobby", 5);
+  CHECK(recent.begin()->first == 6);
+  CHECK(recent.rbegin()->second == "alice:before 10");
+
+  // A History request on the other node reads the same stream.
+  v1::ClientFrame history;
+  history.mutable_history()->set_room("lobby");
+  history.mutable_history()->set_before_seq(6);
+  history.mutable_history()->set_limit(100);
+  const auto page = bob.reply_to(bob.send(history));
+  REQUIRE(page.has_value());
+  REQUIRE(page->has_history_reply());
+  REQUIRE(page->history_reply().messages_size() == 5);
+  CHECK(page->history_reply().messages(0).seq() == 1);
+  CHECK(page->history_reply().messages(0).text() == "before 1");
+
+  // alice leaves the first node having seen 10, more is said, and she resumes on the second.
+  alice.shutdown_write();
+  alice.wait_closed();
+  for (int n = 11; n <= 14; ++n) {
+    REQUIRE(bob.say("lobby", "while away " + std::to_string(n), static_cast<std::uint64_t>(n))
+                .has_ack());
+  }
+  v1::ResumeRoom resume;
+  resume.set_room("lobby");
+  resume.set_last_seen_seq(10);
+  auto back = TestClient::connect_as(second.port(), "alice", {resume});
+  const auto missed = collect(back, "lobby", 4);
+  CHECK(missed.begin()->first == 11);
+  CHECK(missed.rbegin()->first == 14);
+  CHECK(missed.rbegin()->second == "bob:while away 14");
+
+  // alice's client_msg_id 3, sent on the first node, resent on the second: not stored twice.
+  const auto again = back.say("lobby", "before 3", 3);
+  REQUIRE(again.has_ack());
+  CHECK(again.ack().duplicate());
+  CHECK(again.ack().seq() == 3);
+  const auto fresh = back.say("lobby", "new", 99);
+  REQUIRE(fresh.has_ack());
+  CHECK_FALSE(fresh.ack().duplicate());
+  CHECK(fresh.ack().seq() == 15);
+}
