@@ -90,6 +90,8 @@ class HomeRooms {
 
   // Cluster mode (home_rooms_cluster.cpp): a message sequenced by Redis, as every node receives it.
   void on_bus_message(const std::string& key, v1::RoomMessage message);
+  // Redis came back: fetch from the room's stream what the channel did not carry meanwhile.
+  void catch_up(const std::string& key);
 
  private:
   struct Waiter {
@@ -158,6 +160,7 @@ class HomeRooms {
   void on_loaded(const std::string& key, redis::LoadedRoom loaded);
   void apply_in_order(const std::string& key, Room& room, v1::RoomMessage message);
   void release_acks(Room& room);
+  void on_caught_up(const std::string& key, storage::HistoryResult result);
   // home_rooms_changes.cpp
   void on_changed(const ChangeArgs& args, const storage::EditResult& result);
   // home_rooms_history.cpp

@@ -97,6 +97,30 @@ void HomeRooms::apply_in_order(const std::string& key, Room& room, v1::RoomMessa
   release_acks(room);
 }
 
+void HomeRooms::catch_up(const std::string& key) {
+  auto it = rooms_.find(key);
+  if (it == rooms_.end() || !it->second.live) return;
+  storage::HistoryQuery query{.kind = storage::HistoryQuery::Kind::after,
+                              .seq = it->second.settled_seq,
+                              .limit = shard_.config().max_history};
+  context_.room_log->history(key, query, [context = &context_, key](storage::HistoryResult result) {
+    post_to_home(*context, key, [key, result = std::move(result)](HomeRooms& rooms) mutable {
+      rooms.on_caught_up(key, std::move(result));
+    });
+  });
+}
+
+void HomeRooms::on_caught_up(const std::string& key, storage::HistoryResult result) {
+  auto it = rooms_.find(key);
+  if (it == rooms_.end() || !it->second.live || !result.ok) return;
+  if (!result.messages.empty()) {
+    spdlog::info("cluster: room {} caught up {} message(s) from Redis", it->second.name,
+                 result.messages.size());
+  }
+  for (auto& message : result.messages) apply_in_order(key, it->second, std::move(message));
+  if (result.has_more) catch_up(key);
+}
+
 void HomeRooms::release_acks(Room& room) {
   while (!room.acks_due.empty() && room.acks_due.begin()->first <= room.settled_seq) {
     auto due = room.acks_due.extract(room.acks_due.begin());

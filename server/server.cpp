@@ -75,6 +75,9 @@ Server::Server(const ServerConfig& config) : context_(std::make_unique<ServerCon
         rooms.on_bus_message(key, std::move(message));
       });
     });
+    context_->cluster->set_resubscribed([context = context_.get()](const std::string& key) {
+      post_to_home(*context, key, [key](HomeRooms& rooms) { rooms.catch_up(key); });
+    });
   }
 }
 

@@ -70,7 +70,12 @@ RedisEngine::RedisEngine(Options options)
   };
   subscriptions_->on_subscribed = [this](const std::string& channel) {
     auto it = subscribing_.find(channel);
-    if (it == subscribing_.end()) return;
+    if (it == subscribing_.end()) {
+      const std::string channel_prefix = prefix + "r:";
+      if (resubscribed_ && channel.starts_with(channel_prefix))
+        resubscribed_(channel.substr(channel_prefix.size()));
+      return;
+    }
     auto waiting = std::move(it->second);
     subscribing_.erase(it);
     for (auto& subscribed : waiting) subscribed();

@@ -83,6 +83,11 @@ class RedisEngine final : public RoomLog {
   // first subscribe), on the engine's thread, in the room's order.
   using Sink = std::function<void(const std::string& room_key, v1::RoomMessage message)>;
   void set_sink(Sink sink) { sink_ = std::move(sink); }
+  // After Redis came back, each room re-subscribed: what was published meanwhile is only in its
+  // stream. Runs on the engine's thread; set before the first subscribe.
+  void set_resubscribed(std::function<void(const std::string& room_key)> resubscribed) {
+    resubscribed_ = std::move(resubscribed);
+  }
   // subscribed runs once Redis confirms: messages published after that reach the sink.
   void subscribe(const std::string& room_key, std::function<void()> subscribed);
   void unsubscribe(const std::string& room_key);
@@ -101,6 +106,7 @@ class RedisEngine final : public RoomLog {
   std::unique_ptr<Connection> commands_;
   std::unique_ptr<Connection> subscriptions_;
   Sink sink_;
+  std::function<void(const std::string& room_key)> resubscribed_;
   std::unordered_map<std::string, std::vector<std::function<void()>>> subscribing_;  // by channel
   std::atomic<bool> connected_{false};
   std::atomic<std::uint64_t> appended_{0};

@@ -6,7 +6,7 @@
 #include <memory>
 #include <set>
 
-#include "redis_process.hpp"
+#include "cluster_support.hpp"
 #include "test_client.hpp"
 #include "test_server.hpp"
 
@@ -14,14 +14,8 @@ namespace {
 
 using namespace chat;
 using chat::test::TestClient;
+using chat::test::node_config;
 using chat::test::TestServer;
-
-server::ServerConfig node_config(const chat::test::RedisProcess& redis) {
-  auto config = chat::test::test_config();
-  config.engine = "redis";
-  config.redis = redis.address();
-  return config;
-}
 
 v1::ClientFrame send_frame(const std::string& room, const std::string& text,
                            std::uint64_t client_msg_id) {

@@ -1,0 +1,143 @@
+// Cluster mode when things fail: Redis restarted during traffic, and a node killed with SIGKILL.
+#include <doctest/doctest.h>
+
+#include <csignal>
+#include <map>
+
+#include "cluster_support.hpp"
+#include "server_process.hpp"
+#include "test_client.hpp"
+#include "test_server.hpp"
+
+namespace {
+
+using namespace chat;
+using chat::test::TestClient;
+using chat::test::node_config;
+using chat::test::TestServer;
+
+// The room's whole history as one node tells it: seq -> text.
+std::map<std::uint64_t, std::string> history_of(TestClient& client, const std::string& room) {
+  std::map<std::uint64_t, std::string> all;
+  std::uint64_t after = 0;
+  for (;;) {
+    v1::ClientFrame frame;
+    frame.mutable_history()->set_room(room);
+    frame.mutable_history()->set_after_seq(after);
+    frame.mutable_history()->set_limit(100);
+    const auto reply = client.reply_to(client.send(frame));
+    REQUIRE(reply.has_value());
+    REQUIRE(reply->has_history_reply());
+    for (const auto& message : reply->history_reply().messages()) {
+      all[message.seq()] = message.text();
+      after = message.seq();
+    }
+    if (!reply->history_reply().has_more()) return all;
+  }
+}
+
+}  // namespace
+
+TEST_CASE(
+    "Redis restarted during traffic: sends are refused meanwhile, nothing acknowledged is lost") {
+  chat::test::RedisProcess redis(/*durable=*/true);
+  TestServer first(node_config(redis));
+  TestServer second(node_config(redis));
+  auto alice = TestClient::connect_as(first.port(), "alice");
+  auto bob = TestClient::connect_as(second.port(), "bob");
+  REQUIRE(alice.join("lobby").has_join_reply());
+  REQUIRE(bob.join("lobby").has_join_reply());
+
+  std::map<std::uint64_t, std::string> acknowledged;
+  std::uint64_t next_id = 1;
+  for (int n = 0; n < 5; ++n) {
+    const std::string text = "before " + std::to_string(n);
+    const auto ack = alice.say("lobby", text, next_id++);
+    REQUIRE(ack.has_ack());
+    acknowledged[ack.ack().seq()] = text;
+  }
+
+  redis.kill();
+  const auto refused = alice.say("lobby", "while down", next_id++);
+  REQUIRE(refused.has_error());
+  CHECK(refused.error().code() == v1::Error::UNAVAILABLE);
+  // Connected clients stay connected.
+  v1::ClientFrame ping;
+  ping.mutable_ping()->set_nonce(7);
+  CHECK(bob.reply_to(bob.send(ping)).has_value());
+
+  redis.restart();
+  // The nodes reconnect by themselves (with backoff): wait until a send is acknowledged again.
+  std::optional<v1::ServerFrame> back;
+  CHECK(chat::test::eventually(
+      [&] {
+        back = alice.say("lobby", "after", next_id++);
+        return back->has_ack();
+      },
+      std::chrono::seconds(20)));
+  REQUIRE(back->has_ack());
+  acknowledged[back->ack().seq()] = "after";
+  for (int n = 0; n < 5; ++n) {
+    const std::string text = "after " + std::to_string(n);
+    const auto ack = bob.say("lobby", text, next_id++);
+    REQUIRE(ack.has_ack());
+    acknowledged[ack.ack().seq()] = text;
+  }
+  // Every acknowledged message is in the history both nodes read, with nothing between them.
+  const auto seen_by_alice = history_of(alice, "lobby");
+  const auto seen_by_bob = history_of(bob, "lobby");
+  CHECK(seen_by_alice == seen_by_bob);
+  for (const auto& [seq, text] : acknowledged) {
+    CAPTURE(seq);
+    REQUIRE(seen_by_alice.contains(seq));
+    CHECK(seen_by_alice.at(seq) == text);
+  }
+  CHECK(seen_by_alice.size() == acknowledged.size());
+  // And the live path works again across nodes: bob's last message reached alice (perhaps while
+  // she waited for History replies).
+  auto is_last = [](const v1::ServerFrame& f) {
+    return f.has_room_message() && f.room_message().text() == "after 4";
+  };
+  const bool seen_already = std::any_of(alice.skipped().begin(), alice.skipped().end(), is_last);
+  CHECK((seen_already || alice.wait_for(is_last).has_value()));
+}
+
+TEST_CASE("a node killed with SIGKILL: the others go on, its clients resume on another node") {
+  chat::test::RedisProcess redis;
+  const std::vector<std::string> flags{"--engine", "redis", "--redis", redis.address()};
+  chat::test::ServerProcess doomed(flags);
+  chat::test::ServerProcess survivor(flags);
+
+  auto alice = TestClient::connect_as(doomed.port(), "alice");
+  auto bob = TestClient::connect_as(survivor.port(), "bob");
+  REQUIRE(alice.join("lobby").has_join_reply());
+  REQUIRE(bob.join("lobby").has_join_reply());
+  std::uint64_t last_seen = 0;
+  for (int n = 1; n <= 5; ++n) {
+    REQUIRE(bob.say("lobby", "one " + std::to_string(n), static_cast<std::uint64_t>(n)).has_ack());
+  }
+  for (int n = 1; n <= 5; ++n) {
+    const auto message =
+        alice.wait_for([](const v1::ServerFrame& f) { return f.has_room_message(); });
+    REQUIRE(message.has_value());
+    last_seen = message->room_message().seq();
+  }
+  CHECK(last_seen == 5);
+
+  doomed.stop(SIGKILL);
+  CHECK_FALSE(alice.wait_closed().has_value());  // no Disconnect: the node just died
+  for (int n = 6; n <= 8; ++n) {
+    REQUIRE(bob.say("lobby", "two " + std::to_string(n), static_cast<std::uint64_t>(n)).has_ack());
+  }
+  // alice comes back through the survivor and resumes after what she saw: no gap, no repeat.
+  v1::ResumeRoom resume;
+  resume.set_room("lobby");
+  resume.set_last_seen_seq(last_seen);
+  auto again = TestClient::connect_as(survivor.port(), "alice", {resume});
+  for (std::uint64_t seq = 6; seq <= 8; ++seq) {
+    const auto message =
+        again.wait_for([](const v1::ServerFrame& f) { return f.has_room_message(); });
+    REQUIRE(message.has_value());
+    CHECK(message->room_message().seq() == seq);
+  }
+}
