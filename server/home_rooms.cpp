@@ -149,6 +149,7 @@ void HomeRooms::join(JoinArgs args) {
   if (!already) {
     room.members.emplace(args.who.id, Member{args.who, args.nick});
     ++room.members_per_shard[args.who.shard];
+    if (context_.cluster) context_.cluster->announce(args.key, true, args.who.id, args.nick, "");
   }
   expire(room);
 
@@ -159,7 +160,7 @@ void HomeRooms::join(JoinArgs args) {
   join_reply->set_room(room.name);
   join_reply->set_topic(room.topic);
   join_reply->set_last_seq(room.settled_seq);
-  join_reply->set_member_count(static_cast<std::uint32_t>(room.members.size()));
+  join_reply->set_member_count(static_cast<std::uint32_t>(member_total(room)));
   frames.push_back(encode_frame(reply));
   auto catch_up = catch_up_frames(room, args);
   frames.insert(frames.end(), catch_up.begin(), catch_up.end());
@@ -186,6 +187,7 @@ void HomeRooms::leave(const std::string& key, SessionRef who, const std::string&
   const std::string nick = member->second.nick;
   room.members.erase(member);
   --room.members_per_shard[who.shard];
+  if (context_.cluster) context_.cluster->announce(key, false, who.id, nick, reason);
   if (room.members.empty() && context_.cluster) {
     // No longer followed here: the next join loads it again from Redis.
     context_.cluster->unsubscribe(key);
@@ -255,6 +257,7 @@ void HomeRooms::who(const std::string& key, SessionRef asker, std::uint64_t requ
   std::vector<std::string> nicks;
   nicks.reserve(room->members.size());
   for (const auto& [id, member] : room->members) nicks.push_back(member.nick);
+  for (const auto& [field, nick] : room->remote_members) nicks.push_back(nick);
   std::sort(nicks.begin(), nicks.end(),
             [](const std::string& a, const std::string& b) { return name_key(a) < name_key(b); });
   v1::ServerFrame frame;
@@ -270,7 +273,7 @@ std::vector<v1::RoomInfo> HomeRooms::list(const std::string& prefix_key) const {
     if (key.compare(0, prefix_key.size(), prefix_key) != 0) continue;
     v1::RoomInfo info;
     info.set_room(room.name);
-    info.set_member_count(static_cast<std::uint32_t>(room.members.size()));
+    info.set_member_count(static_cast<std::uint32_t>(member_total(room)));
     info.set_topic(room.topic);
     info.set_last_seq(room.settled_seq);
     rooms.push_back(std::move(info));

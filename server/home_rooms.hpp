@@ -16,6 +16,7 @@
 #include "chat.pb.h"
 #include "framing.hpp"
 #include "recent_history.hpp"
+#include "redis/presence.hpp"
 #include "session_ref.hpp"
 #include "store_types.hpp"
 
@@ -92,6 +93,9 @@ class HomeRooms {
   void on_bus_message(const std::string& key, v1::RoomMessage message);
   // Redis came back: fetch from the room's stream what the channel did not carry meanwhile.
   void catch_up(const std::string& key);
+  // A member joined or left on another node; a node stopped (its members leave every room).
+  void on_presence(const std::string& key, redis::Presence presence);
+  void on_node_lost(const std::string& node);
 
  private:
   struct Waiter {
@@ -131,6 +135,8 @@ class HomeRooms {
     bool loading = false;
     std::vector<JoinArgs> waiting_joins;
     std::vector<v1::RoomMessage> early;  // from the channel while loading
+    std::vector<redis::Presence> early_presence;
+    std::unordered_map<std::string, std::string> remote_members;  // other nodes': field -> nick
     // Acks wait until the message came back on the channel and went out here: by sequence.
     std::map<std::uint64_t, std::vector<DueAck>> acks_due;
   };
@@ -161,6 +167,10 @@ class HomeRooms {
   void apply_in_order(const std::string& key, Room& room, v1::RoomMessage message);
   void release_acks(Room& room);
   void on_caught_up(const std::string& key, storage::HistoryResult result);
+  void apply_presence(const std::string& key, Room& room, redis::Presence presence);
+  std::size_t member_total(const Room& room) const {
+    return room.members.size() + room.remote_members.size();
+  }
   // home_rooms_changes.cpp
   void on_changed(const ChangeArgs& args, const storage::EditResult& result);
   // home_rooms_history.cpp

@@ -59,7 +59,17 @@ void HomeRooms::on_loaded(const std::string& key, redis::LoadedRoom loaded) {
     room.recent = std::make_unique<RecentHistory>();
     for (auto& message : loaded.recent) room.recent->push(std::move(message), memory_keep());
   }
+  room.remote_members.clear();
+  const std::string own_prefix = context_.cluster->node_id() + ":";
+  for (auto& [field, nick] : loaded.members) {
+    if (field.starts_with(own_prefix)) continue;
+    context_.cluster->watch_node(field.substr(0, field.find(':')));
+    room.remote_members.emplace(std::move(field), std::move(nick));
+  }
   room.live = true;
+  std::vector<redis::Presence> early_presence = std::move(room.early_presence);
+  room.early_presence.clear();
+  for (auto& presence : early_presence) apply_presence(key, room, std::move(presence));
   std::vector<v1::RoomMessage> early = std::move(room.early);
   room.early.clear();
   for (auto& message : early) apply_in_order(key, room, std::move(message));
@@ -119,6 +129,49 @@ void HomeRooms::on_caught_up(const std::string& key, storage::HistoryResult resu
   }
   for (auto& message : result.messages) apply_in_order(key, it->second, std::move(message));
   if (result.has_more) catch_up(key);
+}
+
+void HomeRooms::on_presence(const std::string& key, redis::Presence presence) {
+  auto it = rooms_.find(key);
+  if (it == rooms_.end()) return;
+  Room& room = it->second;
+  if (room.loading) {
+    room.early_presence.push_back(std::move(presence));
+  } else if (room.live) {
+    apply_presence(key, room, std::move(presence));
+  }
+}
+
+void HomeRooms::apply_presence(const std::string& key, Room& room, redis::Presence presence) {
+  v1::ServerFrame event;
+  if (presence.joined) {
+    if (!room.remote_members.emplace(presence.field, presence.nick).second) return;  // known
+    event.mutable_member_joined()->set_room(room.name);
+    event.mutable_member_joined()->set_nick(presence.nick);
+  } else {
+    if (room.remote_members.erase(presence.field) == 0) return;
+    event.mutable_member_left()->set_room(room.name);
+    event.mutable_member_left()->set_nick(presence.nick);
+    event.mutable_member_left()->set_reason(presence.reason);
+  }
+  broadcast_presence(key, room, encode_frame(event, FramePriority::presence));
+}
+
+void HomeRooms::on_node_lost(const std::string& node) {
+  const std::string node_prefix = node + ":";
+  for (auto& [key, room] : rooms_) {
+    std::vector<std::string> gone;
+    for (const auto& [field, nick] : room.remote_members) {
+      if (field.starts_with(node_prefix)) gone.push_back(field);
+    }
+    for (const std::string& field : gone) {
+      const std::string nick = room.remote_members.at(field);
+      apply_presence(
+          key, room,
+          {.joined = false, .node = node, .field = field, .nick = nick, .reason = "server lost"});
+    }
+    context_.cluster->forget(key, std::move(gone));
+  }
 }
 
 void HomeRooms::release_acks(Room& room) {

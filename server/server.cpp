@@ -78,6 +78,18 @@ Server::Server(const ServerConfig& config) : context_(std::make_unique<ServerCon
     context_->cluster->set_resubscribed([context = context_.get()](const std::string& key) {
       post_to_home(*context, key, [key](HomeRooms& rooms) { rooms.catch_up(key); });
     });
+    context_->cluster->set_presence_sink([context = context_.get()](const std::string& key,
+                                                                    redis::Presence presence) {
+      post_to_home(*context, key, [key, presence = std::move(presence)](HomeRooms& rooms) mutable {
+        rooms.on_presence(key, std::move(presence));
+      });
+    });
+    context_->cluster->set_node_lost([context = context_.get()](const std::string& node) {
+      for (auto& shard : context->shards) {
+        Shard& s = *shard;
+        s.post([&s, node] { s.home_rooms().on_node_lost(node); });
+      }
+    });
   }
 }
 

@@ -7,6 +7,9 @@
 
 #include <algorithm>
 #include <charconv>
+#include <random>
+
+#include <fmt/format.h>
 
 #include "redis_connection.hpp"
 #include "redis_scripts.hpp"
@@ -22,6 +25,16 @@ std::string stream_key(const std::string& room_key) { return room_prefix(room_ke
 std::string ids_key(const std::string& room_key) { return room_prefix(room_key) + ":ids"; }
 std::string edits_key(const std::string& room_key) { return room_prefix(room_key) + ":edits"; }
 std::string topic_key(const std::string& room_key) { return room_prefix(room_key) + ":topic"; }
+std::string members_key(const std::string& room_key) { return room_prefix(room_key) + ":members"; }
+std::string node_key(const std::string& node) { return prefix + "node:" + node; }
+constexpr auto heartbeat_interval = std::chrono::seconds(1);
+constexpr auto heartbeat_ttl_ms = 5000;
+
+std::string random_node_id() {
+  std::random_device random;
+  const std::uint64_t value = (std::uint64_t{random()} << 32) ^ random();
+  return fmt::format("{:016x}", value);
+}
 std::string channel_of(const std::string& room_key) { return room_prefix(room_key); }
 const std::string rooms_key = prefix + "rooms";
 const std::string accounts_key = prefix + "accounts";
@@ -59,7 +72,10 @@ std::string failure_of(const Reply& reply) {
 }  // namespace
 
 RedisEngine::RedisEngine(Options options)
-    : options_(std::move(options)), io_(std::make_unique<asio::io_context>(1)) {
+    : options_(std::move(options)),
+      io_(std::make_unique<asio::io_context>(1)),
+      node_id_(random_node_id()) {
+  heartbeat_timer_ = std::make_unique<asio::steady_timer>(*io_);
   ConnectionOptions connection{.address = options_.address};
   commands_ = std::make_unique<Connection>(*io_, connection);
   connection.subscriber = true;
@@ -82,6 +98,7 @@ RedisEngine::RedisEngine(Options options)
   };
   commands_->start();
   subscriptions_->start();
+  run([this] { heartbeat(); });
   thread_ = std::thread([this] {
     auto work = asio::make_work_guard(*io_);
     io_->run();
@@ -91,6 +108,7 @@ RedisEngine::RedisEngine(Options options)
 
 RedisEngine::~RedisEngine() {
   run([this] {
+    heartbeat_timer_->cancel();
     commands_->stop();
     subscriptions_->stop();
   });
@@ -98,6 +116,77 @@ RedisEngine::~RedisEngine() {
   thread_.join();
   commands_.reset();
   subscriptions_.reset();
+  heartbeat_timer_.reset();
+}
+
+// Every second: this node's key, alive for five; and a look at the nodes this one watches.
+void RedisEngine::heartbeat() {
+  commands_->command({"SET", node_key(node_id_), "1", "PX", std::to_string(heartbeat_ttl_ms)},
+                     [](Reply) {});
+  check_nodes();
+  heartbeat_timer_->expires_after(heartbeat_interval);
+  heartbeat_timer_->async_wait([this](const asio::error_code& error) {
+    if (!error) heartbeat();
+  });
+}
+
+void RedisEngine::check_nodes() {
+  if (!commands_->connected()) return;  // a lost Redis says nothing about the nodes
+  for (const std::string& node : watched_nodes_) {
+    commands_->command({"EXISTS", node_key(node)}, [this, node](Reply reply) {
+      if (reply.type != Reply::Type::integer || reply.integer != 0) return;
+      if (watched_nodes_.erase(node) == 0) return;
+      spdlog::warn("cluster: node {} stopped its heartbeat; its members leave", node);
+      if (node_lost_) node_lost_(node);
+    });
+  }
+}
+
+void RedisEngine::watch_node(const std::string& node) {
+  run([this, node] {
+    if (node != node_id_) watched_nodes_.insert(node);
+  });
+}
+
+void RedisEngine::announce(const std::string& room_key, bool joined, std::uint64_t session_id,
+                           const std::string& nick, const std::string& reason) {
+  const std::string field = node_id_ + ":" + std::to_string(session_id);
+  // "P" J|L node field nick, then the reason after a newline.
+  std::string payload = std::string("P") + (joined ? "J " : "L ") + node_id_ + " " + field + " " +
+                        nick + "\n" + reason;
+  command({"EVAL", scripts::presence, "1", members_key(room_key), joined ? "J" : "L", field, nick,
+           channel_of(room_key), std::move(payload)},
+          [](Reply reply) {
+            if (reply.is_error()) spdlog::warn("cluster: presence not recorded: {}", reply.text);
+          });
+}
+
+void RedisEngine::forget(const std::string& room_key, std::vector<std::string> fields) {
+  if (fields.empty()) return;
+  std::vector<std::string> args{"HDEL", members_key(room_key)};
+  args.insert(args.end(), fields.begin(), fields.end());
+  command(std::move(args), [](Reply) {});
+}
+
+void RedisEngine::on_presence(const std::string& room_key, std::string_view payload) {
+  // "PJ node field nick\nreason"
+  const auto newline = payload.find('\n');
+  const std::string_view head = payload.substr(0, newline);
+  Presence presence;
+  presence.joined = head.size() > 1 && head[1] == 'J';
+  const auto first = head.find(' ');
+  const auto second = head.find(' ', first + 1);
+  const auto third = head.find(' ', second + 1);
+  if (first == std::string_view::npos || second == std::string_view::npos ||
+      third == std::string_view::npos)
+    return;
+  presence.node = head.substr(first + 1, second - first - 1);
+  presence.field = head.substr(second + 1, third - second - 1);
+  presence.nick = head.substr(third + 1);
+  if (newline != std::string_view::npos) presence.reason = payload.substr(newline + 1);
+  if (presence.node == node_id_ || !presence_sink_) return;
+  if (presence.joined) watched_nodes_.insert(presence.node);
+  presence_sink_(room_key, std::move(presence));
 }
 
 void RedisEngine::run(std::function<void()> work) { asio::post(*io_, std::move(work)); }
@@ -311,12 +400,12 @@ void RedisEngine::unsubscribe(const std::string& room_key) {
 
 void RedisEngine::load_room(const std::string& room_key, std::uint32_t recent,
                             std::function<void(LoadedRoom)> done) {
-  command({"EVAL", scripts::load_room, "5", seq_key(room_key), stream_key(room_key),
-           edits_key(room_key), topic_key(room_key), rooms_key,
+  command({"EVAL", scripts::load_room, "6", seq_key(room_key), stream_key(room_key),
+           edits_key(room_key), topic_key(room_key), rooms_key, members_key(room_key),
            std::to_string(std::max(recent, 1u)), room_key},
           [recent, done = std::move(done)](Reply reply) {
             LoadedRoom room;
-            if (reply.type != Reply::Type::array || reply.elements.size() != 4) {
+            if (reply.type != Reply::Type::array || reply.elements.size() != 5) {
               room.error = failure_of(reply);
               return done(std::move(room));
             }
@@ -326,14 +415,20 @@ void RedisEngine::load_room(const std::string& room_key, std::uint32_t recent,
             room.name = reply.elements[2].text;
             if (recent > 0) room.recent = messages_of(reply.elements[3]);
             std::reverse(room.recent.begin(), room.recent.end());
+            const auto& members = reply.elements[4].elements;
+            for (std::size_t i = 0; i + 1 < members.size(); i += 2)
+              room.members.emplace_back(members[i].text, members[i + 1].text);
             done(std::move(room));
           });
 }
 
 void RedisEngine::on_published(const std::string& channel, const std::string& payload) {
   const std::string channel_prefix = prefix + "r:";
+  if (!channel.starts_with(channel_prefix)) return;
+  // Presence starts with "P"; a message with its sequence (a digit).
+  if (payload.starts_with("P")) return on_presence(channel.substr(channel_prefix.size()), payload);
   const auto space = payload.find(' ');
-  if (!sink_ || !channel.starts_with(channel_prefix) || space == std::string::npos) return;
+  if (!sink_ || space == std::string::npos) return;
   v1::RoomMessage message;
   if (!message.ParseFromArray(payload.data() + space + 1,
                               static_cast<int>(payload.size() - space - 1))) {

@@ -10,16 +10,21 @@
 // Redis I/O runs on one thread of its own (two connections: commands, and subscriptions).
 // Callbacks run there; callers post back to their shard, as with the embedded store.
 
+#include <asio/steady_timer.hpp>
+
 #include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
 #include "host_port.hpp"
+#include "presence.hpp"
 #include "room_log.hpp"
 
 namespace asio {
@@ -38,6 +43,7 @@ struct LoadedRoom {
   std::string topic;
   std::uint64_t last_seq = 0;
   std::vector<v1::RoomMessage> recent;  // ascending, at most the count asked for
+  std::vector<std::pair<std::string, std::string>> members;  // every node's: field -> nick
 };
 
 class RedisEngine final : public RoomLog {
@@ -96,16 +102,40 @@ class RedisEngine final : public RoomLog {
                  std::function<void(LoadedRoom)> done);
   bool connected() const { return connected_.load(std::memory_order_relaxed); }
 
+  // Presence across nodes. This node's id (random per process) names its members' fields.
+  const std::string& node_id() const { return node_id_; }
+  void announce(const std::string& room_key, bool joined, std::uint64_t session_id,
+                const std::string& nick, const std::string& reason);
+  // Members of a node found dead, removed from the room's record (idempotent).
+  void forget(const std::string& room_key, std::vector<std::string> fields);
+  // Presence events from other nodes, and nodes whose heartbeat expired; on the engine's thread.
+  void set_presence_sink(std::function<void(const std::string& room_key, Presence)> sink) {
+    presence_sink_ = std::move(sink);
+  }
+  void set_node_lost(std::function<void(const std::string& node)> lost) {
+    node_lost_ = std::move(lost);
+  }
+  // Nodes a room has members of: watched from now on (their heartbeat).
+  void watch_node(const std::string& node);
+
  private:
   void run(std::function<void()> work);  // on the engine's thread
   void command(std::vector<std::string> args, std::function<void(Reply)> done);
   void on_published(const std::string& channel, const std::string& payload);
+  void on_presence(const std::string& room_key, std::string_view payload);
+  void heartbeat();
+  void check_nodes();
 
   Options options_;
   std::unique_ptr<asio::io_context> io_;
   std::unique_ptr<Connection> commands_;
   std::unique_ptr<Connection> subscriptions_;
   Sink sink_;
+  std::string node_id_;
+  std::function<void(const std::string&, Presence)> presence_sink_;
+  std::function<void(const std::string&)> node_lost_;
+  std::set<std::string> watched_nodes_;  // engine thread
+  std::unique_ptr<asio::steady_timer> heartbeat_timer_;
   std::function<void(const std::string& room_key)> resubscribed_;
   std::unordered_map<std::string, std::vector<std::function<void()>>> subscribing_;  // by channel
   std::atomic<bool> connected_{false};

@@ -47,8 +47,8 @@ if #first > 0 then oldest = tonumber(string.match(first[1][1], '^(%d+)')) end
 return {oldest, out}
 )lua";
 
-// KEYS: seq counter, stream, edits hash, topic, rooms hash. ARGV: count, room key.
-// Returns {last seq, topic, display name, {{seq, message}...} newest first}.
+// KEYS: seq counter, stream, edits hash, topic, rooms hash, members hash. ARGV: count, room key.
+// Returns {last seq, topic, display name, {{seq, message}...} newest first, {field, nick, ...}}.
 inline constexpr const char* load_room = R"lua(
 local seq = redis.call('GET', KEYS[1]) or '0'
 local entries = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', ARGV[1])
@@ -57,7 +57,20 @@ for i, entry in ipairs(entries) do
   local s = string.match(entry[1], '^(%d+)')
   out[i] = {s, redis.call('HGET', KEYS[3], s) or entry[2][2]}
 end
-return {seq, redis.call('GET', KEYS[4]) or '', redis.call('HGET', KEYS[5], ARGV[2]) or '', out}
+return {seq, redis.call('GET', KEYS[4]) or '', redis.call('HGET', KEYS[5], ARGV[2]) or '', out,
+        redis.call('HGETALL', KEYS[6])}
+)lua";
+
+// KEYS: members hash. ARGV: "J" or "L", field ("<node>:<session>"), nick, channel, payload.
+// Records the member (or forgets it) and tells every node following the room.
+inline constexpr const char* presence = R"lua(
+if ARGV[1] == 'J' then
+  redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+else
+  redis.call('HDEL', KEYS[1], ARGV[2])
+end
+redis.call('PUBLISH', ARGV[4], ARGV[5])
+return 1
 )lua";
 
 // KEYS: stream, edits hash. ARGV: seq. Returns {sender key, message} or nil.

@@ -12,8 +12,8 @@
 namespace {
 
 using namespace chat;
-using chat::test::TestClient;
 using chat::test::node_config;
+using chat::test::TestClient;
 using chat::test::TestServer;
 
 // The room's whole history as one node tells it: seq -> text.
@@ -126,6 +126,14 @@ TEST_CASE("a node killed with SIGKILL: the others go on, its clients resume on a
 
   doomed.stop(SIGKILL);
   CHECK_FALSE(alice.wait_closed().has_value());  // no Disconnect: the node just died
+  // Its heartbeat expires (5 s): the survivor tells its members alice left with her node.
+  const auto left = bob.wait_for(
+      [](const v1::ServerFrame& f) {
+        return f.has_member_left() && f.member_left().nick() == "alice";
+      },
+      std::chrono::seconds(15));
+  REQUIRE(left.has_value());
+  CHECK(left->member_left().reason() == "server lost");
   for (int n = 6; n <= 8; ++n) {
     REQUIRE(bob.say("lobby", "two " + std::to_string(n), static_cast<std::uint64_t>(n)).has_ack());
   }

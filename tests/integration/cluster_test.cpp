@@ -13,8 +13,8 @@
 namespace {
 
 using namespace chat;
-using chat::test::TestClient;
 using chat::test::node_config;
+using chat::test::TestClient;
 using chat::test::TestServer;
 
 v1::ClientFrame send_frame(const std::string& room, const std::string& text,
@@ -147,4 +147,42 @@ TEST_CASE("history and resume through another node than the one a client used") 
   REQUIRE(fresh.has_ack());
   CHECK_FALSE(fresh.ack().duplicate());
   CHECK(fresh.ack().seq() == 15);
+}
+
+TEST_CASE("presence spans the nodes: joins, leaves, Who and member counts") {
+  chat::test::RedisProcess redis;
+  TestServer first(node_config(redis));
+  TestServer second(node_config(redis));
+
+  auto alice = TestClient::connect_as(first.port(), "alice");
+  REQUIRE(alice.join("lobby").has_join_reply());
+  auto bob = TestClient::connect_as(second.port(), "bob");
+  const auto bob_joined = bob.join("lobby");
+  REQUIRE(bob_joined.has_join_reply());
+  CHECK(bob_joined.join_reply().member_count() == 2);  // alice is on the other node
+
+  const auto seen = alice.wait_for([](const v1::ServerFrame& f) {
+    return f.has_member_joined() && f.member_joined().nick() == "bob";
+  });
+  REQUIRE(seen.has_value());
+
+  v1::ClientFrame who;
+  who.mutable_who()->set_room("lobby");
+  const auto list = alice.reply_to(alice.send(who));
+  REQUIRE(list.has_value());
+  REQUIRE(list->has_member_list());
+  REQUIRE(list->member_list().nicks_size() == 2);
+  CHECK(list->member_list().nicks(0) == "alice");
+  CHECK(list->member_list().nicks(1) == "bob");
+
+  v1::ClientFrame leave;
+  leave.mutable_leave()->set_room("lobby");
+  REQUIRE(bob.reply_to(bob.send(leave)).has_value());
+  const auto left = alice.wait_for([](const v1::ServerFrame& f) {
+    return f.has_member_left() && f.member_left().nick() == "bob";
+  });
+  REQUIRE(left.has_value());
+  const auto after = alice.reply_to(alice.send(who));
+  REQUIRE(after.has_value());
+  CHECK(after->member_list().nicks_size() == 1);
 }
