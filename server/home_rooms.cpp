@@ -245,6 +245,7 @@ void HomeRooms::set_topic(const std::string& key, SessionRef who, const std::str
   event.mutable_topic_changed()->set_topic(topic);
   event.mutable_topic_changed()->set_by(room->members.at(who.id).nick);
   broadcast(key, *room, encode_frame(event));
+  if (context_.cluster) context_.cluster->relay(key, event);
   v1::ServerFrame ok;
   ok.set_request_id(request_id);
   ok.mutable_ok();

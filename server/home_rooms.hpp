@@ -96,6 +96,8 @@ class HomeRooms {
   // A member joined or left on another node; a node stopped (its members leave every room).
   void on_presence(const std::string& key, redis::Presence presence);
   void on_node_lost(const std::string& node);
+  // A topic change, edit or delete made on another node.
+  void on_room_event(const std::string& key, v1::ServerFrame event);
 
  private:
   struct Waiter {

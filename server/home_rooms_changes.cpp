@@ -4,6 +4,7 @@
 
 #include "home_rooms.hpp"
 #include "names.hpp"
+#include "redis/redis_engine.hpp"
 #include "shard.hpp"
 #include "wall_clock.hpp"
 
@@ -75,6 +76,7 @@ void HomeRooms::on_changed(const ChangeArgs& args, const storage::EditResult& re
   }
   send_to_session(context_, args.who, ok_frame(args.request_id));
   broadcast(args.key, room, encode_frame(event));
+  if (context_.cluster) context_.cluster->relay(args.key, event);
 }
 
 void HomeRooms::mark_read(const std::string& key, SessionRef who, std::string account_key,

@@ -174,6 +174,29 @@ void HomeRooms::on_node_lost(const std::string& node) {
   }
 }
 
+void HomeRooms::on_room_event(const std::string& key, v1::ServerFrame event) {
+  auto it = rooms_.find(key);
+  if (it == rooms_.end() || !it->second.live) return;  // a room being loaded reads them from Redis
+  Room& room = it->second;
+  v1::RoomMessage* kept = nullptr;
+  if (event.has_topic_changed()) {
+    room.topic = event.topic_changed().topic();
+  } else if (event.has_message_edited()) {
+    if (room.recent && (kept = room.recent->find(event.message_edited().seq()))) {
+      kept->set_text(event.message_edited().text());
+      kept->set_edited(true);
+    }
+  } else if (event.has_message_deleted()) {
+    if (room.recent && (kept = room.recent->find(event.message_deleted().seq()))) {
+      kept->clear_text();
+      kept->set_deleted(true);
+    }
+  } else {
+    return;
+  }
+  broadcast(key, room, encode_frame(event));
+}
+
 void HomeRooms::release_acks(Room& room) {
   while (!room.acks_due.empty() && room.acks_due.begin()->first <= room.settled_seq) {
     auto due = room.acks_due.extract(room.acks_due.begin());

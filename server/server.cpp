@@ -84,6 +84,12 @@ Server::Server(const ServerConfig& config) : context_(std::make_unique<ServerCon
         rooms.on_presence(key, std::move(presence));
       });
     });
+    context_->cluster->set_event_sink(
+        [context = context_.get()](const std::string& key, v1::ServerFrame event) {
+          post_to_home(*context, key, [key, event = std::move(event)](HomeRooms& rooms) mutable {
+            rooms.on_room_event(key, std::move(event));
+          });
+        });
     context_->cluster->set_node_lost([context = context_.get()](const std::string& node) {
       for (auto& shard : context->shards) {
         Shard& s = *shard;

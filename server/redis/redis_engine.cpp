@@ -78,6 +78,7 @@ RedisEngine::RedisEngine(Options options)
   heartbeat_timer_ = std::make_unique<asio::steady_timer>(*io_);
   ConnectionOptions connection{.address = options_.address};
   commands_ = std::make_unique<Connection>(*io_, connection);
+  heartbeats_ = std::make_unique<Connection>(*io_, connection);
   connection.subscriber = true;
   subscriptions_ = std::make_unique<Connection>(*io_, connection);
   commands_->on_state = [this](bool up) { connected_ = up; };
@@ -98,6 +99,7 @@ RedisEngine::RedisEngine(Options options)
   };
   commands_->start();
   subscriptions_->start();
+  heartbeats_->start();
   run([this] { heartbeat(); });
   thread_ = std::thread([this] {
     auto work = asio::make_work_guard(*io_);
@@ -109,6 +111,7 @@ RedisEngine::RedisEngine(Options options)
 RedisEngine::~RedisEngine() {
   run([this] {
     heartbeat_timer_->cancel();
+    heartbeats_->stop();
     commands_->stop();
     subscriptions_->stop();
   });
@@ -116,13 +119,14 @@ RedisEngine::~RedisEngine() {
   thread_.join();
   commands_.reset();
   subscriptions_.reset();
+  heartbeats_.reset();
   heartbeat_timer_.reset();
 }
 
 // Every second: this node's key, alive for five; and a look at the nodes this one watches.
 void RedisEngine::heartbeat() {
-  commands_->command({"SET", node_key(node_id_), "1", "PX", std::to_string(heartbeat_ttl_ms)},
-                     [](Reply) {});
+  heartbeats_->command({"SET", node_key(node_id_), "1", "PX", std::to_string(heartbeat_ttl_ms)},
+                       [](Reply) {});
   check_nodes();
   heartbeat_timer_->expires_after(heartbeat_interval);
   heartbeat_timer_->async_wait([this](const asio::error_code& error) {
@@ -131,9 +135,9 @@ void RedisEngine::heartbeat() {
 }
 
 void RedisEngine::check_nodes() {
-  if (!commands_->connected()) return;  // a lost Redis says nothing about the nodes
+  if (!heartbeats_->connected()) return;  // a lost Redis says nothing about the nodes
   for (const std::string& node : watched_nodes_) {
-    commands_->command({"EXISTS", node_key(node)}, [this, node](Reply reply) {
+    heartbeats_->command({"EXISTS", node_key(node)}, [this, node](Reply reply) {
       if (reply.type != Reply::Type::integer || reply.integer != 0) return;
       if (watched_nodes_.erase(node) == 0) return;
       spdlog::warn("cluster: node {} stopped its heartbeat; its members leave", node);
@@ -157,8 +161,14 @@ void RedisEngine::announce(const std::string& room_key, bool joined, std::uint64
   command({"EVAL", scripts::presence, "1", members_key(room_key), joined ? "J" : "L", field, nick,
            channel_of(room_key), std::move(payload)},
           [](Reply reply) {
-            if (reply.is_error()) spdlog::warn("cluster: presence not recorded: {}", reply.text);
+            // (At shutdown the engine stops before the last members have left: no news.)
+            if (reply.is_error()) spdlog::debug("cluster: presence not recorded: {}", reply.text);
           });
+}
+
+void RedisEngine::relay(const std::string& room_key, const v1::ServerFrame& event) {
+  command({"PUBLISH", channel_of(room_key), "E" + node_id_ + " " + event.SerializeAsString()},
+          [](Reply) {});
 }
 
 void RedisEngine::forget(const std::string& room_key, std::vector<std::string> fields) {
@@ -427,6 +437,17 @@ void RedisEngine::on_published(const std::string& channel, const std::string& pa
   if (!channel.starts_with(channel_prefix)) return;
   // Presence starts with "P"; a message with its sequence (a digit).
   if (payload.starts_with("P")) return on_presence(channel.substr(channel_prefix.size()), payload);
+  if (payload.starts_with("E")) {
+    // "E<node> <ServerFrame>": an event from another node.
+    const auto space = payload.find(' ');
+    if (space == std::string::npos || !event_sink_) return;
+    if (std::string_view(payload).substr(1, space - 1) == node_id_) return;
+    v1::ServerFrame event;
+    if (!event.ParseFromArray(payload.data() + space + 1,
+                              static_cast<int>(payload.size() - space - 1)))
+      return;
+    return event_sink_(channel.substr(channel_prefix.size()), std::move(event));
+  }
   const auto space = payload.find(' ');
   if (!sink_ || space == std::string::npos) return;
   v1::RoomMessage message;

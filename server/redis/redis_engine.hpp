@@ -115,6 +115,12 @@ class RedisEngine final : public RoomLog {
   void set_node_lost(std::function<void(const std::string& node)> lost) {
     node_lost_ = std::move(lost);
   }
+  // Room events other than messages (topic changed, message edited or deleted): sent to the
+  // other nodes following the room, which show them to their members.
+  void relay(const std::string& room_key, const v1::ServerFrame& event);
+  void set_event_sink(std::function<void(const std::string& room_key, v1::ServerFrame)> sink) {
+    event_sink_ = std::move(sink);
+  }
   // Nodes a room has members of: watched from now on (their heartbeat).
   void watch_node(const std::string& node);
 
@@ -130,10 +136,14 @@ class RedisEngine final : public RoomLog {
   std::unique_ptr<asio::io_context> io_;
   std::unique_ptr<Connection> commands_;
   std::unique_ptr<Connection> subscriptions_;
+  // Heartbeats on a connection of their own: behind a deep pipeline of appends they could be late
+  // enough for the other nodes to think this one dead.
+  std::unique_ptr<Connection> heartbeats_;
   Sink sink_;
   std::string node_id_;
   std::function<void(const std::string&, Presence)> presence_sink_;
   std::function<void(const std::string&)> node_lost_;
+  std::function<void(const std::string&, v1::ServerFrame)> event_sink_;
   std::set<std::string> watched_nodes_;  // engine thread
   std::unique_ptr<asio::steady_timer> heartbeat_timer_;
   std::function<void(const std::string& room_key)> resubscribed_;

@@ -186,3 +186,53 @@ TEST_CASE("presence spans the nodes: joins, leaves, Who and member counts") {
   REQUIRE(after.has_value());
   CHECK(after->member_list().nicks_size() == 1);
 }
+
+TEST_CASE("topic changes, edits and deletes made on one node show on the others") {
+  chat::test::TwoNodeLobby cluster;
+  auto& redis = cluster.redis;
+  auto& alice = cluster.alice;
+  auto& bob = cluster.bob;
+  const auto sent = alice.say("lobby", "typo", 1);
+  REQUIRE(sent.has_ack());
+  const std::uint64_t seq = sent.ack().seq();
+
+  v1::ClientFrame topic;
+  topic.mutable_set_topic()->set_room("lobby");
+  topic.mutable_set_topic()->set_topic("welcome");
+  REQUIRE(alice.reply_to(alice.send(topic)).has_value());
+  const auto changed = bob.wait_for([](const v1::ServerFrame& f) { return f.has_topic_changed(); });
+  REQUIRE(changed.has_value());
+  CHECK(changed->topic_changed().topic() == "welcome");
+
+  v1::ClientFrame edit;
+  edit.mutable_edit()->set_room("lobby");
+  edit.mutable_edit()->set_seq(seq);
+  edit.mutable_edit()->set_text("fixed");
+  REQUIRE(alice.reply_to(alice.send(edit))->has_ok());
+  const auto edited = bob.wait_for([](const v1::ServerFrame& f) { return f.has_message_edited(); });
+  REQUIRE(edited.has_value());
+  CHECK(edited->message_edited().text() == "fixed");
+
+  // A third node loading the room now reads the topic and the edit from Redis.
+  TestServer third(node_config(redis));
+  auto carol = TestClient::connect_as(third.port(), "carol");
+  v1::ClientFrame join;
+  join.mutable_join()->set_room("lobby");
+  join.mutable_join()->set_history(10);
+  const auto joined = carol.reply_to(carol.send(join));
+  REQUIRE(joined.has_value());
+  CHECK(joined->join_reply().topic() == "welcome");
+  const auto replayed =
+      carol.wait_for([](const v1::ServerFrame& f) { return f.has_room_message(); });
+  REQUIRE(replayed.has_value());
+  CHECK(replayed->room_message().text() == "fixed");
+  CHECK(replayed->room_message().edited());
+
+  v1::ClientFrame remove;
+  remove.mutable_delete_()->set_room("lobby");
+  remove.mutable_delete_()->set_seq(seq);
+  REQUIRE(alice.reply_to(alice.send(remove))->has_ok());
+  CHECK(bob.wait_for([](const v1::ServerFrame& f) { return f.has_message_deleted(); }).has_value());
+  CHECK(
+      carol.wait_for([](const v1::ServerFrame& f) { return f.has_message_deleted(); }).has_value());
+}

@@ -9,6 +9,7 @@
 
 #include "child_process.hpp"
 #include "client.hpp"
+#include "cluster_support.hpp"
 #include "coroutine_test.hpp"
 #include "server_process.hpp"
 #include "test_client.hpp"
@@ -202,4 +203,26 @@ TEST_CASE("chat-server --log-format json writes each log line as one JSON object
     CHECK_MESSAGE(line.ends_with(R"("})"), line);
   }
   CHECK(server.count_in_log(R"("level":"info","msg":"listening on 127.0.0.1:)") == 1);
+}
+
+TEST_CASE("a cluster node is not ready while its Redis is away, and ready again after") {
+  chat::test::RedisProcess redis;
+  auto config = chat::test::node_config(redis);
+  config.http = "127.0.0.1:0";
+  TestServer node(config);
+  const std::uint16_t port = node.server().http_port();
+  CHECK(chat::test::eventually([&] { return http_get(port, "/readyz").status == 200; }));
+
+  redis.kill();
+  HttpAnswer away;
+  CHECK(chat::test::eventually([&] {
+    away = http_get(port, "/readyz");
+    return away.status == 503;
+  }));
+  CHECK(away.body.find("redis unavailable") != std::string::npos);
+  CHECK(http_get(port, "/healthz").status == 200);  // up, just not ready
+
+  redis.restart();
+  CHECK(chat::test::eventually([&] { return http_get(port, "/readyz").status == 200; },
+                               std::chrono::seconds(20)));
 }
