@@ -8,6 +8,7 @@
 #include <array>
 
 #include "logging.hpp"
+#include "redis/redis_engine.hpp"
 #include "shard.hpp"
 #include "tls_channel.hpp"
 #include "tls_handshake.hpp"
@@ -56,6 +57,8 @@ Session::~Session() {
   leave_everything(closing_ && close_reason_ == v1::Disconnect::SLOW_CONSUMER ? "slow consumer"
                                                                               : "disconnected");
   if (!nick_.empty()) shard_.context().nicks.release(nick_, ref_);
+  // (Also when the claim is still on its way: the release queues behind it.)
+  if (!cluster_nick_.empty()) shard_.context().cluster->release_nick(cluster_nick_, ref_.id);
   shard_.context().stats.sessions_current.fetch_sub(1, std::memory_order_relaxed);
   shard_.remove_session(*this);
 }

@@ -97,6 +97,13 @@ class Session {
                      const std::string* text);
   // session_account.cpp
   void finish_hello(std::uint64_t id, const v1::Hello& hello, const LoginResult& login);
+  // Cluster mode: the nick claimed across the cluster too (or not).
+  void finish_cluster_claim(std::uint64_t id, const v1::Hello& hello, const LoginResult& login,
+                            const storage::WriteResult& claimed);
+  void rename_claimed(std::uint64_t id, const std::string& nick,
+                      const storage::WriteResult& claimed);
+  // Renames on this node; false after answering NICK_IN_USE.
+  bool apply_rename(std::uint64_t id, const std::string& nick);
   void welcome(std::uint64_t id, const v1::Hello& hello, const LoginResult& login);
   void replay_early_requests();
   void handle_register(std::uint64_t id, const v1::Register& request);
@@ -139,6 +146,7 @@ class Session {
   bool welcomed_ = false;
   bool hello_pending_ = false;                   // the login is being checked off this thread
   bool registered_ = false;                      // logged in with a registered nick's password
+  std::string cluster_nick_;                     // the nick key claimed in Redis (cluster mode)
   std::vector<v1::ClientFrame> early_requests_;  // sent behind a pending Hello
   bool closing_ = false;
   v1::Disconnect::Reason close_reason_ = v1::Disconnect::REASON_UNSPECIFIED;

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "names.hpp"
+#include "redis/redis_engine.hpp"
 #include "session.hpp"
 #include "shard.hpp"
 
@@ -46,6 +47,36 @@ void Session::finish_hello(std::uint64_t id, const v1::Hello& hello, const Login
     send_error(id, login.code, login.message, login.retry_after_ms);
   } else if (!shard_.context().nicks.claim(hello.nick(), ref_)) {
     send_error(id, v1::Error::NICK_IN_USE, "nick is in use");
+  } else if (ServerContext& context = shard_.context(); context.cluster) {
+    // Unique on this node; now across the cluster. Requests wait behind the Hello meanwhile.
+    hello_pending_ = true;
+    cluster_nick_ = name_key(hello.nick());
+    context.cluster->claim_nick(
+        cluster_nick_, ref_.id,
+        [&context, ref = ref_, id, hello, login](storage::WriteResult claimed) {
+          with_session(context, ref, [id, hello, login, claimed](Session& session) {
+            session.finish_cluster_claim(id, hello, login, claimed);
+          });
+        });
+    return;
+  } else {
+    welcome(id, hello, login);
+  }
+  replay_early_requests();
+}
+
+void Session::finish_cluster_claim(std::uint64_t id, const v1::Hello& hello,
+                                   const LoginResult& login, const storage::WriteResult& claimed) {
+  hello_pending_ = false;
+  if (closing_) return;
+  if (!claimed.ok) {
+    shard_.context().nicks.release(hello.nick(), ref_);
+    cluster_nick_.clear();
+    if (claimed.error.empty()) {
+      send_error(id, v1::Error::NICK_IN_USE, "nick is in use on another server of the cluster");
+    } else {
+      send_error(id, v1::Error::UNAVAILABLE, "cannot check the nick across the cluster: try again");
+    }
   } else {
     welcome(id, hello, login);
   }

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "names.hpp"
+#include "redis/redis_engine.hpp"
 #include "session.hpp"
 #include "shard.hpp"
 #include "wall_clock.hpp"
@@ -325,9 +326,42 @@ void Session::handle_set_nick(std::uint64_t id, const v1::SetNick& set_nick) {
 
 void Session::rename(std::uint64_t id, const std::string& nick) {
   ServerContext& context = shard_.context();
+  if (!context.cluster || name_key(nick) == name_key(nick_)) {
+    apply_rename(id, nick);
+    return;
+  }
+  context.cluster->claim_nick(name_key(nick), ref_.id,
+                              [&context, ref = ref_, id, nick](storage::WriteResult claimed) {
+                                with_session(context, ref, [id, nick, claimed](Session& session) {
+                                  session.rename_claimed(id, nick, claimed);
+                                });
+                              });
+}
+
+void Session::rename_claimed(std::uint64_t id, const std::string& nick,
+                             const storage::WriteResult& claimed) {
+  redis::RedisEngine& cluster = *shard_.context().cluster;
+  if (!claimed.ok) {
+    if (claimed.error.empty()) {
+      send_error(id, v1::Error::NICK_IN_USE, "nick is in use on another server of the cluster");
+    } else {
+      send_error(id, v1::Error::UNAVAILABLE, "cannot check the nick across the cluster: try again");
+    }
+    return;
+  }
+  if (!apply_rename(id, nick)) {
+    cluster.release_nick(name_key(nick), ref_.id);
+    return;
+  }
+  cluster.release_nick(cluster_nick_, ref_.id);
+  cluster_nick_ = name_key(nick);
+}
+
+bool Session::apply_rename(std::uint64_t id, const std::string& nick) {
+  ServerContext& context = shard_.context();
   if (!context.nicks.rename(nick_, nick, ref_)) {
     send_error(id, v1::Error::NICK_IN_USE, "nick is in use");
-    return;
+    return false;
   }
   if (name_key(nick) != name_key(nick_)) registered_ = false;  // the account was the old nick's
   nick_ = nick;
@@ -336,6 +370,7 @@ void Session::rename(std::uint64_t id, const std::string& nick) {
                  [key, who = ref_, nick](HomeRooms& rooms) { rooms.rename(key, who, nick); });
   }
   send_ok(id);
+  return true;
 }
 
 void Session::handle_list_rooms(std::uint64_t id, const v1::ListRooms& list) {

@@ -38,6 +38,7 @@ std::string random_node_id() {
 std::string channel_of(const std::string& room_key) { return room_prefix(room_key); }
 const std::string rooms_key = prefix + "rooms";
 const std::string accounts_key = prefix + "accounts";
+const std::string nicks_key = prefix + "nicks";
 std::string markers_key(const std::string& account_key) { return prefix + "read:" + account_key; }
 
 std::uint64_t to_u64(std::string_view text) {
@@ -82,6 +83,13 @@ RedisEngine::RedisEngine(Options options)
   connection.subscriber = true;
   subscriptions_ = std::make_unique<Connection>(*io_, connection);
   commands_->on_state = [this](bool up) { connected_ = up; };
+  // This node's heartbeat key goes first on every (re)connection: its nick claims depend on it.
+  heartbeats_->on_state = [this](bool up) {
+    if (up) {
+      heartbeats_->command({"SET", node_key(node_id_), "1", "PX", std::to_string(heartbeat_ttl_ms)},
+                           [](Reply) {});
+    }
+  };
   subscriptions_->on_message = [this](const std::string& channel, const std::string& payload) {
     on_published(channel, payload);
   };
@@ -168,6 +176,24 @@ void RedisEngine::announce(const std::string& room_key, bool joined, std::uint64
 
 void RedisEngine::relay(const std::string& room_key, const v1::ServerFrame& event) {
   command({"PUBLISH", channel_of(room_key), "E" + node_id_ + " " + event.SerializeAsString()},
+          [](Reply) {});
+}
+
+void RedisEngine::claim_nick(const std::string& nick_key, std::uint64_t session_id,
+                             std::function<void(storage::WriteResult)> done) {
+  command({"EVAL", scripts::claim_nick, "1", nicks_key, nick_key,
+           node_id_ + ":" + std::to_string(session_id), prefix + "node:", node_id_,
+           std::to_string(heartbeat_ttl_ms)},
+          [done = std::move(done)](Reply reply) {
+            if (reply.type != Reply::Type::integer)
+              return done({.ok = false, .error = failure_of(reply)});
+            done({.ok = reply.integer == 1, .error = {}});
+          });
+}
+
+void RedisEngine::release_nick(const std::string& nick_key, std::uint64_t session_id) {
+  command({"EVAL", scripts::release_nick, "1", nicks_key, nick_key,
+           node_id_ + ":" + std::to_string(session_id)},
           [](Reply) {});
 }
 

@@ -121,6 +121,11 @@ class RedisEngine final : public RoomLog {
   void set_event_sink(std::function<void(const std::string& room_key, v1::ServerFrame)> sink) {
     event_sink_ = std::move(sink);
   }
+  // Nicks are unique across the cluster: a session claims its nick here after claiming it on its
+  // node. done: ok, or not ok with an empty error when another live node's session holds it.
+  void claim_nick(const std::string& nick_key, std::uint64_t session_id,
+                  std::function<void(storage::WriteResult)> done);
+  void release_nick(const std::string& nick_key, std::uint64_t session_id);
   // Nodes a room has members of: watched from now on (their heartbeat).
   void watch_node(const std::string& node);
 

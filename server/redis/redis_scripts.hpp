@@ -98,4 +98,24 @@ end
 return out
 )lua";
 
+// KEYS: nicks hash. ARGV: nick key, owner ("<node>:<session>"), node key prefix, own node id,
+// heartbeat TTL (ms). Claims the nick unless a node that is still alive (its heartbeat key exists)
+// holds it; the claiming node's own heartbeat is renewed first, so its claims count from the start.
+inline constexpr const char* claim_nick = R"lua(
+redis.call('SET', ARGV[3] .. ARGV[4], '1', 'PX', ARGV[5])
+local owner = redis.call('HGET', KEYS[1], ARGV[1])
+if owner and owner ~= ARGV[2] then
+  local node = string.match(owner, '^([^:]+)')
+  if redis.call('EXISTS', ARGV[3] .. node) == 1 then return 0 end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
+)lua";
+
+// KEYS: nicks hash. ARGV: nick key, owner. Gives the nick up if this owner still holds it.
+inline constexpr const char* release_nick = R"lua(
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HDEL', KEYS[1], ARGV[1]) end
+return 1
+)lua";
+
 }  // namespace chat::server::redis::scripts

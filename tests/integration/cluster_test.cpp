@@ -236,3 +236,36 @@ TEST_CASE("topic changes, edits and deletes made on one node show on the others"
   CHECK(
       carol.wait_for([](const v1::ServerFrame& f) { return f.has_message_deleted(); }).has_value());
 }
+
+TEST_CASE("a nick is unique across the cluster, at login and on a nick change") {
+  chat::test::RedisProcess redis;
+  TestServer first(node_config(redis));
+  TestServer second(node_config(redis));
+  auto alice = TestClient::connect_as(first.port(), "alice");
+
+  TestClient copycat(second.port());
+  const auto refused = copycat.reply_to(copycat.send(chat::test::hello_frame("Alice")));
+  REQUIRE(refused.has_value());
+  REQUIRE(refused->has_error());
+  CHECK(refused->error().code() == v1::Error::NICK_IN_USE);
+
+  auto bob = TestClient::connect_as(second.port(), "bob");
+  v1::ClientFrame rename;
+  rename.mutable_set_nick()->set_nick("alice");
+  const auto taken = bob.reply_to(bob.send(rename));
+  REQUIRE(taken.has_value());
+  REQUIRE(taken->has_error());
+  CHECK(taken->error().code() == v1::Error::NICK_IN_USE);
+  rename.mutable_set_nick()->set_nick("robert");
+  CHECK(bob.reply_to(bob.send(rename))->has_ok());
+
+  // Given up when its session ends, and "bob" when bob became robert.
+  alice.shutdown_write();
+  alice.wait_closed();
+  CHECK(chat::test::eventually([&] {
+    TestClient again(second.port());
+    const auto reply = again.reply_to(again.send(chat::test::hello_frame("alice")));
+    return reply && reply->has_welcome();
+  }));
+  CHECK_NOTHROW(TestClient::connect_as(first.port(), "bob"));
+}
