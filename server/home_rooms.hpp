@@ -138,6 +138,9 @@ class HomeRooms {
     std::vector<JoinArgs> waiting_joins;
     std::vector<v1::RoomMessage> early;  // from the channel while loading
     std::vector<redis::Presence> early_presence;
+    // Arrived past a hole in the sequence: held while the hole is read from the stream.
+    std::map<std::uint64_t, v1::RoomMessage> ahead;
+    bool catching_up = false;
     std::unordered_map<std::string, std::string> remote_members;  // other nodes': field -> nick
     // Acks wait until the message came back on the channel and went out here: by sequence.
     std::map<std::uint64_t, std::vector<DueAck>> acks_due;
@@ -167,6 +170,9 @@ class HomeRooms {
   void on_subscribed(const std::string& key);
   void on_loaded(const std::string& key, redis::LoadedRoom loaded);
   void apply_in_order(const std::string& key, Room& room, v1::RoomMessage message);
+  void deliver_next(const std::string& key, Room& room, v1::RoomMessage message);
+  // Gives up on a hole the stream cannot fill (retention, Redis away): a Gap, then what is ahead.
+  void skip_hole(const std::string& key, Room& room);
   void release_acks(Room& room);
   void on_caught_up(const std::string& key, storage::HistoryResult result);
   void apply_presence(const std::string& key, Room& room, redis::Presence presence);

@@ -91,15 +91,35 @@ void HomeRooms::apply_in_order(const std::string& key, Room& room, v1::RoomMessa
   const std::uint64_t seq = message.seq();
   if (seq <= room.settled_seq) return;  // loaded already, or a second copy
   if (seq > room.settled_seq + 1) {
-    // Missed on the channel (Redis was away): members fetch the hole with History.
-    spdlog::warn("cluster: room {} skipped from {} to {}", room.name, room.settled_seq, seq);
-    v1::ServerFrame frame;
-    auto* gap = frame.mutable_gap();
-    gap->set_room(room.name);
-    gap->set_from_seq(room.settled_seq + 1);
-    gap->set_to_seq(seq - 1);
-    broadcast(key, room, encode_frame(frame));
+    // Missed on the channel (Redis was away): held until the hole is read from the stream.
+    room.ahead.emplace(seq, std::move(message));
+    if (!room.catching_up) catch_up(key);
+    return;
   }
+  deliver_next(key, room, std::move(message));
+  while (!room.ahead.empty() && room.ahead.begin()->first <= room.settled_seq + 1) {
+    auto next = room.ahead.extract(room.ahead.begin());
+    if (next.key() == room.settled_seq + 1) deliver_next(key, room, std::move(next.mapped()));
+  }
+}
+
+void HomeRooms::skip_hole(const std::string& key, Room& room) {
+  if (room.ahead.empty()) return;
+  const std::uint64_t next = room.ahead.begin()->first;
+  spdlog::warn("cluster: room {} skipped from {} to {}", room.name, room.settled_seq, next);
+  v1::ServerFrame frame;
+  auto* gap = frame.mutable_gap();
+  gap->set_room(room.name);
+  gap->set_from_seq(room.settled_seq + 1);
+  gap->set_to_seq(next - 1);
+  broadcast(key, room, encode_frame(frame));
+  room.settled_seq = next - 1;
+  auto first = room.ahead.extract(room.ahead.begin());
+  apply_in_order(key, room, std::move(first.mapped()));
+}
+
+void HomeRooms::deliver_next(const std::string& key, Room& room, v1::RoomMessage message) {
+  const std::uint64_t seq = message.seq();
   room.settled_seq = room.last_seq = seq;
   broadcast(key, room, room_message_frame(message, room.name));
   if (!room.recent) room.recent = std::make_unique<RecentHistory>();
@@ -110,6 +130,7 @@ void HomeRooms::apply_in_order(const std::string& key, Room& room, v1::RoomMessa
 void HomeRooms::catch_up(const std::string& key) {
   auto it = rooms_.find(key);
   if (it == rooms_.end() || !it->second.live) return;
+  it->second.catching_up = true;
   storage::HistoryQuery query{.kind = storage::HistoryQuery::Kind::after,
                               .seq = it->second.settled_seq,
                               .limit = shard_.config().max_history};
@@ -122,13 +143,19 @@ void HomeRooms::catch_up(const std::string& key) {
 
 void HomeRooms::on_caught_up(const std::string& key, storage::HistoryResult result) {
   auto it = rooms_.find(key);
-  if (it == rooms_.end() || !it->second.live || !result.ok) return;
+  if (it == rooms_.end() || !it->second.live) return;
+  Room& room = it->second;
+  room.catching_up = false;
   if (!result.messages.empty()) {
-    spdlog::info("cluster: room {} caught up {} message(s) from Redis", it->second.name,
+    spdlog::info("cluster: room {} caught up {} message(s) from Redis", room.name,
                  result.messages.size());
   }
-  for (auto& message : result.messages) apply_in_order(key, it->second, std::move(message));
-  if (result.has_more) catch_up(key);
+  for (auto& message : result.messages) apply_in_order(key, room, std::move(message));
+  if (result.ok && result.has_more) {
+    if (!room.catching_up) catch_up(key);
+  } else if (!room.ahead.empty() && !room.catching_up) {
+    skip_hole(key, room);  // the stream had nothing for the hole: it is gone for good
+  }
 }
 
 void HomeRooms::on_presence(const std::string& key, redis::Presence presence) {

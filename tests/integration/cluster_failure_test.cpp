@@ -74,6 +74,15 @@ TEST_CASE(
       std::chrono::seconds(20)));
   REQUIRE(back->has_ack());
   acknowledged[back->ack().seq()] = "after";
+  // bob's node reconnects on its own schedule.
+  CHECK(chat::test::eventually(
+      [&] {
+        back = bob.say("lobby", "bob back", next_id++);
+        return back->has_ack();
+      },
+      std::chrono::seconds(20)));
+  REQUIRE(back->has_ack());
+  acknowledged[back->ack().seq()] = "bob back";
   for (int n = 0; n < 5; ++n) {
     const std::string text = "after " + std::to_string(n);
     const auto ack = bob.say("lobby", text, next_id++);
