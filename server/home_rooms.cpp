@@ -38,7 +38,7 @@ void HomeRooms::broadcast(const std::string& key, const Room& room, const Shared
 void HomeRooms::broadcast_presence(const std::string& key, const Room& room,
                                    const SharedFrame& frame) {
   const std::uint32_t cap = shard_.config().max_presence_members;
-  if (cap == 0 || room.members.size() <= cap) broadcast(key, room, frame);
+  if (cap == 0 || member_total(room) <= cap) broadcast(key, room, frame);
 }
 
 void HomeRooms::reply_error(SessionRef to, std::uint64_t request_id, v1::Error::Code code,
@@ -149,7 +149,10 @@ void HomeRooms::join(JoinArgs args) {
   if (!already) {
     room.members.emplace(args.who.id, Member{args.who, args.nick});
     ++room.members_per_shard[args.who.shard];
-    if (context_.cluster) context_.cluster->announce(args.key, true, args.who.id, args.nick, "");
+    if (context_.cluster) {
+      context_.cluster->announce(args.key, room.name, redis::Presence::Change::joined, args.who.id,
+                                 args.nick, "");
+    }
   }
   expire(room);
 
@@ -187,7 +190,9 @@ void HomeRooms::leave(const std::string& key, SessionRef who, const std::string&
   const std::string nick = member->second.nick;
   room.members.erase(member);
   --room.members_per_shard[who.shard];
-  if (context_.cluster) context_.cluster->announce(key, false, who.id, nick, reason);
+  if (context_.cluster) {
+    context_.cluster->announce(key, room.name, redis::Presence::Change::left, who.id, nick, reason);
+  }
   if (room.members.empty() && context_.cluster) {
     // No longer followed here: the next join loads it again from Redis.
     context_.cluster->unsubscribe(key);
@@ -217,6 +222,7 @@ void HomeRooms::typing(const std::string& key, SessionRef who, const std::string
   event.mutable_typing()->set_room(it->second.name);
   event.mutable_typing()->set_nick(nick);
   broadcast_presence(key, it->second, encode_frame(event, FramePriority::presence));
+  if (context_.cluster) context_.cluster->relay(key, event);
 }
 
 void HomeRooms::rename(const std::string& key, SessionRef who, const std::string& new_nick) {
@@ -228,6 +234,10 @@ void HomeRooms::rename(const std::string& key, SessionRef who, const std::string
   event.mutable_nick_changed()->set_room(it->second.name);
   event.mutable_nick_changed()->set_old_nick(member->second.nick);
   event.mutable_nick_changed()->set_new_nick(new_nick);
+  if (context_.cluster) {
+    context_.cluster->announce(key, it->second.name, redis::Presence::Change::renamed, who.id,
+                               new_nick, member->second.nick);
+  }
   member->second.nick = new_nick;
   broadcast_presence(key, it->second, encode_frame(event, FramePriority::presence));
 }

@@ -91,7 +91,9 @@ class HomeRooms {
 
   // Cluster mode (home_rooms_cluster.cpp): a message sequenced by Redis, as every node receives it.
   void on_bus_message(const std::string& key, v1::RoomMessage message);
-  // Redis came back: fetch from the room's stream what the channel did not carry meanwhile.
+  // Redis came back: this node's members are recorded again (Redis may have lost them, or taken
+  // this node for dead), and what the channel did not carry meanwhile is read from the stream.
+  void on_resubscribed(const std::string& key);
   void catch_up(const std::string& key);
   // A member joined or left on another node; a node stopped (its members leave every room).
   void on_presence(const std::string& key, redis::Presence presence);

@@ -127,6 +127,16 @@ void HomeRooms::deliver_next(const std::string& key, Room& room, v1::RoomMessage
   release_acks(room);
 }
 
+void HomeRooms::on_resubscribed(const std::string& key) {
+  auto it = rooms_.find(key);
+  if (it == rooms_.end() || !it->second.live) return;
+  for (const auto& [id, member] : it->second.members) {
+    context_.cluster->announce(key, it->second.name, redis::Presence::Change::joined, id,
+                               member.nick, "");
+  }
+  catch_up(key);
+}
+
 void HomeRooms::catch_up(const std::string& key) {
   auto it = rooms_.find(key);
   if (it == rooms_.end() || !it->second.live) return;
@@ -170,16 +180,29 @@ void HomeRooms::on_presence(const std::string& key, redis::Presence presence) {
 }
 
 void HomeRooms::apply_presence(const std::string& key, Room& room, redis::Presence presence) {
+  using Change = redis::Presence::Change;
   v1::ServerFrame event;
-  if (presence.joined) {
-    if (!room.remote_members.emplace(presence.field, presence.nick).second) return;  // known
-    event.mutable_member_joined()->set_room(room.name);
-    event.mutable_member_joined()->set_nick(presence.nick);
-  } else {
-    if (room.remote_members.erase(presence.field) == 0) return;
-    event.mutable_member_left()->set_room(room.name);
-    event.mutable_member_left()->set_nick(presence.nick);
-    event.mutable_member_left()->set_reason(presence.reason);
+  switch (presence.change) {
+    case Change::joined:
+      if (!room.remote_members.emplace(presence.field, presence.nick).second) return;  // known
+      event.mutable_member_joined()->set_room(room.name);
+      event.mutable_member_joined()->set_nick(presence.nick);
+      break;
+    case Change::left:
+      if (room.remote_members.erase(presence.field) == 0) return;
+      event.mutable_member_left()->set_room(room.name);
+      event.mutable_member_left()->set_nick(presence.nick);
+      event.mutable_member_left()->set_reason(presence.detail);
+      break;
+    case Change::renamed: {
+      auto member = room.remote_members.find(presence.field);
+      if (member == room.remote_members.end() || member->second == presence.nick) return;
+      member->second = presence.nick;
+      event.mutable_nick_changed()->set_room(room.name);
+      event.mutable_nick_changed()->set_old_nick(presence.detail);
+      event.mutable_nick_changed()->set_new_nick(presence.nick);
+      break;
+    }
   }
   broadcast_presence(key, room, encode_frame(event, FramePriority::presence));
 }
@@ -193,9 +216,12 @@ void HomeRooms::on_node_lost(const std::string& node) {
     }
     for (const std::string& field : gone) {
       const std::string nick = room.remote_members.at(field);
-      apply_presence(
-          key, room,
-          {.joined = false, .node = node, .field = field, .nick = nick, .reason = "server lost"});
+      apply_presence(key, room,
+                     {.change = redis::Presence::Change::left,
+                      .node = node,
+                      .field = field,
+                      .nick = nick,
+                      .detail = "server lost"});
     }
     context_.cluster->forget(key, std::move(gone));
   }
@@ -206,6 +232,9 @@ void HomeRooms::on_room_event(const std::string& key, v1::ServerFrame event) {
   if (it == rooms_.end() || !it->second.live) return;  // a room being loaded reads them from Redis
   Room& room = it->second;
   v1::RoomMessage* kept = nullptr;
+  if (event.has_typing()) {
+    return broadcast_presence(key, room, encode_frame(event, FramePriority::presence));
+  }
   if (event.has_topic_changed()) {
     room.topic = event.topic_changed().topic();
   } else if (event.has_message_edited()) {

@@ -76,7 +76,7 @@ Server::Server(const ServerConfig& config) : context_(std::make_unique<ServerCon
       });
     });
     context_->cluster->set_resubscribed([context = context_.get()](const std::string& key) {
-      post_to_home(*context, key, [key](HomeRooms& rooms) { rooms.catch_up(key); });
+      post_to_home(*context, key, [key](HomeRooms& rooms) { rooms.on_resubscribed(key); });
     });
     context_->cluster->set_presence_sink([context = context_.get()](const std::string& key,
                                                                     redis::Presence presence) {
@@ -143,6 +143,10 @@ void Server::start() {
         *context_, io, address_of("tls_listen", config.tls_listen), *admission_, load_tls(config));
   }
   if (!config.http.empty()) status_ = std::make_unique<StatusEndpoint>(*context_, config.http);
+  // A node whose Redis answers takes its first clients ready; one whose Redis is away starts
+  // anyway, not ready, and catches up once Redis is back.
+  if (context_->cluster && !context_->cluster->wait_connected(std::chrono::seconds(3)))
+    spdlog::warn("cluster: Redis does not answer yet; starting without it (not ready)");
   for (auto& shard : context_->shards) shard->start();
   if (acceptor_) acceptor_->start();
   if (tls_acceptor_) tls_acceptor_->start();

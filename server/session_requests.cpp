@@ -373,38 +373,62 @@ bool Session::apply_rename(std::uint64_t id, const std::string& nick) {
   return true;
 }
 
+namespace {
+
+// The reply to ListRooms: the rooms by name, at most limit of them.
+v1::ServerFrame room_list_frame(std::uint64_t id, std::vector<v1::RoomInfo> rooms,
+                                std::uint32_t limit) {
+  std::sort(rooms.begin(), rooms.end(),
+            [](const auto& a, const auto& b) { return name_key(a.room()) < name_key(b.room()); });
+  v1::ServerFrame frame;
+  frame.set_request_id(id);
+  auto* reply = frame.mutable_room_list();
+  reply->set_truncated(rooms.size() > limit);
+  for (std::size_t i = 0; i < rooms.size() && i < limit; ++i)
+    *reply->add_rooms() = std::move(rooms[i]);
+  return frame;
+}
+
+}  // namespace
+
 void Session::handle_list_rooms(std::uint64_t id, const v1::ListRooms& list) {
+  ServerContext& context = shard_.context();
+  const std::uint32_t max = shard_.config().max_history;  // the same cap bounds a reply's size
+  const std::uint32_t limit = list.limit() == 0 ? max : std::min(list.limit(), max);
+  if (context.cluster) {
+    // Redis knows every node's rooms; one more than the limit tells whether it was truncated.
+    context.cluster->list_rooms(
+        name_key(list.prefix()), limit + 1,
+        [&context, who = ref_, id, limit](redis::ListedRooms listed) {
+          with_session(context, who, [id, limit, listed = std::move(listed)](Session& s) mutable {
+            if (!listed.ok) {
+              spdlog::warn("cluster: rooms could not be listed: {}", listed.error);
+              return s.send_error(id, v1::Error::UNAVAILABLE,
+                                  "the cluster store is unavailable; try again");
+            }
+            s.deliver(encode_frame(room_list_frame(id, std::move(listed.rooms), limit)));
+          });
+        });
+    return;
+  }
   // Scatter to every shard's home rooms, gather here; the collector lives on this shard only.
   struct Collector {
     std::vector<v1::RoomInfo> rooms;
     std::size_t pending;
   };
-  ServerContext& context = shard_.context();
   auto collector = std::make_shared<Collector>(Collector{{}, context.shards.size()});
-  const std::uint32_t max = shard_.config().max_history;  // the same cap bounds a reply's size
-  const std::uint32_t limit = list.limit() == 0 ? max : std::min(list.limit(), max);
   Shard& origin = shard_;
   for (auto& shard : context.shards) {
     Shard& source = *shard;
     source.post([&source, &origin, &context, collector, prefix = name_key(list.prefix()),
                  who = ref_, id, limit] {
-      origin.post(
-          [&context, collector, part = source.home_rooms().list(prefix), who, id, limit]() mutable {
-            std::move(part.begin(), part.end(), std::back_inserter(collector->rooms));
-            if (--collector->pending > 0) return;
-            auto& rooms = collector->rooms;
-            std::sort(rooms.begin(), rooms.end(), [](const auto& a, const auto& b) {
-              return name_key(a.room()) < name_key(b.room());
-            });
-            v1::ServerFrame frame;
-            frame.set_request_id(id);
-            auto* reply = frame.mutable_room_list();
-            reply->set_truncated(rooms.size() > limit);
-            for (std::size_t i = 0; i < rooms.size() && i < limit; ++i)
-              *reply->add_rooms() = std::move(rooms[i]);
-            if (Session* session = context.shards[who.shard]->find_session(who.id))
-              session->deliver(encode_frame(frame));
-          });
+      origin.post([&context, collector, part = source.home_rooms().list(prefix), who, id,
+                   limit]() mutable {
+        std::move(part.begin(), part.end(), std::back_inserter(collector->rooms));
+        if (--collector->pending > 0) return;
+        if (Session* session = context.shards[who.shard]->find_session(who.id))
+          session->deliver(encode_frame(room_list_frame(id, std::move(collector->rooms), limit)));
+      });
     });
   }
 }

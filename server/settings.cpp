@@ -82,7 +82,7 @@ const std::array settings{
             &C::retention_seconds},
     Setting{"cluster", "engine",
             "embedded (SQLite in data_dir, one node) or redis (several nodes share rooms through "
-            "Redis; storage and retention_seconds do not apply)",
+            "Redis; storage and data_dir do not apply)",
             &C::engine},
     Setting{"cluster", "redis", "HOST:PORT of Redis, with engine = redis", &C::redis},
     Setting{"accounts", "guests", "allow (unregistered nicks may connect) or deny", &C::guests},

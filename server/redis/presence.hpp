@@ -1,16 +1,17 @@
 #pragma once
-// A member joining or leaving a room on some cluster node.
+// A member joining, leaving or changing nick in a room on some cluster node.
 
 #include <string>
 
 namespace chat::server::redis {
 
 struct Presence {
-  bool joined = false;
-  std::string node;   // the node's id
-  std::string field;  // "<node id>:<session id>", the member's key in the room's record
-  std::string nick;
-  std::string reason;
+  enum class Change { joined, left, renamed };
+  Change change = Change::joined;
+  std::string node;    // the node's id
+  std::string field;   // "<node id>:<session id>", the member's key in the room's record
+  std::string nick;    // the new nick when renamed
+  std::string detail;  // left: the reason; renamed: the old nick
 };
 
 }  // namespace chat::server::redis

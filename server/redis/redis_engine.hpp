@@ -13,9 +13,12 @@
 #include <asio/steady_timer.hpp>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <string_view>
@@ -36,6 +39,12 @@ namespace chat::server::redis {
 class Connection;
 struct Reply;
 
+struct ListedRooms {
+  bool ok = false;
+  std::string error;
+  std::vector<v1::RoomInfo> rooms;  // in key order
+};
+
 struct LoadedRoom {
   bool ok = false;
   std::string error;
@@ -50,7 +59,8 @@ class RedisEngine final : public RoomLog {
  public:
   struct Options {
     HostPort address;
-    std::uint32_t retention_messages = 0;  // per room (stream MAXLEN); 0: keep all
+    std::uint32_t retention_messages = 0;  // per room; 0: keep all
+    std::uint32_t retention_seconds = 0;   // 0: keep forever
   };
 
   // Starts connecting in the background; a node whose Redis is down starts anyway (not ready).
@@ -101,11 +111,14 @@ class RedisEngine final : public RoomLog {
   void load_room(const std::string& room_key, std::uint32_t recent,
                  std::function<void(LoadedRoom)> done);
   bool connected() const { return connected_.load(std::memory_order_relaxed); }
+  // Blocks until the command connection is up or the time is over; true when it is up.
+  bool wait_connected(std::chrono::milliseconds timeout);
 
   // Presence across nodes. This node's id (random per process) names its members' fields.
   const std::string& node_id() const { return node_id_; }
-  void announce(const std::string& room_key, bool joined, std::uint64_t session_id,
-                const std::string& nick, const std::string& reason);
+  // A local member joined, left (detail: the reason) or changed nick (detail: the old nick).
+  void announce(const std::string& room_key, const std::string& room_name, Presence::Change change,
+                std::uint64_t session_id, const std::string& nick, const std::string& detail);
   // Members of a node found dead, removed from the room's record (idempotent).
   void forget(const std::string& room_key, std::vector<std::string> fields);
   // Presence events from other nodes, and nodes whose heartbeat expired; on the engine's thread.
@@ -126,6 +139,10 @@ class RedisEngine final : public RoomLog {
   void claim_nick(const std::string& nick_key, std::uint64_t session_id,
                   std::function<void(storage::WriteResult)> done);
   void release_nick(const std::string& nick_key, std::uint64_t session_id);
+  // The rooms in the cluster whose key starts with prefix_key (members on every node), the first
+  // `count` in key order.
+  void list_rooms(const std::string& prefix_key, std::uint32_t count,
+                  std::function<void(ListedRooms)> done);
   // Nodes a room has members of: watched from now on (their heartbeat).
   void watch_node(const std::string& node);
 
@@ -135,7 +152,14 @@ class RedisEngine final : public RoomLog {
   void on_published(const std::string& channel, const std::string& payload);
   void on_presence(const std::string& room_key, std::string_view payload);
   void heartbeat();
+  void beat();
   void check_nodes();
+  // Removes the members of nodes whose heartbeat expired from Redis, whoever followed their rooms.
+  void reap_nodes();
+  // One pass of retention by age over every room, a batch of rooms per call.
+  void sweep(std::string cursor);
+  std::string retention_max_len() const;
+  std::string retention_min_time() const;
 
   Options options_;
   std::unique_ptr<asio::io_context> io_;
@@ -151,9 +175,12 @@ class RedisEngine final : public RoomLog {
   std::function<void(const std::string&, v1::ServerFrame)> event_sink_;
   std::set<std::string> watched_nodes_;  // engine thread
   std::unique_ptr<asio::steady_timer> heartbeat_timer_;
+  bool sweeping_ = false;  // engine thread
   std::function<void(const std::string& room_key)> resubscribed_;
   std::unordered_map<std::string, std::vector<std::function<void()>>> subscribing_;  // by channel
   std::atomic<bool> connected_{false};
+  std::mutex connected_mutex_;
+  std::condition_variable connected_changed_;
   std::atomic<std::uint64_t> appended_{0};
   std::atomic<std::uint64_t> failed_{0};
   std::thread thread_;

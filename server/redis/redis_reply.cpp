@@ -1,5 +1,7 @@
 #include "redis_reply.hpp"
 
+#include <charconv>
+
 #include <hiredis/hiredis.h>
 #include <hiredis/read.h>
 
@@ -37,6 +39,21 @@ Reply convert(const redisReply& raw) {
 
 }  // namespace
 
+std::uint64_t parse_u64(std::string_view text) {
+  std::uint64_t value = 0;
+  std::from_chars(text.data(), text.data() + text.size(), value);
+  return value;
+}
+
+std::uint64_t reply_number(const Reply& reply) {
+  if (reply.type == Reply::Type::integer) return static_cast<std::uint64_t>(reply.integer);
+  return parse_u64(reply.text);
+}
+
+std::string reply_failure(const Reply& reply) {
+  return reply.is_error() ? reply.text : "unexpected reply from Redis: " + reply.describe();
+}
+
 std::string Reply::describe() const {
   switch (type) {
     case Type::nil:
@@ -56,7 +73,9 @@ std::string Reply::describe() const {
 }
 
 std::string encode_command(const std::vector<std::string>& args) {
-  std::string out = "*" + std::to_string(args.size()) + "\r\n";
+  std::string out(1, '*');
+  out += std::to_string(args.size());
+  out += "\r\n";
   for (const std::string& arg : args) {
     out += '$';
     out += std::to_string(arg.size());

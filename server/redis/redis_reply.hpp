@@ -26,6 +26,13 @@ struct Reply {
   std::string describe() const;
 };
 
+// An integer reply, or a decimal one in a string; 0 otherwise.
+std::uint64_t reply_number(const Reply& reply);
+// What went wrong, for a reply that is not the one expected: Redis's error, or the reply itself.
+std::string reply_failure(const Reply& reply);
+// Decimal digits to a number (0 when there are none).
+std::uint64_t parse_u64(std::string_view text);
+
 // One command as Redis reads it: an array of bulk strings (binary-safe).
 std::string encode_command(const std::vector<std::string>& args);
 

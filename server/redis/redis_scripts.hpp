@@ -1,76 +1,205 @@
 #pragma once
 // The engine's server-side Lua scripts. Each runs atomically in Redis. Stream entry IDs are
 // "<seq>-1": the room's sequence is the entry's ID, so XRANGE by sequence needs no index. A
-// message is stored as field m (the RoomMessage, its seq left 0) and field s (the sender's key).
+// message is stored as field m (the RoomMessage, its seq left 0), s (the sender's key), t (its
+// server time in ms) and, with a client_msg_id, d (its de-duplication field in the ids hash).
+//
+// A room's keys share the prefix "chat:r:<room key>" (":seq", ":log", ":ids", ":edits", ":topic",
+// ":members"); "chat:room-index" is a sorted set of every room key in use, for ListRooms.
+
+#include <string>
 
 namespace chat::server::redis::scripts {
 
-// KEYS: seq counter, stream, client_msg_id hash, rooms hash.
-// ARGV: room key, room display name, dedup field ("" when none), message, channel, MAXLEN ("0":
-// none), sender key. Returns {duplicate (0 or 1), seq}.
-inline constexpr const char* append = R"lua(
-if ARGV[3] ~= '' then
-  local old = redis.call('HGET', KEYS[3], ARGV[3])
+// Lua shared by the scripts below.
+inline constexpr const char* library = R"lua(
+-- Drops a room's oldest messages beyond max_len (0: no limit) or older than min_time (ms since
+-- the epoch; 0: no limit), at most `budget`, with their client_msg_id and edit records. Returns
+-- how many it dropped.
+local function trim(room, max_len, min_time, budget)
+  local stream = room .. ':log'
+  local excess = 0
+  if max_len > 0 then excess = redis.call('XLEN', stream) - max_len end
+  if excess <= 0 and min_time <= 0 then return 0 end
+  local dropped = {}
+  for i, entry in ipairs(redis.call('XRANGE', stream, '-', '+', 'COUNT', budget)) do
+    local fields, time, dedup = entry[2], nil, nil
+    for f = 1, #fields - 1, 2 do
+      if fields[f] == 't' then time = tonumber(fields[f + 1]) end
+      if fields[f] == 'd' then dedup = fields[f + 1] end
+    end
+    local expired = min_time > 0 and time ~= nil and time < min_time
+    if i > excess and not expired then break end
+    dropped[#dropped + 1] = entry[1]
+    if dedup then redis.call('HDEL', room .. ':ids', dedup) end
+    redis.call('HDEL', room .. ':edits', string.match(entry[1], '^(%d+)'))
+  end
+  if #dropped > 0 then redis.call('XDEL', stream, unpack(dropped)) end
+  return #dropped
+end
+
+-- trim until nothing is left to drop (bounded: what remains goes with the next sweep).
+local function trim_all(room, max_len, min_time)
+  for _ = 1, 20 do
+    if trim(room, max_len, min_time, 100) < 100 then return end
+  end
+end
+
+-- A room nobody is in, without messages or topic, leaves the index (as the embedded engine
+-- forgets it).
+local function forget_if_unused(room, room_key, index, names)
+  if redis.call('HLEN', room .. ':members') == 0 and redis.call('EXISTS', room .. ':seq') == 0 and
+     redis.call('EXISTS', room .. ':topic') == 0 then
+    redis.call('ZREM', index, room_key)
+    redis.call('HDEL', names, room_key)
+  end
+end
+
+-- The oldest sequence still kept: the stream's first entry, or the one after the last when the
+-- stream is empty.
+local function oldest_kept(room)
+  local first = redis.call('XRANGE', room .. ':log', '-', '+', 'COUNT', 1)
+  if #first > 0 then return tonumber(string.match(first[1][1], '^(%d+)')) end
+  return tonumber(redis.call('GET', room .. ':seq') or '0') + 1
+end
+
+-- {{seq, message}...} from stream entries, edited versions where there are.
+local function with_edits(room, entries)
+  local out = {}
+  for i, entry in ipairs(entries) do
+    local seq = string.match(entry[1], '^(%d+)')
+    out[i] = {seq, redis.call('HGET', room .. ':edits', seq) or entry[2][2]}
+  end
+  return out
+end
+)lua";
+
+// KEYS: rooms hash (key -> display name), room index. ARGV: room prefix, room key, display name,
+// dedup field ("" when none), message, channel, sender key, time (ms), MAXLEN ("0": none),
+// min time ("0": none). Returns {duplicate (0 or 1), seq}.
+inline const std::string append = std::string(library) + R"lua(
+local room = ARGV[1]
+if ARGV[4] ~= '' then
+  local old = redis.call('HGET', room .. ':ids', ARGV[4])
   if old then return {1, tonumber(old)} end
 end
-local seq = redis.call('INCR', KEYS[1])
-if ARGV[6] ~= '0' then
-  redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[6], seq .. '-1', 'm', ARGV[4], 's', ARGV[7])
+local seq = redis.call('INCR', room .. ':seq')
+if ARGV[4] ~= '' then
+  redis.call('XADD', room .. ':log', seq .. '-1', 'm', ARGV[5], 's', ARGV[7], 't', ARGV[8],
+             'd', ARGV[4])
+  redis.call('HSET', room .. ':ids', ARGV[4], seq)
 else
-  redis.call('XADD', KEYS[2], seq .. '-1', 'm', ARGV[4], 's', ARGV[7])
+  redis.call('XADD', room .. ':log', seq .. '-1', 'm', ARGV[5], 's', ARGV[7], 't', ARGV[8])
 end
-if ARGV[3] ~= '' then redis.call('HSET', KEYS[3], ARGV[3], seq) end
-redis.call('HSETNX', KEYS[4], ARGV[1], ARGV[2])
-redis.call('PUBLISH', ARGV[5], seq .. ' ' .. ARGV[4])
+trim(room, tonumber(ARGV[9]), tonumber(ARGV[10]), 100)
+redis.call('HSETNX', KEYS[1], ARGV[2], ARGV[3])
+redis.call('ZADD', KEYS[2], 0, ARGV[2])
+redis.call('PUBLISH', ARGV[6], seq .. ' ' .. ARGV[5])
 return {0, seq}
 )lua";
 
-// KEYS: stream, edits hash. ARGV: "latest" | "before" | "after", seq, count.
-// Returns {oldest kept seq (0: none), {{seq, message}...}} (newest first unless "after").
-inline constexpr const char* history = R"lua(
+// KEYS: none. ARGV: room prefix, "latest" | "before" | "after", seq, count, MAXLEN, min time.
+// Retention is applied first. Returns {oldest kept seq, {{seq, message}...}} (newest first unless
+// "after").
+inline const std::string history = std::string(library) + R"lua(
+local room = ARGV[1]
+trim_all(room, tonumber(ARGV[5]), tonumber(ARGV[6]))
+local stream = room .. ':log'
 local entries
-if ARGV[1] == 'after' then
-  entries = redis.call('XRANGE', KEYS[1], '(' .. ARGV[2] .. '-1', '+', 'COUNT', ARGV[3])
-elseif ARGV[1] == 'before' then
-  entries = redis.call('XREVRANGE', KEYS[1], '(' .. ARGV[2] .. '-1', '-', 'COUNT', ARGV[3])
+if ARGV[2] == 'after' then
+  entries = redis.call('XRANGE', stream, '(' .. ARGV[3] .. '-1', '+', 'COUNT', ARGV[4])
+elseif ARGV[2] == 'before' then
+  entries = redis.call('XREVRANGE', stream, '(' .. ARGV[3] .. '-1', '-', 'COUNT', ARGV[4])
 else
-  entries = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', ARGV[3])
+  entries = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', ARGV[4])
 end
-local out = {}
-for i, entry in ipairs(entries) do
-  local seq = string.match(entry[1], '^(%d+)')
-  out[i] = {seq, redis.call('HGET', KEYS[2], seq) or entry[2][2]}
-end
-local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
-local oldest = 0
-if #first > 0 then oldest = tonumber(string.match(first[1][1], '^(%d+)')) end
-return {oldest, out}
+return {oldest_kept(room), with_edits(room, entries)}
 )lua";
 
-// KEYS: seq counter, stream, edits hash, topic, rooms hash, members hash. ARGV: count, room key.
-// Returns {last seq, topic, display name, {{seq, message}...} newest first, {field, nick, ...}}.
-inline constexpr const char* load_room = R"lua(
-local seq = redis.call('GET', KEYS[1]) or '0'
-local entries = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', ARGV[1])
-local out = {}
-for i, entry in ipairs(entries) do
-  local s = string.match(entry[1], '^(%d+)')
-  out[i] = {s, redis.call('HGET', KEYS[3], s) or entry[2][2]}
-end
-return {seq, redis.call('GET', KEYS[4]) or '', redis.call('HGET', KEYS[5], ARGV[2]) or '', out,
-        redis.call('HGETALL', KEYS[6])}
+// KEYS: rooms hash. ARGV: room prefix, count, room key, MAXLEN, min time. Retention is applied
+// first. Returns {last seq, topic, display name, {{seq, message}...} newest first,
+// {field, nick, ...}}.
+inline const std::string load_room = std::string(library) + R"lua(
+local room = ARGV[1]
+trim_all(room, tonumber(ARGV[4]), tonumber(ARGV[5]))
+local entries = redis.call('XREVRANGE', room .. ':log', '+', '-', 'COUNT', ARGV[2])
+return {redis.call('GET', room .. ':seq') or '0', redis.call('GET', room .. ':topic') or '',
+        redis.call('HGET', KEYS[1], ARGV[3]) or '', with_edits(room, entries),
+        redis.call('HGETALL', room .. ':members')}
 )lua";
 
-// KEYS: members hash. ARGV: "J" or "L", field ("<node>:<session>"), nick, channel, payload.
-// Records the member (or forgets it) and tells every node following the room.
-inline constexpr const char* presence = R"lua(
-if ARGV[1] == 'J' then
-  redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+// KEYS: rooms hash, room index. ARGV: room prefix, room key, display name, "J" | "L" | "N",
+// field ("<node>:<session>"), nick (the new one for "N"), channel, payload, the node's rooms set.
+// Records a member joining, leaving or changing nick, and tells every node following the room.
+inline const std::string presence = std::string(library) + R"lua(
+local room, members = ARGV[1], ARGV[1] .. ':members'
+if ARGV[4] == 'J' then
+  redis.call('HSET', members, ARGV[5], ARGV[6])
+  redis.call('HSETNX', KEYS[1], ARGV[2], ARGV[3])
+  redis.call('ZADD', KEYS[2], 0, ARGV[2])
+  redis.call('SADD', ARGV[9], ARGV[2])
+elseif ARGV[4] == 'N' then
+  if redis.call('HEXISTS', members, ARGV[5]) == 0 then return 0 end
+  redis.call('HSET', members, ARGV[5], ARGV[6])
 else
-  redis.call('HDEL', KEYS[1], ARGV[2])
+  redis.call('HDEL', members, ARGV[5])
+  forget_if_unused(room, ARGV[2], KEYS[2], KEYS[1])
 end
-redis.call('PUBLISH', ARGV[4], ARGV[5])
+redis.call('PUBLISH', ARGV[7], ARGV[8])
 return 1
+)lua";
+
+// KEYS: rooms hash, room index. ARGV: room key prefix ("chat:r:"), from ("-" or "[prefix"), to
+// ("+" or "[prefix\xff"), count. Returns {{room key, display name, members, topic, last seq}...}
+// in key order.
+inline const std::string list_rooms = R"lua(
+local out = {}
+local keys = redis.call('ZRANGEBYLEX', KEYS[2], ARGV[2], ARGV[3], 'LIMIT', 0, tonumber(ARGV[4]))
+for i, key in ipairs(keys) do
+  local room = ARGV[1] .. key
+  out[i] = {key, redis.call('HGET', KEYS[1], key) or key, redis.call('HLEN', room .. ':members'),
+            redis.call('GET', room .. ':topic') or '', redis.call('GET', room .. ':seq') or '0'}
+end
+return out
+)lua";
+
+// KEYS: room index. ARGV: room key prefix, cursor (the last room key swept, "" to start), rooms
+// per call, MAXLEN, min time. Applies retention to the next rooms in key order. Returns
+// {cursor for the next call ("" when the pass is done), messages dropped}.
+inline const std::string sweep = std::string(library) + R"lua(
+local from = '-'
+if ARGV[2] ~= '' then from = '(' .. ARGV[2] end
+local count = tonumber(ARGV[3])
+local keys = redis.call('ZRANGEBYLEX', KEYS[1], from, '+', 'LIMIT', 0, count)
+local dropped = 0
+for _, key in ipairs(keys) do dropped = dropped + trim(ARGV[1] .. key, tonumber(ARGV[4]), tonumber(ARGV[5]), 100) end
+local cursor = ''
+if #keys == count then cursor = keys[#keys] end
+return {cursor, dropped}
+)lua";
+
+// KEYS: nodes set, rooms hash, room index. ARGV: node key prefix ("chat:node:"), room key
+// prefix. Every node whose heartbeat expired: its members are removed from each room it had
+// members in, and the node from the set. Returns the nodes removed.
+inline const std::string reap_nodes = std::string(library) + R"lua(
+local reaped = {}
+for _, node in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if redis.call('EXISTS', ARGV[1] .. node) == 0 then
+    local rooms = ARGV[1] .. node .. ':rooms'
+    local mine = node .. ':'
+    for _, room_key in ipairs(redis.call('SMEMBERS', rooms)) do
+      local room = ARGV[2] .. room_key
+      for _, field in ipairs(redis.call('HKEYS', room .. ':members')) do
+        if string.sub(field, 1, #mine) == mine then redis.call('HDEL', room .. ':members', field) end
+      end
+      forget_if_unused(room, room_key, KEYS[3], KEYS[2])
+    end
+    redis.call('DEL', rooms)
+    redis.call('SREM', KEYS[1], node)
+    reaped[#reaped + 1] = node
+  end
+end
+return reaped
 )lua";
 
 // KEYS: stream, edits hash. ARGV: seq. Returns {sender key, message} or nil.

@@ -9,10 +9,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "child_process.hpp"
 
@@ -52,6 +54,21 @@ class RedisProcess {
 
   std::uint16_t port() const { return port_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+  // One command through redis-cli (the test's own arguments: no quoting beyond single quotes);
+  // its reply, trailing newline removed. For checks on what the server keeps in Redis.
+  std::string query(const std::vector<std::string>& args) const {
+    std::string command = "/usr/bin/redis-cli -p " + std::to_string(port_);
+    for (const auto& arg : args) command += " '" + arg + "'";
+    std::FILE* pipe = ::popen(command.c_str(), "r");
+    if (!pipe) throw std::runtime_error("cannot run redis-cli");
+    std::string out;
+    char buffer[4096];
+    while (const std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
+    ::pclose(pipe);
+    while (!out.empty() && out.back() == '\n') out.pop_back();
+    return out;
+  }
 
   void kill() { process_.reset(); }
   void restart() {

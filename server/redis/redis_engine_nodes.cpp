@@ -1,0 +1,154 @@
+// The engine's view of the other nodes: heartbeats, presence across nodes, nicks unique across
+// the cluster, and the removal of a dead node's members.
+#include <spdlog/spdlog.h>
+
+#include "engine_keys.hpp"
+#include "redis_connection.hpp"
+#include "redis_engine.hpp"
+#include "redis_scripts.hpp"
+
+namespace chat::server::redis {
+namespace {
+
+constexpr auto heartbeat_interval = std::chrono::seconds(1);
+constexpr auto heartbeat_ttl_ms = 5000;
+
+char change_letter(Presence::Change change) {
+  switch (change) {
+    case Presence::Change::joined:
+      return 'J';
+    case Presence::Change::left:
+      return 'L';
+    case Presence::Change::renamed:
+      return 'N';
+  }
+  return 'L';
+}
+
+}  // namespace
+
+// Every second: this node's key, alive for five; and a look at the nodes this one watches.
+void RedisEngine::heartbeat() {
+  beat();
+  check_nodes();
+  reap_nodes();
+  if (options_.retention_seconds > 0 && !sweeping_ && commands_->connected()) {
+    sweeping_ = true;
+    sweep("");
+  }
+  heartbeat_timer_->expires_after(heartbeat_interval);
+  heartbeat_timer_->async_wait([this](const asio::error_code& error) {
+    if (!error) heartbeat();
+  });
+}
+
+// The heartbeat key, then the node's entry in the set of nodes (which the reaper reads).
+void RedisEngine::beat() {
+  if (!heartbeats_->connected()) return;
+  heartbeats_->command({"SET", keys::node(node_id_), "1", "PX", std::to_string(heartbeat_ttl_ms)},
+                       [](Reply) {});
+  heartbeats_->command({"SADD", keys::nodes, node_id_}, [](Reply) {});
+}
+
+void RedisEngine::check_nodes() {
+  if (!heartbeats_->connected()) return;  // a lost Redis says nothing about the nodes
+  for (const std::string& node : watched_nodes_) {
+    heartbeats_->command({"EXISTS", keys::node(node)}, [this, node](Reply reply) {
+      if (reply.type != Reply::Type::integer || reply.integer != 0) return;
+      if (watched_nodes_.erase(node) == 0) return;
+      spdlog::warn("cluster: node {} stopped its heartbeat; its members leave", node);
+      if (node_lost_) node_lost_(node);
+    });
+  }
+}
+
+void RedisEngine::reap_nodes() {
+  if (!heartbeats_->connected()) return;
+  heartbeats_->command({"EVAL", scripts::reap_nodes, "3", keys::nodes, keys::rooms,
+                        keys::room_index, keys::nodes_prefix, keys::rooms_prefix},
+                       [](Reply reply) {
+                         for (const Reply& node : reply.elements)
+                           spdlog::info(
+                               "cluster: node {} is gone; its members were removed from its rooms",
+                               node.text);
+                       });
+}
+
+void RedisEngine::watch_node(const std::string& node) {
+  run([this, node] {
+    if (node != node_id_) watched_nodes_.insert(node);
+  });
+}
+
+void RedisEngine::announce(const std::string& room_key, const std::string& room_name,
+                           Presence::Change change, std::uint64_t session_id,
+                           const std::string& nick, const std::string& detail) {
+  const std::string field = node_id_ + ":" + std::to_string(session_id);
+  const std::string letter(1, change_letter(change));
+  // "P" J|L|N, node, field and nick, then the detail after a newline.
+  std::string payload = "P" + letter + " " + node_id_ + " " + field + " " + nick + "\n" + detail;
+  command({"EVAL", scripts::presence, "2", keys::rooms, keys::room_index, keys::room(room_key),
+           room_key, room_name, letter, field, nick, keys::channel(room_key), std::move(payload),
+           keys::node_rooms(node_id_)},
+          [](Reply reply) {
+            // (At shutdown the engine stops before the last members have left: no news.)
+            if (reply.is_error()) spdlog::debug("cluster: presence not recorded: {}", reply.text);
+          });
+}
+
+void RedisEngine::on_presence(const std::string& room_key, std::string_view payload) {
+  // "PJ node field nick\ndetail", J for joined, L for left, N for a new nick
+  const auto newline = payload.find('\n');
+  const std::string_view head = payload.substr(0, newline);
+  if (head.size() < 2) return;
+  Presence presence;
+  if (head[1] == 'J') {
+    presence.change = Presence::Change::joined;
+  } else if (head[1] == 'L') {
+    presence.change = Presence::Change::left;
+  } else if (head[1] == 'N') {
+    presence.change = Presence::Change::renamed;
+  } else {
+    return;
+  }
+  const auto first = head.find(' ');
+  const auto second = head.find(' ', first + 1);
+  const auto third = head.find(' ', second + 1);
+  if (first == std::string_view::npos || second == std::string_view::npos ||
+      third == std::string_view::npos)
+    return;
+  presence.node = head.substr(first + 1, second - first - 1);
+  presence.field = head.substr(second + 1, third - second - 1);
+  presence.nick = head.substr(third + 1);
+  if (newline != std::string_view::npos) presence.detail = payload.substr(newline + 1);
+  if (presence.node == node_id_ || !presence_sink_) return;
+  if (presence.change == Presence::Change::joined) watched_nodes_.insert(presence.node);
+  presence_sink_(room_key, std::move(presence));
+}
+
+void RedisEngine::forget(const std::string& room_key, std::vector<std::string> fields) {
+  if (fields.empty()) return;
+  std::vector<std::string> args{"HDEL", keys::members(room_key)};
+  args.insert(args.end(), fields.begin(), fields.end());
+  command(std::move(args), [](Reply) {});
+}
+
+void RedisEngine::claim_nick(const std::string& nick_key, std::uint64_t session_id,
+                             std::function<void(storage::WriteResult)> done) {
+  command({"EVAL", scripts::claim_nick, "1", keys::nicks, nick_key,
+           node_id_ + ":" + std::to_string(session_id), keys::nodes_prefix, node_id_,
+           std::to_string(heartbeat_ttl_ms)},
+          [done = std::move(done)](Reply reply) {
+            if (reply.type != Reply::Type::integer)
+              return done({.ok = false, .error = reply_failure(reply)});
+            done({.ok = reply.integer == 1, .error = {}});
+          });
+}
+
+void RedisEngine::release_nick(const std::string& nick_key, std::uint64_t session_id) {
+  command({"EVAL", scripts::release_nick, "1", keys::nicks, nick_key,
+           node_id_ + ":" + std::to_string(session_id)},
+          [](Reply) {});
+}
+
+}  // namespace chat::server::redis
