@@ -22,6 +22,15 @@ std::string random_node_id() {
   return fmt::format("{:016x}", value);
 }
 
+// First on a connection that came up, so that every EVALSHA behind them finds its script.
+void load_scripts(Connection& connection) {
+  for (const scripts::Script* script : scripts::all()) {
+    connection.command({"SCRIPT", "LOAD", script->body}, [](Reply reply) {
+      if (reply.is_error()) spdlog::error("redis: a script did not load: {}", reply.text);
+    });
+  }
+}
+
 }  // namespace
 
 RedisEngine::RedisEngine(Options options)
@@ -35,13 +44,17 @@ RedisEngine::RedisEngine(Options options)
   connection.subscriber = true;
   subscriptions_ = std::make_unique<Connection>(*io_, connection);
   commands_->on_state = [this](bool up) {
+    if (up) load_scripts(*commands_);
     std::lock_guard lock(connected_mutex_);
     connected_ = up;
     connected_changed_.notify_all();  // under the lock: a waiter may go right after
   };
   // This node's heartbeat key goes first on every (re)connection: its nick claims depend on it.
   heartbeats_->on_state = [this](bool up) {
-    if (up) beat();
+    if (up) {
+      load_scripts(*heartbeats_);
+      beat();
+    }
   };
   subscriptions_->on_message = [this](const std::string& channel, const std::string& payload) {
     on_published(channel, payload);
@@ -97,6 +110,28 @@ void RedisEngine::command(std::vector<std::string> args, std::function<void(Repl
   });
 }
 
+void RedisEngine::eval(const scripts::Script& script, std::vector<std::string> args,
+                       std::function<void(Reply)> done) {
+  run([this, &script, args = std::move(args), done = std::move(done)]() mutable {
+    eval_on(*commands_, script, std::move(args), std::move(done));
+  });
+}
+
+void RedisEngine::eval_on(Connection& connection, const scripts::Script& script,
+                          std::vector<std::string> args, std::function<void(Reply)> done) {
+  std::vector<std::string> call{"EVALSHA", script.sha1};
+  call.insert(call.end(), args.begin(), args.end());
+  connection.command(std::move(call), [&connection, &script, args = std::move(args),
+                                       done = std::move(done)](Reply reply) mutable {
+    if (!reply.is_error() || !reply.text.starts_with("NOSCRIPT")) return done(std::move(reply));
+    // Redis forgot its scripts while connected (SCRIPT FLUSH): the text goes, and loads it again.
+    std::vector<std::string> with_text{"EVAL", script.body};
+    with_text.insert(with_text.end(), std::make_move_iterator(args.begin()),
+                     std::make_move_iterator(args.end()));
+    connection.command(std::move(with_text), std::move(done));
+  });
+}
+
 void RedisEngine::check_writable(std::function<void(storage::WriteResult)> done) {
   command({"PING"}, [done = std::move(done)](Reply reply) {
     const bool ok = reply.type == Reply::Type::status && reply.text == "PONG";
@@ -119,22 +154,23 @@ void RedisEngine::append(v1::RoomMessage message, std::string room_key, std::str
                                 ? ""
                                 : sender_key + "\n" + std::to_string(message.client_msg_id());
   const std::string time = std::to_string(message.server_time_ms());
-  command({"EVAL", scripts::append, "2", keys::rooms, keys::room_index, keys::room(room_key),
-           room_key, message.room(), dedup, message.SerializeAsString(), keys::channel(room_key),
-           sender_key, time, retention_max_len(), retention_min_time()},
-          [this, done = std::move(done)](Reply reply) {
-            storage::AppendResult result;
-            if (reply.type == Reply::Type::array && reply.elements.size() == 2) {
-              result.ok = true;
-              result.duplicate = reply_number(reply.elements[0]) == 1;
-              result.seq = reply_number(reply.elements[1]);
-              appended_.fetch_add(1, std::memory_order_relaxed);
-            } else {
-              result.error = reply_failure(reply);
-              failed_.fetch_add(1, std::memory_order_relaxed);
-            }
-            done(std::move(result));
-          });
+  eval(scripts::append,
+       {"2", keys::rooms, keys::room_index, keys::room(room_key), room_key, message.room(), dedup,
+        message.SerializeAsString(), keys::channel(room_key), sender_key, time, retention_max_len(),
+        retention_min_time()},
+       [this, done = std::move(done)](Reply reply) {
+         storage::AppendResult result;
+         if (reply.type == Reply::Type::array && reply.elements.size() == 2) {
+           result.ok = true;
+           result.duplicate = reply_number(reply.elements[0]) == 1;
+           result.seq = reply_number(reply.elements[1]);
+           appended_.fetch_add(1, std::memory_order_relaxed);
+         } else {
+           result.error = reply_failure(reply);
+           failed_.fetch_add(1, std::memory_order_relaxed);
+         }
+         done(std::move(result));
+       });
 }
 
 void RedisEngine::set_topic(std::string room_key, std::string room_name, std::string topic,
@@ -156,38 +192,38 @@ void RedisEngine::edit(std::string room_key, std::uint64_t seq, std::string send
   // Read, check the sender, write the new version: two steps, so two edits of one message at once
   // keep the later one.
   const bool removing = now_ms < 0;
-  command({"EVAL", scripts::find_message, "2", keys::stream(room_key), keys::edits(room_key),
-           std::to_string(seq)},
-          [this, room_key, seq, sender_key = std::move(sender_key), new_text = std::move(new_text),
-           now_ms, removing, done = std::move(done)](Reply reply) mutable {
-            using Status = storage::EditResult::Status;
-            if (reply.is_error()) return done({.status = Status::failed, .error = reply.text});
-            v1::RoomMessage message;
-            if (reply.is_nil() || reply.elements.size() != 2 ||
-                !message.ParseFromString(reply.elements[1].text)) {
-              return done({.status = Status::not_found, .error = {}});
-            }
-            if (reply.elements[0].text != sender_key)
-              return done({.status = Status::forbidden, .error = {}});
-            if (message.deleted()) {
-              return done({.status = removing ? Status::ok : Status::not_found, .error = {}});
-            }
-            if (removing) {
-              message.set_text("");
-              message.set_deleted(true);
-            } else {
-              message.set_text(new_text);
-              message.set_edited(true);
-              (void)now_ms;
-            }
-            commands_->command(
-                {"HSET", keys::edits(room_key), std::to_string(seq), message.SerializeAsString()},
-                [done = std::move(done)](Reply written) {
-                  if (written.is_error())
-                    return done({.status = Status::failed, .error = written.text});
-                  done({.status = Status::ok, .error = {}});
-                });
-          });
+  eval(scripts::find_message,
+       {"2", keys::stream(room_key), keys::edits(room_key), std::to_string(seq)},
+       [this, room_key, seq, sender_key = std::move(sender_key), new_text = std::move(new_text),
+        now_ms, removing, done = std::move(done)](Reply reply) mutable {
+         using Status = storage::EditResult::Status;
+         if (reply.is_error()) return done({.status = Status::failed, .error = reply.text});
+         v1::RoomMessage message;
+         if (reply.is_nil() || reply.elements.size() != 2 ||
+             !message.ParseFromString(reply.elements[1].text)) {
+           return done({.status = Status::not_found, .error = {}});
+         }
+         if (reply.elements[0].text != sender_key)
+           return done({.status = Status::forbidden, .error = {}});
+         if (message.deleted()) {
+           return done({.status = removing ? Status::ok : Status::not_found, .error = {}});
+         }
+         if (removing) {
+           message.set_text("");
+           message.set_deleted(true);
+         } else {
+           message.set_text(new_text);
+           message.set_edited(true);
+           (void)now_ms;
+         }
+         commands_->command(
+             {"HSET", keys::edits(room_key), std::to_string(seq), message.SerializeAsString()},
+             [done = std::move(done)](Reply written) {
+               if (written.is_error())
+                 return done({.status = Status::failed, .error = written.text});
+               done({.status = Status::ok, .error = {}});
+             });
+       });
 }
 
 void RedisEngine::remove(std::string room_key, std::uint64_t seq, std::string sender_key,
@@ -197,11 +233,10 @@ void RedisEngine::remove(std::string room_key, std::uint64_t seq, std::string se
 
 void RedisEngine::mark_read(std::string account_key, std::string room_key, std::uint64_t seq,
                             std::function<void(storage::WriteResult)> done) {
-  command(
-      {"EVAL", scripts::mark_read, "1", keys::markers(account_key), room_key, std::to_string(seq)},
-      [done = std::move(done)](Reply reply) {
-        done({.ok = !reply.is_error(), .error = reply.is_error() ? reply.text : ""});
-      });
+  eval(scripts::mark_read, {"1", keys::markers(account_key), room_key, std::to_string(seq)},
+       [done = std::move(done)](Reply reply) {
+         done({.ok = !reply.is_error(), .error = reply.is_error() ? reply.text : ""});
+       });
 }
 
 void RedisEngine::create_account(std::string nick_key, std::string, std::string password_hash,

@@ -38,6 +38,9 @@ namespace chat::server::redis {
 
 class Connection;
 struct Reply;
+namespace scripts {
+struct Script;
+}
 
 struct ListedRooms {
   bool ok = false;
@@ -149,6 +152,12 @@ class RedisEngine final : public RoomLog {
  private:
   void run(std::function<void()> work);  // on the engine's thread
   void command(std::vector<std::string> args, std::function<void(Reply)> done);
+  // Runs a script by its SHA-1 (loaded on every connection as it comes up): args are the key
+  // count, the keys, then the arguments. eval_on runs on the engine's thread.
+  void eval(const scripts::Script& script, std::vector<std::string> args,
+            std::function<void(Reply)> done);
+  void eval_on(Connection& connection, const scripts::Script& script, std::vector<std::string> args,
+               std::function<void(Reply)> done);
   void on_published(const std::string& channel, const std::string& payload);
   void on_presence(const std::string& room_key, std::string_view payload);
   void heartbeat();

@@ -64,14 +64,13 @@ void RedisEngine::check_nodes() {
 
 void RedisEngine::reap_nodes() {
   if (!heartbeats_->connected()) return;
-  heartbeats_->command({"EVAL", scripts::reap_nodes, "3", keys::nodes, keys::rooms,
-                        keys::room_index, keys::nodes_prefix, keys::rooms_prefix},
-                       [](Reply reply) {
-                         for (const Reply& node : reply.elements)
-                           spdlog::info(
-                               "cluster: node {} is gone; its members were removed from its rooms",
-                               node.text);
-                       });
+  eval_on(*heartbeats_, scripts::reap_nodes,
+          {"3", keys::nodes, keys::rooms, keys::room_index, keys::nodes_prefix, keys::rooms_prefix},
+          [](Reply reply) {
+            for (const Reply& node : reply.elements)
+              spdlog::info("cluster: node {} is gone; its members were removed from its rooms",
+                           node.text);
+          });
 }
 
 void RedisEngine::watch_node(const std::string& node) {
@@ -87,13 +86,13 @@ void RedisEngine::announce(const std::string& room_key, const std::string& room_
   const std::string letter(1, change_letter(change));
   // "P" J|L|N, node, field and nick, then the detail after a newline.
   std::string payload = "P" + letter + " " + node_id_ + " " + field + " " + nick + "\n" + detail;
-  command({"EVAL", scripts::presence, "2", keys::rooms, keys::room_index, keys::room(room_key),
-           room_key, room_name, letter, field, nick, keys::channel(room_key), std::move(payload),
-           keys::node_rooms(node_id_)},
-          [](Reply reply) {
-            // (At shutdown the engine stops before the last members have left: no news.)
-            if (reply.is_error()) spdlog::debug("cluster: presence not recorded: {}", reply.text);
-          });
+  eval(scripts::presence,
+       {"2", keys::rooms, keys::room_index, keys::room(room_key), room_key, room_name, letter,
+        field, nick, keys::channel(room_key), std::move(payload), keys::node_rooms(node_id_)},
+       [](Reply reply) {
+         // (At shutdown the engine stops before the last members have left: no news.)
+         if (reply.is_error()) spdlog::debug("cluster: presence not recorded: {}", reply.text);
+       });
 }
 
 void RedisEngine::on_presence(const std::string& room_key, std::string_view payload) {
@@ -135,20 +134,19 @@ void RedisEngine::forget(const std::string& room_key, std::vector<std::string> f
 
 void RedisEngine::claim_nick(const std::string& nick_key, std::uint64_t session_id,
                              std::function<void(storage::WriteResult)> done) {
-  command({"EVAL", scripts::claim_nick, "1", keys::nicks, nick_key,
-           node_id_ + ":" + std::to_string(session_id), keys::nodes_prefix, node_id_,
-           std::to_string(heartbeat_ttl_ms)},
-          [done = std::move(done)](Reply reply) {
-            if (reply.type != Reply::Type::integer)
-              return done({.ok = false, .error = reply_failure(reply)});
-            done({.ok = reply.integer == 1, .error = {}});
-          });
+  eval(scripts::claim_nick,
+       {"1", keys::nicks, nick_key, node_id_ + ":" + std::to_string(session_id), keys::nodes_prefix,
+        node_id_, std::to_string(heartbeat_ttl_ms)},
+       [done = std::move(done)](Reply reply) {
+         if (reply.type != Reply::Type::integer)
+           return done({.ok = false, .error = reply_failure(reply)});
+         done({.ok = reply.integer == 1, .error = {}});
+       });
 }
 
 void RedisEngine::release_nick(const std::string& nick_key, std::uint64_t session_id) {
-  command({"EVAL", scripts::release_nick, "1", keys::nicks, nick_key,
-           node_id_ + ":" + std::to_string(session_id)},
-          [](Reply) {});
+  eval(scripts::release_nick,
+       {"1", keys::nicks, nick_key, node_id_ + ":" + std::to_string(session_id)}, [](Reply) {});
 }
 
 }  // namespace chat::server::redis

@@ -51,81 +51,82 @@ void RedisEngine::history(std::string room_key, storage::HistoryQuery query,
   const char* kind = query.kind == Kind::after    ? "after"
                      : query.kind == Kind::before ? "before"
                                                   : "latest";
-  command({"EVAL", scripts::history, "0", keys::room(room_key), kind, std::to_string(query.seq),
-           std::to_string(query.limit + 1), retention_max_len(), retention_min_time()},
-          [query, done = std::move(done)](Reply reply) {
-            storage::HistoryResult result;
-            if (reply.type != Reply::Type::array || reply.elements.size() != 2) {
-              result.error = reply_failure(reply);
-              return done(std::move(result));
-            }
-            result.ok = true;
-            const std::uint64_t oldest = reply_number(reply.elements[0]);
-            result.messages = messages_of(reply.elements[1]);
-            if (result.messages.size() > query.limit) {
-              result.has_more = true;
-              result.messages.pop_back();  // the one past the page, in paging order
-            }
-            if (query.kind != Kind::after)
-              std::reverse(result.messages.begin(), result.messages.end());
-            // Retention trimmed the stream below `oldest`: say so where the page reaches it.
-            if (oldest > 1) {
-              if (query.kind == Kind::after && query.seq + 1 < oldest) {
-                result.gap = {{query.seq + 1, oldest - 1}};
-              } else if (query.kind != Kind::after && !result.has_more) {
-                std::uint64_t top = oldest - 1;
-                if (query.kind == Kind::before) top = std::min(top, query.seq - 1);
-                if (top >= 1) result.gap = {{1, top}};
-              }
-            }
-            done(std::move(result));
-          });
+  eval(scripts::history,
+       {"0", keys::room(room_key), kind, std::to_string(query.seq), std::to_string(query.limit + 1),
+        retention_max_len(), retention_min_time()},
+       [query, done = std::move(done)](Reply reply) {
+         storage::HistoryResult result;
+         if (reply.type != Reply::Type::array || reply.elements.size() != 2) {
+           result.error = reply_failure(reply);
+           return done(std::move(result));
+         }
+         result.ok = true;
+         const std::uint64_t oldest = reply_number(reply.elements[0]);
+         result.messages = messages_of(reply.elements[1]);
+         if (result.messages.size() > query.limit) {
+           result.has_more = true;
+           result.messages.pop_back();  // the one past the page, in paging order
+         }
+         if (query.kind != Kind::after)
+           std::reverse(result.messages.begin(), result.messages.end());
+         // Retention trimmed the stream below `oldest`: say so where the page reaches it.
+         if (oldest > 1) {
+           if (query.kind == Kind::after && query.seq + 1 < oldest) {
+             result.gap = {{query.seq + 1, oldest - 1}};
+           } else if (query.kind != Kind::after && !result.has_more) {
+             std::uint64_t top = oldest - 1;
+             if (query.kind == Kind::before) top = std::min(top, query.seq - 1);
+             if (top >= 1) result.gap = {{1, top}};
+           }
+         }
+         done(std::move(result));
+       });
 }
 
 void RedisEngine::load_room(const std::string& room_key, std::uint32_t recent,
                             std::function<void(LoadedRoom)> done) {
-  command(
-      {"EVAL", scripts::load_room, "1", keys::rooms, keys::room(room_key),
-       std::to_string(std::max(recent, 1u)), room_key, retention_max_len(), retention_min_time()},
-      [recent, done = std::move(done)](Reply reply) {
-        LoadedRoom room;
-        if (reply.type != Reply::Type::array || reply.elements.size() != 5) {
-          room.error = reply_failure(reply);
-          return done(std::move(room));
-        }
-        room.ok = true;
-        room.last_seq = reply_number(reply.elements[0]);
-        room.topic = reply.elements[1].text;
-        room.name = reply.elements[2].text;
-        if (recent > 0) room.recent = messages_of(reply.elements[3]);
-        std::reverse(room.recent.begin(), room.recent.end());
-        const auto& members = reply.elements[4].elements;
-        for (std::size_t i = 0; i + 1 < members.size(); i += 2)
-          room.members.emplace_back(members[i].text, members[i + 1].text);
-        done(std::move(room));
-      });
+  eval(scripts::load_room,
+       {"1", keys::rooms, keys::room(room_key), std::to_string(std::max(recent, 1u)), room_key,
+        retention_max_len(), retention_min_time()},
+       [recent, done = std::move(done)](Reply reply) {
+         LoadedRoom room;
+         if (reply.type != Reply::Type::array || reply.elements.size() != 5) {
+           room.error = reply_failure(reply);
+           return done(std::move(room));
+         }
+         room.ok = true;
+         room.last_seq = reply_number(reply.elements[0]);
+         room.topic = reply.elements[1].text;
+         room.name = reply.elements[2].text;
+         if (recent > 0) room.recent = messages_of(reply.elements[3]);
+         std::reverse(room.recent.begin(), room.recent.end());
+         const auto& members = reply.elements[4].elements;
+         for (std::size_t i = 0; i + 1 < members.size(); i += 2)
+           room.members.emplace_back(members[i].text, members[i + 1].text);
+         done(std::move(room));
+       });
 }
 
 void RedisEngine::read_markers(std::string account_key,
                                std::function<void(storage::ReadMarkersResult)> done) {
-  command({"EVAL", scripts::read_markers, "2", keys::markers(account_key), keys::rooms},
-          [done = std::move(done)](Reply reply) {
-            storage::ReadMarkersResult result;
-            if (reply.type != Reply::Type::array) {
-              result.error = reply_failure(reply);
-              return done(std::move(result));
-            }
-            result.ok = true;
-            for (const Reply& row : reply.elements) {
-              if (row.elements.size() != 3) continue;
-              result.markers.push_back({.room_key = row.elements[0].text,
-                                        .room = row.elements[1].text,
-                                        .seq = parse_u64(row.elements[2].text)});
-            }
-            std::sort(result.markers.begin(), result.markers.end(),
-                      [](const auto& a, const auto& b) { return a.room_key < b.room_key; });
-            done(std::move(result));
-          });
+  eval(scripts::read_markers, {"2", keys::markers(account_key), keys::rooms},
+       [done = std::move(done)](Reply reply) {
+         storage::ReadMarkersResult result;
+         if (reply.type != Reply::Type::array) {
+           result.error = reply_failure(reply);
+           return done(std::move(result));
+         }
+         result.ok = true;
+         for (const Reply& row : reply.elements) {
+           if (row.elements.size() != 3) continue;
+           result.markers.push_back({.room_key = row.elements[0].text,
+                                     .room = row.elements[1].text,
+                                     .seq = parse_u64(row.elements[2].text)});
+         }
+         std::sort(result.markers.begin(), result.markers.end(),
+                   [](const auto& a, const auto& b) { return a.room_key < b.room_key; });
+         done(std::move(result));
+       });
 }
 
 void RedisEngine::list_rooms(const std::string& prefix_key, std::uint32_t count,
@@ -134,26 +135,26 @@ void RedisEngine::list_rooms(const std::string& prefix_key, std::uint32_t count,
   // every key that starts with prefix.
   const std::string from = prefix_key.empty() ? "-" : "[" + prefix_key;
   const std::string to = prefix_key.empty() ? "+" : "[" + prefix_key + "\xff";
-  command({"EVAL", scripts::list_rooms, "2", keys::rooms, keys::room_index, keys::rooms_prefix,
-           from, to, std::to_string(count)},
-          [done = std::move(done)](Reply reply) {
-            ListedRooms listed;
-            if (reply.type != Reply::Type::array) {
-              listed.error = reply_failure(reply);
-              return done(std::move(listed));
-            }
-            listed.ok = true;
-            for (const Reply& row : reply.elements) {
-              if (row.elements.size() != 5) continue;
-              v1::RoomInfo info;
-              info.set_room(row.elements[1].text);
-              info.set_member_count(static_cast<std::uint32_t>(reply_number(row.elements[2])));
-              info.set_topic(row.elements[3].text);
-              info.set_last_seq(reply_number(row.elements[4]));
-              listed.rooms.push_back(std::move(info));
-            }
-            done(std::move(listed));
-          });
+  eval(scripts::list_rooms,
+       {"2", keys::rooms, keys::room_index, keys::rooms_prefix, from, to, std::to_string(count)},
+       [done = std::move(done)](Reply reply) {
+         ListedRooms listed;
+         if (reply.type != Reply::Type::array) {
+           listed.error = reply_failure(reply);
+           return done(std::move(listed));
+         }
+         listed.ok = true;
+         for (const Reply& row : reply.elements) {
+           if (row.elements.size() != 5) continue;
+           v1::RoomInfo info;
+           info.set_room(row.elements[1].text);
+           info.set_member_count(static_cast<std::uint32_t>(reply_number(row.elements[2])));
+           info.set_topic(row.elements[3].text);
+           info.set_last_seq(reply_number(row.elements[4]));
+           listed.rooms.push_back(std::move(info));
+         }
+         done(std::move(listed));
+       });
 }
 
 std::string RedisEngine::retention_max_len() const {
@@ -166,21 +167,22 @@ std::string RedisEngine::retention_min_time() const {
 }
 
 void RedisEngine::sweep(std::string cursor) {
-  command({"EVAL", scripts::sweep, "1", keys::room_index, keys::rooms_prefix, std::move(cursor),
-           std::to_string(rooms_per_sweep), retention_max_len(), retention_min_time()},
-          [this](Reply reply) {
-            if (reply.type != Reply::Type::array || reply.elements.size() != 2) {
-              sweeping_ = false;  // tried again with the next heartbeat
-              return;
-            }
-            if (const auto dropped = reply_number(reply.elements[1]); dropped > 0)
-              spdlog::debug("redis: retention removed {} message(s)", dropped);
-            if (reply.elements[0].text.empty()) {
-              sweeping_ = false;
-            } else {
-              sweep(reply.elements[0].text);
-            }
-          });
+  eval(scripts::sweep,
+       {"1", keys::room_index, keys::rooms_prefix, std::move(cursor),
+        std::to_string(rooms_per_sweep), retention_max_len(), retention_min_time()},
+       [this](Reply reply) {
+         if (reply.type != Reply::Type::array || reply.elements.size() != 2) {
+           sweeping_ = false;  // tried again with the next heartbeat
+           return;
+         }
+         if (const auto dropped = reply_number(reply.elements[1]); dropped > 0)
+           spdlog::debug("redis: retention removed {} message(s)", dropped);
+         if (reply.elements[0].text.empty()) {
+           sweeping_ = false;
+         } else {
+           sweep(reply.elements[0].text);
+         }
+       });
 }
 
 }  // namespace chat::server::redis

@@ -8,31 +8,50 @@
 // ":members"); "chat:room-index" is a sorted set of every room key in use, for ListRooms.
 
 #include <string>
+#include <vector>
 
 namespace chat::server::redis::scripts {
+
+// A script's text and its SHA-1, by which EVALSHA names it once Redis has loaded it.
+struct Script {
+  explicit Script(std::string text);
+  std::string body;
+  std::string sha1;  // lowercase hex
+};
 
 // Lua shared by the scripts below.
 inline constexpr const char* library = R"lua(
 -- Drops a room's oldest messages beyond max_len (0: no limit) or older than min_time (ms since
 -- the epoch; 0: no limit), at most `budget`, with their client_msg_id and edit records. Returns
--- how many it dropped.
+-- how many it dropped. Reads the stream from its start in growing batches, so an append that has
+-- one message to drop, or none, reads one or two entries.
 local function trim(room, max_len, min_time, budget)
   local stream = room .. ':log'
   local excess = 0
   if max_len > 0 then excess = redis.call('XLEN', stream) - max_len end
   if excess <= 0 and min_time <= 0 then return 0 end
-  local dropped = {}
-  for i, entry in ipairs(redis.call('XRANGE', stream, '-', '+', 'COUNT', budget)) do
-    local fields, time, dedup = entry[2], nil, nil
-    for f = 1, #fields - 1, 2 do
-      if fields[f] == 't' then time = tonumber(fields[f + 1]) end
-      if fields[f] == 'd' then dedup = fields[f + 1] end
+  local dropped, batch, from = {}, math.max(1, math.min(excess, budget)), '-'
+  while #dropped < budget and (min_time > 0 or #dropped < excess) do
+    local entries = redis.call('XRANGE', stream, from, '+', 'COUNT', batch)
+    local kept = #entries == 0
+    for _, entry in ipairs(entries) do
+      local fields, time, dedup = entry[2], nil, nil
+      for f = 1, #fields - 1, 2 do
+        if fields[f] == 't' then time = tonumber(fields[f + 1]) end
+        if fields[f] == 'd' then dedup = fields[f + 1] end
+      end
+      local expired = min_time > 0 and time ~= nil and time < min_time
+      if (#dropped >= excess and not expired) or #dropped >= budget then
+        kept = true
+        break
+      end
+      dropped[#dropped + 1] = entry[1]
+      if dedup then redis.call('HDEL', room .. ':ids', dedup) end
+      redis.call('HDEL', room .. ':edits', string.match(entry[1], '^(%d+)'))
     end
-    local expired = min_time > 0 and time ~= nil and time < min_time
-    if i > excess and not expired then break end
-    dropped[#dropped + 1] = entry[1]
-    if dedup then redis.call('HDEL', room .. ':ids', dedup) end
-    redis.call('HDEL', room .. ':edits', string.match(entry[1], '^(%d+)'))
+    if kept then break end
+    from = '(' .. dropped[#dropped]
+    batch = math.min(batch * 4, budget)
   end
   if #dropped > 0 then redis.call('XDEL', stream, unpack(dropped)) end
   return #dropped
@@ -77,7 +96,7 @@ end
 // KEYS: rooms hash (key -> display name), room index. ARGV: room prefix, room key, display name,
 // dedup field ("" when none), message, channel, sender key, time (ms), MAXLEN ("0": none),
 // min time ("0": none). Returns {duplicate (0 or 1), seq}.
-inline const std::string append = std::string(library) + R"lua(
+inline const Script append{std::string(library) + R"lua(
 local room = ARGV[1]
 if ARGV[4] ~= '' then
   local old = redis.call('HGET', room .. ':ids', ARGV[4])
@@ -96,12 +115,12 @@ redis.call('HSETNX', KEYS[1], ARGV[2], ARGV[3])
 redis.call('ZADD', KEYS[2], 0, ARGV[2])
 redis.call('PUBLISH', ARGV[6], seq .. ' ' .. ARGV[5])
 return {0, seq}
-)lua";
+)lua"};
 
 // KEYS: none. ARGV: room prefix, "latest" | "before" | "after", seq, count, MAXLEN, min time.
 // Retention is applied first. Returns {oldest kept seq, {{seq, message}...}} (newest first unless
 // "after").
-inline const std::string history = std::string(library) + R"lua(
+inline const Script history{std::string(library) + R"lua(
 local room = ARGV[1]
 trim_all(room, tonumber(ARGV[5]), tonumber(ARGV[6]))
 local stream = room .. ':log'
@@ -114,24 +133,24 @@ else
   entries = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', ARGV[4])
 end
 return {oldest_kept(room), with_edits(room, entries)}
-)lua";
+)lua"};
 
 // KEYS: rooms hash. ARGV: room prefix, count, room key, MAXLEN, min time. Retention is applied
 // first. Returns {last seq, topic, display name, {{seq, message}...} newest first,
 // {field, nick, ...}}.
-inline const std::string load_room = std::string(library) + R"lua(
+inline const Script load_room{std::string(library) + R"lua(
 local room = ARGV[1]
 trim_all(room, tonumber(ARGV[4]), tonumber(ARGV[5]))
 local entries = redis.call('XREVRANGE', room .. ':log', '+', '-', 'COUNT', ARGV[2])
 return {redis.call('GET', room .. ':seq') or '0', redis.call('GET', room .. ':topic') or '',
         redis.call('HGET', KEYS[1], ARGV[3]) or '', with_edits(room, entries),
         redis.call('HGETALL', room .. ':members')}
-)lua";
+)lua"};
 
 // KEYS: rooms hash, room index. ARGV: room prefix, room key, display name, "J" | "L" | "N",
 // field ("<node>:<session>"), nick (the new one for "N"), channel, payload, the node's rooms set.
 // Records a member joining, leaving or changing nick, and tells every node following the room.
-inline const std::string presence = std::string(library) + R"lua(
+inline const Script presence{std::string(library) + R"lua(
 local room, members = ARGV[1], ARGV[1] .. ':members'
 if ARGV[4] == 'J' then
   redis.call('HSET', members, ARGV[5], ARGV[6])
@@ -147,12 +166,12 @@ else
 end
 redis.call('PUBLISH', ARGV[7], ARGV[8])
 return 1
-)lua";
+)lua"};
 
 // KEYS: rooms hash, room index. ARGV: room key prefix ("chat:r:"), from ("-" or "[prefix"), to
 // ("+" or "[prefix\xff"), count. Returns {{room key, display name, members, topic, last seq}...}
 // in key order.
-inline const std::string list_rooms = R"lua(
+inline const Script list_rooms{R"lua(
 local out = {}
 local keys = redis.call('ZRANGEBYLEX', KEYS[2], ARGV[2], ARGV[3], 'LIMIT', 0, tonumber(ARGV[4]))
 for i, key in ipairs(keys) do
@@ -161,12 +180,12 @@ for i, key in ipairs(keys) do
             redis.call('GET', room .. ':topic') or '', redis.call('GET', room .. ':seq') or '0'}
 end
 return out
-)lua";
+)lua"};
 
 // KEYS: room index. ARGV: room key prefix, cursor (the last room key swept, "" to start), rooms
 // per call, MAXLEN, min time. Applies retention to the next rooms in key order. Returns
 // {cursor for the next call ("" when the pass is done), messages dropped}.
-inline const std::string sweep = std::string(library) + R"lua(
+inline const Script sweep{std::string(library) + R"lua(
 local from = '-'
 if ARGV[2] ~= '' then from = '(' .. ARGV[2] end
 local count = tonumber(ARGV[3])
@@ -176,12 +195,12 @@ for _, key in ipairs(keys) do dropped = dropped + trim(ARGV[1] .. key, tonumber(
 local cursor = ''
 if #keys == count then cursor = keys[#keys] end
 return {cursor, dropped}
-)lua";
+)lua"};
 
 // KEYS: nodes set, rooms hash, room index. ARGV: node key prefix ("chat:node:"), room key
 // prefix. Every node whose heartbeat expired: its members are removed from each room it had
 // members in, and the node from the set. Returns the nodes removed.
-inline const std::string reap_nodes = std::string(library) + R"lua(
+inline const Script reap_nodes{std::string(library) + R"lua(
 local reaped = {}
 for _, node in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   if redis.call('EXISTS', ARGV[1] .. node) == 0 then
@@ -200,37 +219,37 @@ for _, node in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   end
 end
 return reaped
-)lua";
+)lua"};
 
 // KEYS: stream, edits hash. ARGV: seq. Returns {sender key, message} or nil.
-inline constexpr const char* find_message = R"lua(
+inline const Script find_message{R"lua(
 local entries = redis.call('XRANGE', KEYS[1], ARGV[1] .. '-1', ARGV[1] .. '-1')
 if #entries == 0 then return nil end
 local fields = entries[1][2]
 return {fields[4], redis.call('HGET', KEYS[2], ARGV[1]) or fields[2]}
-)lua";
+)lua"};
 
 // KEYS: the account's markers hash. ARGV: room key, seq. Keeps the highest.
-inline constexpr const char* mark_read = R"lua(
+inline const Script mark_read{R"lua(
 local current = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
 if tonumber(ARGV[2]) > current then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
 return 1
-)lua";
+)lua"};
 
 // KEYS: the account's markers hash, rooms hash. Returns {{room key, display name, seq}...}.
-inline constexpr const char* read_markers = R"lua(
+inline const Script read_markers{R"lua(
 local all = redis.call('HGETALL', KEYS[1])
 local out = {}
 for i = 1, #all, 2 do
   out[#out + 1] = {all[i], redis.call('HGET', KEYS[2], all[i]) or all[i], all[i + 1]}
 end
 return out
-)lua";
+)lua"};
 
 // KEYS: nicks hash. ARGV: nick key, owner ("<node>:<session>"), node key prefix, own node id,
 // heartbeat TTL (ms). Claims the nick unless a node that is still alive (its heartbeat key exists)
 // holds it; the claiming node's own heartbeat is renewed first, so its claims count from the start.
-inline constexpr const char* claim_nick = R"lua(
+inline const Script claim_nick{R"lua(
 redis.call('SET', ARGV[3] .. ARGV[4], '1', 'PX', ARGV[5])
 local owner = redis.call('HGET', KEYS[1], ARGV[1])
 if owner and owner ~= ARGV[2] then
@@ -239,12 +258,15 @@ if owner and owner ~= ARGV[2] then
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return 1
-)lua";
+)lua"};
 
 // KEYS: nicks hash. ARGV: nick key, owner. Gives the nick up if this owner still holds it.
-inline constexpr const char* release_nick = R"lua(
+inline const Script release_nick{R"lua(
 if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HDEL', KEYS[1], ARGV[1]) end
 return 1
-)lua";
+)lua"};
+
+// Every script above, for SCRIPT LOAD when a connection comes up.
+std::vector<const Script*> all();
 
 }  // namespace chat::server::redis::scripts

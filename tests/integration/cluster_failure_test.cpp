@@ -155,3 +155,18 @@ TEST_CASE("a node killed with SIGKILL: the others go on, its clients resume on a
     CHECK(message->room_message().seq() == seq);
   }
 }
+
+TEST_CASE("Redis forgetting its scripts (SCRIPT FLUSH) fails nothing: they are sent again") {
+  chat::test::TwoNodeLobby cluster;
+  REQUIRE(cluster.alice.say("lobby", "before", 1).ack().seq() == 1);
+  REQUIRE(cluster.redis.query({"SCRIPT", "FLUSH"}) == "OK");
+  const auto after = cluster.alice.say("lobby", "after", 2);
+  REQUIRE(after.has_ack());
+  CHECK(after.ack().seq() == 2);
+  const auto seen = cluster.bob.wait_for([](const v1::ServerFrame& f) {
+    return f.has_room_message() && f.room_message().text() == "after";
+  });
+  REQUIRE(seen.has_value());
+  CHECK(seen->room_message().seq() == 2);
+  CHECK(history_of(cluster.bob, "lobby").size() == 2);
+}

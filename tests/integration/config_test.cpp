@@ -94,6 +94,14 @@ TEST_CASE("bad config files are one-line errors naming the key, exit code 2") {
            {std::string("\x00\xff\xfe binary \x01\x02", 12), "config"},
            {"[server]\nlisten = [1, 2]\n", "server.listen: expected a string"},
            {"server = 5\n", "'server' must be a table"},
+           {"[cluster]\nengine = \"mongo\"\n", "engine: 'mongo' is not embedded or redis"},
+           {"[cluster]\nengine = 1\n", "cluster.engine: expected a string"},
+           {"[cluster]\nengine = \"redis\"\nredis = \"\"\n", "redis: '' is not HOST:PORT"},
+           {"[cluster]\nengine = \"redis\"\nredis = \"localhost:65536\"\n",
+            "redis: 'localhost:65536' is not HOST:PORT"},
+           {"[cluster]\nengine = \"redis\"\nredis = \"127.0.0.1:6379" + std::string(300, '0') +
+                "\"\n",
+            "is not HOST:PORT"},
        }) {
     CAPTURE(c.text);
     TempFile file(c.text);
@@ -163,6 +171,9 @@ TEST_CASE("chat-server exits 2 with one line for a bad log format, HTTP address 
             "tls_listen: needs tls_cert and tls_key"},
            {{"--tls-cert", "cert.pem", "--tls-key", "key.pem"},
             "tls_cert, tls_key: set tls_listen too, or the TLS listener stays off"},
+           {{"--engine", "Redis"}, "engine: 'Redis' is not embedded or redis"},
+           {{"--engine", "redis", "--redis", "127.0.0.1"}, "redis: '127.0.0.1' is not HOST:PORT"},
+           {{"--engine", "redis", "--redis", "127.0.0.1:"}, "redis: '127.0.0.1:' is not HOST:PORT"},
        }) {
     CAPTURE(c.flags.front());
     std::vector<std::string> args{CHAT_SERVER_BINARY, "--listen", "127.0.0.1:0", "--storage",

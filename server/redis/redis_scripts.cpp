@@ -1,0 +1,24 @@
+#include "redis_scripts.hpp"
+
+#include <openssl/evp.h>
+
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace chat::server::redis::scripts {
+
+Script::Script(std::string text) : body(std::move(text)) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  if (EVP_Digest(body.data(), body.size(), digest, &size, EVP_sha1(), nullptr) != 1)
+    throw std::runtime_error("SHA-1 is not available");
+  for (unsigned int i = 0; i < size; ++i) sha1 += fmt::format("{:02x}", digest[i]);
+}
+
+std::vector<const Script*> all() {
+  return {&append,     &history,      &load_room, &presence,     &list_rooms, &sweep,
+          &reap_nodes, &find_message, &mark_read, &read_markers, &claim_nick, &release_nick};
+}
+
+}  // namespace chat::server::redis::scripts
