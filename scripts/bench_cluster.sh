@@ -16,8 +16,15 @@ redis_dir=$(mktemp -d)
 taskset -c 0 redis-server --port $redis_port --bind 127.0.0.1 --dir "$redis_dir" --save "" \
   --appendonly yes --appendfsync everysec --protected-mode no > "$out/redis.log" &
 redis_pid=$!
-trap 'kill $redis_pid 2>/dev/null; rm -rf "$redis_dir"' EXIT
+trap 'kill $redis_pid 2>/dev/null; wait $redis_pid 2>/dev/null; rm -rf "$redis_dir"' EXIT
 for _ in $(seq 100); do redis-cli -p $redis_port ping > /dev/null 2>&1 && break; sleep 0.1; done
+
+cpu_of() {  # user + system CPU seconds of a process, from /proc
+  awk '{printf "%.2f", ($14 + $15) / 100}' "/proc/$1/stat"
+}
+redis_cpu() {
+  redis-cli -p $redis_port info cpu | awk -F: '/^used_cpu_(user|sys):/ {s += $2} END {printf "%.2f", s}'
+}
 
 run() {  # name, node count, then chat-loadtest options
   local name=$1 nodes=$2
@@ -34,8 +41,15 @@ run() {  # name, node count, then chat-loadtest options
     for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
   done
   echo "== $name: $nodes node(s) / chat-loadtest $*" | tee "$out/$name.txt"
+  local redis_before
+  redis_before=$(redis_cpu)
   taskset -c 1 "$loadtest" "${servers[@]}" --no-progress --json "$out/$name.json" "$@" |
     tee -a "$out/$name.txt" || true
+  # Where core 0 went: Redis, and each node (its start-up included).
+  local nodes_cpu=""
+  for pid in "${pids[@]}"; do nodes_cpu+=" $(cpu_of "$pid")"; done
+  echo "core 0 cpu s   redis $(echo "$(redis_cpu) - $redis_before" | bc)  nodes$nodes_cpu" |
+    tee -a "$out/$name.txt"
   kill -TERM "${pids[@]}"
   wait "${pids[@]}" || true
 }
