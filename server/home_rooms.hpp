@@ -91,9 +91,10 @@ class HomeRooms {
 
   // Cluster mode (home_rooms_cluster.cpp): a message sequenced by Redis, as every node receives it.
   void on_bus_message(const std::string& key, v1::RoomMessage message);
-  // Redis came back: this node's members are recorded again (Redis may have lost them, or taken
-  // this node for dead), and what the channel did not carry meanwhile is read from the stream.
-  void on_resubscribed(const std::string& key);
+  // Redis may have lost what this node recorded (it came back, or took the node for dead): its
+  // members of every room here are recorded again (idempotent), and each room reads from its
+  // stream what its channel did not carry meanwhile.
+  void rejoin();
   void catch_up(const std::string& key);
   // A member joined or left on another node; a node stopped (its members leave every room).
   void on_presence(const std::string& key, redis::Presence presence);
@@ -178,6 +179,7 @@ class HomeRooms {
   void release_acks(Room& room);
   void on_caught_up(const std::string& key, storage::HistoryResult result);
   void apply_presence(const std::string& key, Room& room, redis::Presence presence);
+  void announce_members(const std::string& key, const Room& room);
   std::size_t member_total(const Room& room) const {
     return room.members.size() + room.remote_members.size();
   }

@@ -127,14 +127,19 @@ void HomeRooms::deliver_next(const std::string& key, Room& room, v1::RoomMessage
   release_acks(room);
 }
 
-void HomeRooms::on_resubscribed(const std::string& key) {
-  auto it = rooms_.find(key);
-  if (it == rooms_.end() || !it->second.live) return;
-  for (const auto& [id, member] : it->second.members) {
-    context_.cluster->announce(key, it->second.name, redis::Presence::Change::joined, id,
-                               member.nick, "");
+void HomeRooms::rejoin() {
+  for (const auto& [key, room] : rooms_) {
+    if (!room.live) continue;
+    announce_members(key, room);
+    catch_up(key);
   }
-  catch_up(key);
+}
+
+void HomeRooms::announce_members(const std::string& key, const Room& room) {
+  for (const auto& [id, member] : room.members) {
+    context_.cluster->announce(key, room.name, redis::Presence::Change::joined, id, member.nick,
+                               "");
+  }
 }
 
 void HomeRooms::catch_up(const std::string& key) {
@@ -161,6 +166,12 @@ void HomeRooms::on_caught_up(const std::string& key, storage::HistoryResult resu
                  result.messages.size());
   }
   for (auto& message : result.messages) apply_in_order(key, room, std::move(message));
+  if (!result.ok) {
+    // Redis is away: the hole is read when it is back (rejoin). Otherwise a failed read is no
+    // proof that the hole is gone; it is skipped like one the stream cannot fill.
+    if (!context_.cluster->connected()) return;
+    spdlog::warn("cluster: room {} could not catch up: {}", room.name, result.error);
+  }
   if (result.ok && result.has_more) {
     if (!room.catching_up) catch_up(key);
   } else if (!room.ahead.empty() && !room.catching_up) {
@@ -223,7 +234,7 @@ void HomeRooms::on_node_lost(const std::string& node) {
                       .nick = nick,
                       .detail = "server lost"});
     }
-    context_.cluster->forget(key, std::move(gone));
+    context_.cluster->forget(key, node, std::move(gone));
   }
 }
 

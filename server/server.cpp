@@ -76,7 +76,7 @@ Server::Server(const ServerConfig& config) : context_(std::make_unique<ServerCon
       });
     });
     context_->cluster->set_resubscribed([context = context_.get()](const std::string& key) {
-      post_to_home(*context, key, [key](HomeRooms& rooms) { rooms.on_resubscribed(key); });
+      post_to_home(*context, key, [key](HomeRooms& rooms) { rooms.catch_up(key); });
     });
     context_->cluster->set_presence_sink([context = context_.get()](const std::string& key,
                                                                     redis::Presence presence) {
@@ -94,6 +94,12 @@ Server::Server(const ServerConfig& config) : context_(std::make_unique<ServerCon
       for (auto& shard : context->shards) {
         Shard& s = *shard;
         s.post([&s, node] { s.home_rooms().on_node_lost(node); });
+      }
+    });
+    context_->cluster->set_rejoin([context = context_.get()] {
+      for (auto& shard : context->shards) {
+        Shard& s = *shard;
+        s.post([&s] { s.home_rooms().rejoin(); });
       }
     });
   }

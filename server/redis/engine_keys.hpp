@@ -25,7 +25,8 @@ inline std::string markers(const std::string& account_key) {
   return prefix + "read:" + account_key;
 }
 
-inline const std::string nodes = prefix + "nodes";  // the set of node ids
+inline const std::string nodes = prefix + "nodes";            // the set of node ids
+inline const std::string sweep_lock = prefix + "sweep-lock";  // the node sweeping now
 inline const std::string nodes_prefix = prefix + "node:";
 inline std::string node(const std::string& node_id) { return nodes_prefix + node_id; }  // heartbeat
 inline std::string node_rooms(const std::string& node_id) { return node(node_id) + ":rooms"; }

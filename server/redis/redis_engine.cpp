@@ -45,9 +45,13 @@ RedisEngine::RedisEngine(Options options)
   subscriptions_ = std::make_unique<Connection>(*io_, connection);
   commands_->on_state = [this](bool up) {
     if (up) load_scripts(*commands_);
-    std::lock_guard lock(connected_mutex_);
-    connected_ = up;
-    connected_changed_.notify_all();  // under the lock: a waiter may go right after
+    {
+      std::lock_guard lock(connected_mutex_);
+      connected_ = up;
+      connected_changed_.notify_all();  // under the lock: a waiter may go right after
+    }
+    if (up && was_connected_ && rejoin_) rejoin_();
+    if (up) was_connected_ = true;
   };
   // This node's heartbeat key goes first on every (re)connection: its nick claims depend on it.
   heartbeats_->on_state = [this](bool up) {
@@ -179,10 +183,12 @@ void RedisEngine::set_topic(std::string room_key, std::string room_name, std::st
        topic = std::move(topic), done = std::move(done)]() mutable {
     commands_->command({"HSETNX", keys::rooms, room_key, room_name}, [](Reply) {});
     commands_->command({"ZADD", keys::room_index, "0", room_key}, [](Reply) {});
-    commands_->command(
-        {"SET", keys::topic(room_key), topic}, [done = std::move(done)](Reply reply) {
-          done({.ok = !reply.is_error(), .error = reply.is_error() ? reply.text : ""});
-        });
+    // A cleared topic is no topic: the room may leave the index with its last member.
+    std::vector<std::string> write{"DEL", keys::topic(room_key)};
+    if (!topic.empty()) write = {"SET", keys::topic(room_key), topic};
+    commands_->command(std::move(write), [done = std::move(done)](Reply reply) {
+      done({.ok = !reply.is_error(), .error = reply.is_error() ? reply.text : ""});
+    });
   });
 }
 

@@ -122,8 +122,10 @@ class RedisEngine final : public RoomLog {
   // A local member joined, left (detail: the reason) or changed nick (detail: the old nick).
   void announce(const std::string& room_key, const std::string& room_name, Presence::Change change,
                 std::uint64_t session_id, const std::string& nick, const std::string& detail);
-  // Members of a node found dead, removed from the room's record (idempotent).
-  void forget(const std::string& room_key, std::vector<std::string> fields);
+  // Members of a node found dead, removed from the room's record (idempotent), unless the node's
+  // heartbeat is back by then: it records its members again after renewing it.
+  void forget(const std::string& room_key, const std::string& node,
+              std::vector<std::string> fields);
   // Presence events from other nodes, and nodes whose heartbeat expired; on the engine's thread.
   void set_presence_sink(std::function<void(const std::string& room_key, Presence)> sink) {
     presence_sink_ = std::move(sink);
@@ -131,6 +133,11 @@ class RedisEngine final : public RoomLog {
   void set_node_lost(std::function<void(const std::string& node)> lost) {
     node_lost_ = std::move(lost);
   }
+  // Redis may have lost this node's members (taken for dead, or restarted empty) and what its
+  // channels carried: runs when the command connection comes back after a loss and when this
+  // node's heartbeat had expired. Members are to be recorded again and rooms caught up. On the
+  // engine's thread; set before the engine connects.
+  void set_rejoin(std::function<void()> rejoin) { rejoin_ = std::move(rejoin); }
   // Room events other than messages (topic changed, message edited or deleted): sent to the
   // other nodes following the room, which show them to their members.
   void relay(const std::string& room_key, const v1::ServerFrame& event);
@@ -165,7 +172,9 @@ class RedisEngine final : public RoomLog {
   void check_nodes();
   // Removes the members of nodes whose heartbeat expired from Redis, whoever followed their rooms.
   void reap_nodes();
-  // One pass of retention by age over every room, a batch of rooms per call.
+  // Retention by age over every room, by one node at a time: a pass every tenth of
+  // retention_seconds (at least 1 s apart, at most 60 s), a batch of rooms per script call.
+  void start_sweep();
   void sweep(std::string cursor);
   std::string retention_max_len() const;
   std::string retention_min_time() const;
@@ -181,6 +190,10 @@ class RedisEngine final : public RoomLog {
   std::string node_id_;
   std::function<void(const std::string&, Presence)> presence_sink_;
   std::function<void(const std::string&)> node_lost_;
+  std::function<void()> rejoin_;
+  bool has_beaten_ = false;     // engine thread
+  bool was_connected_ = false;  // engine thread: the command connection was up before
+  std::chrono::steady_clock::time_point next_sweep_{};  // engine thread
   std::function<void(const std::string&, v1::ServerFrame)> event_sink_;
   std::set<std::string> watched_nodes_;  // engine thread
   std::unique_ptr<asio::steady_timer> heartbeat_timer_;

@@ -32,10 +32,7 @@ void RedisEngine::heartbeat() {
   beat();
   check_nodes();
   reap_nodes();
-  if (options_.retention_seconds > 0 && !sweeping_ && commands_->connected()) {
-    sweeping_ = true;
-    sweep("");
-  }
+  start_sweep();
   heartbeat_timer_->expires_after(heartbeat_interval);
   heartbeat_timer_->async_wait([this](const asio::error_code& error) {
     if (!error) heartbeat();
@@ -45,8 +42,19 @@ void RedisEngine::heartbeat() {
 // The heartbeat key, then the node's entry in the set of nodes (which the reaper reads).
 void RedisEngine::beat() {
   if (!heartbeats_->connected()) return;
-  heartbeats_->command({"SET", keys::node(node_id_), "1", "PX", std::to_string(heartbeat_ttl_ms)},
-                       [](Reply) {});
+  // GET answers the key's old value: nil after the first beat means it expired, so the other
+  // nodes may have taken this one for dead and removed its members from every room.
+  heartbeats_->command(
+      {"SET", keys::node(node_id_), "1", "PX", std::to_string(heartbeat_ttl_ms), "GET"},
+      [this](Reply reply) {
+        if (reply.is_error()) return;
+        if (reply.is_nil() && has_beaten_ && rejoin_) {
+          spdlog::warn(
+              "cluster: this node's heartbeat had expired; its members are recorded again");
+          rejoin_();
+        }
+        has_beaten_ = true;
+      });
   heartbeats_->command({"SADD", keys::nodes, node_id_}, [](Reply) {});
 }
 
@@ -125,11 +133,12 @@ void RedisEngine::on_presence(const std::string& room_key, std::string_view payl
   presence_sink_(room_key, std::move(presence));
 }
 
-void RedisEngine::forget(const std::string& room_key, std::vector<std::string> fields) {
+void RedisEngine::forget(const std::string& room_key, const std::string& node,
+                         std::vector<std::string> fields) {
   if (fields.empty()) return;
-  std::vector<std::string> args{"HDEL", keys::members(room_key)};
+  std::vector<std::string> args{"0", keys::node(node), keys::members(room_key)};
   args.insert(args.end(), fields.begin(), fields.end());
-  command(std::move(args), [](Reply) {});
+  eval(scripts::forget_members, std::move(args), [](Reply) {});
 }
 
 void RedisEngine::claim_nick(const std::string& nick_key, std::uint64_t session_id,

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "engine_keys.hpp"
+#include "redis_connection.hpp"
 #include "redis_engine.hpp"
 #include "redis_reply.hpp"
 #include "redis_scripts.hpp"
@@ -164,6 +165,22 @@ std::string RedisEngine::retention_max_len() const {
 std::string RedisEngine::retention_min_time() const {
   if (options_.retention_seconds == 0) return "0";
   return std::to_string(unix_time_ms() - std::int64_t{options_.retention_seconds} * 1000);
+}
+
+void RedisEngine::start_sweep() {
+  const auto now = std::chrono::steady_clock::now();
+  if (options_.retention_seconds == 0 || sweeping_ || now < next_sweep_ || !commands_->connected())
+    return;
+  const auto period =
+      std::clamp<std::chrono::milliseconds>(std::chrono::seconds(options_.retention_seconds) / 10,
+                                            std::chrono::seconds(1), std::chrono::seconds(60));
+  next_sweep_ = now + period;
+  sweeping_ = true;
+  command({"SET", keys::sweep_lock, node_id_, "NX", "PX", std::to_string(period.count())},
+          [this](Reply reply) {
+            if (reply.type == Reply::Type::status) return sweep("");  // this node's turn
+            sweeping_ = false;
+          });
 }
 
 void RedisEngine::sweep(std::string cursor) {

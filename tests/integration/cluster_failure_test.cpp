@@ -170,3 +170,31 @@ TEST_CASE("Redis forgetting its scripts (SCRIPT FLUSH) fails nothing: they are s
   CHECK(seen->room_message().seq() == 2);
   CHECK(history_of(cluster.bob, "lobby").size() == 2);
 }
+
+TEST_CASE("a node taken for dead while it was up records its members again") {
+  chat::test::TwoNodeLobby cluster;
+  auto& redis = cluster.redis;
+  CHECK(redis.query({"HLEN", "chat:r:lobby:members"}) == "2");
+  // As if both nodes had stalled past their heartbeat's expiry and been reaped meanwhile.
+  const std::string heartbeats = redis.query({"KEYS", "chat:node:*[^s]"});
+  for (std::size_t at = 0; at < heartbeats.size();) {
+    const auto end = std::min(heartbeats.find('\n', at), heartbeats.size());
+    redis.query({"DEL", heartbeats.substr(at, end - at)});
+    at = end + 1;
+  }
+  redis.query({"DEL", "chat:r:lobby:members"});
+  CHECK(chat::test::eventually(
+      [&] {
+        return redis.query({"HLEN", "chat:r:lobby:members"}) == "2";
+      },
+      std::chrono::seconds(15)));
+  // Each node sees the other's member again.
+  v1::ClientFrame who;
+  who.mutable_who()->set_room("lobby");
+  for (auto* client : {&cluster.alice, &cluster.bob}) {
+    CHECK(chat::test::eventually([&] {
+      const auto list = client->reply_to(client->send(who));
+      return list && list->member_list().nicks_size() == 2;
+    }));
+  }
+}
