@@ -218,6 +218,7 @@ void HomeRooms::apply_presence(const std::string& key, Room& room, redis::Presen
   broadcast_presence(key, room, encode_frame(event, FramePriority::presence));
 }
 
+// Here only: Redis's records of the node's members are removed by the reaper (every node runs it).
 void HomeRooms::on_node_lost(const std::string& node) {
   const std::string node_prefix = node + ":";
   for (auto& [key, room] : rooms_) {
@@ -234,7 +235,6 @@ void HomeRooms::on_node_lost(const std::string& node) {
                       .nick = nick,
                       .detail = "server lost"});
     }
-    context_.cluster->forget(key, node, std::move(gone));
   }
 }
 

@@ -55,10 +55,7 @@ RedisEngine::RedisEngine(Options options)
   };
   // This node's heartbeat key goes first on every (re)connection: its nick claims depend on it.
   heartbeats_->on_state = [this](bool up) {
-    if (up) {
-      load_scripts(*heartbeats_);
-      beat();
-    }
+    if (up) beat();  // the reaper's script is loaded by the command connection (or sent as text)
   };
   subscriptions_->on_message = [this](const std::string& channel, const std::string& payload) {
     on_published(channel, payload);

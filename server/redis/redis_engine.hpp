@@ -122,10 +122,6 @@ class RedisEngine final : public RoomLog {
   // A local member joined, left (detail: the reason) or changed nick (detail: the old nick).
   void announce(const std::string& room_key, const std::string& room_name, Presence::Change change,
                 std::uint64_t session_id, const std::string& nick, const std::string& detail);
-  // Members of a node found dead, removed from the room's record (idempotent), unless the node's
-  // heartbeat is back by then: it records its members again after renewing it.
-  void forget(const std::string& room_key, const std::string& node,
-              std::vector<std::string> fields);
   // Presence events from other nodes, and nodes whose heartbeat expired; on the engine's thread.
   void set_presence_sink(std::function<void(const std::string& room_key, Presence)> sink) {
     presence_sink_ = std::move(sink);

@@ -133,14 +133,6 @@ void RedisEngine::on_presence(const std::string& room_key, std::string_view payl
   presence_sink_(room_key, std::move(presence));
 }
 
-void RedisEngine::forget(const std::string& room_key, const std::string& node,
-                         std::vector<std::string> fields) {
-  if (fields.empty()) return;
-  std::vector<std::string> args{"0", keys::node(node), keys::members(room_key)};
-  args.insert(args.end(), fields.begin(), fields.end());
-  eval(scripts::forget_members, std::move(args), [](Reply) {});
-}
-
 void RedisEngine::claim_nick(const std::string& nick_key, std::uint64_t session_id,
                              std::function<void(storage::WriteResult)> done) {
   eval(scripts::claim_nick,

@@ -221,13 +221,6 @@ end
 return reaped
 )lua"};
 
-// KEYS: none. ARGV: the node's heartbeat key, members hash, fields... Removes the fields unless
-// the node's heartbeat is back.
-inline const Script forget_members{R"lua(
-if redis.call('EXISTS', ARGV[1]) == 1 then return 0 end
-return redis.call('HDEL', ARGV[2], unpack(ARGV, 3))
-)lua"};
-
 // KEYS: stream, edits hash. ARGV: seq. Returns {sender key, message} or nil.
 inline const Script find_message{R"lua(
 local entries = redis.call('XRANGE', KEYS[1], ARGV[1] .. '-1', ARGV[1] .. '-1')
