@@ -36,11 +36,16 @@ std::size_t StoreReader::drain() {
   return count;
 }
 
-// The report runs outside the try: a throwing callback must not be reported a second time.
+// Each request reads in one transaction, so from one snapshot: a room's row and its messages agree
+// even when retention commits between the two statements. The report runs outside the try: a
+// throwing callback must not be reported a second time.
 void StoreReader::run_one(ReadOp& op) {
   std::function<void()> report;
   try {
+    if (db_->in_transaction()) db_->exec("ROLLBACK");  // left open by a read that failed
+    db_->exec("BEGIN");
     report = op.apply(statements_);
+    db_->exec("COMMIT");
   } catch (const std::exception& e) {
     op.fail(e.what());
     return;

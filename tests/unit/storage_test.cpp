@@ -332,6 +332,34 @@ TEST_CASE("retention by age removes old messages, survives a restart, reports th
   CHECK(seqs(page) == range(5, 6));
 }
 
+TEST_CASE("a history read racing retention sees one snapshot: the gap ends where messages start") {
+  TempDir dir;
+  auto store = SqliteStore::open(dir.path(), {.max_messages_per_room = 2});
+  append_range(*store, 1, 3);
+  std::atomic<bool> writing{true};
+  std::atomic<int> reads{0};
+  std::atomic<int> torn{0};
+  std::thread reader([&] {
+    // A read of the room's row and then its messages, each in its own snapshot, could see the
+    // oldest kept sequence from before a trim and the messages from after it: a silent hole.
+    while (writing || reads < 100) {
+      const auto page = history(*store, Kind::after, 0, 100);
+      ++reads;
+      const std::uint64_t first = page.messages.empty() ? 0 : page.messages.front().seq();
+      const std::uint64_t gap_end = page.gap ? page.gap->second : 0;
+      if (first == 0 || first != gap_end + 1) ++torn;
+    }
+  });
+  for (std::uint64_t seq = 4; seq <= 400; ++seq) {
+    REQUIRE(append(*store, message(seq)).ok);
+    REQUIRE(enforce_retention(*store).ok);
+  }
+  writing = false;
+  reader.join();
+  CHECK(torn.load() == 0);
+  CHECK(reads.load() >= 100);
+}
+
 TEST_CASE("only the sender edits, and history shows the current text") {
   TempDir dir;
   auto store = SqliteStore::open(dir.path());
