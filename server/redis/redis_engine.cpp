@@ -50,7 +50,7 @@ RedisEngine::RedisEngine(Options options)
       connected_ = up;
       connected_changed_.notify_all();  // under the lock: a waiter may go right after
     }
-    if (up && was_connected_ && rejoin_) rejoin_();
+    if (up && was_connected_) rejoin();
     if (up) was_connected_ = true;
   };
   // This node's heartbeat key goes first on every (re)connection: its nick claims depend on it.

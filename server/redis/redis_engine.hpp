@@ -24,6 +24,7 @@
 #include <string_view>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "host_port.hpp"
@@ -162,6 +163,14 @@ class RedisEngine final : public RoomLog {
   void eval_on(Connection& connection, const scripts::Script& script, std::vector<std::string> args,
                std::function<void(Reply)> done);
   void on_published(const std::string& channel, const std::string& payload);
+  // Nick claims, on the engine's thread. This node's claims and the releases Redis missed are
+  // kept to be sent again by rejoin().
+  void send_claim(const std::string& nick_key, std::uint64_t session_id,
+                  std::function<void(Reply)> done);
+  void send_release(const std::string& nick_key, std::uint64_t session_id);
+  void reclaim_nicks();
+  // Redis may have lost this node's records: nicks are claimed again, then rejoin_ runs.
+  void rejoin();
   void on_presence(const std::string& room_key, std::string_view payload);
   void heartbeat();
   void beat();
@@ -191,7 +200,9 @@ class RedisEngine final : public RoomLog {
   bool was_connected_ = false;  // engine thread: the command connection was up before
   std::chrono::steady_clock::time_point next_sweep_{};  // engine thread
   std::function<void(const std::string&, v1::ServerFrame)> event_sink_;
-  std::set<std::string> watched_nodes_;  // engine thread
+  std::set<std::string> watched_nodes_;                    // engine thread
+  std::unordered_map<std::string, std::uint64_t> claims_;  // engine thread: nick key -> session
+  std::set<std::pair<std::string, std::uint64_t>> unreleased_;  // engine thread
   std::unique_ptr<asio::steady_timer> heartbeat_timer_;
   bool sweeping_ = false;  // engine thread
   std::function<void(const std::string& room_key)> resubscribed_;

@@ -2,6 +2,8 @@
 // the cluster, and the removal of a dead node's members.
 #include <spdlog/spdlog.h>
 
+#include <utility>
+
 #include "engine_keys.hpp"
 #include "redis_connection.hpp"
 #include "redis_engine.hpp"
@@ -48,10 +50,11 @@ void RedisEngine::beat() {
       {"SET", keys::node(node_id_), "1", "PX", std::to_string(heartbeat_ttl_ms), "GET"},
       [this](Reply reply) {
         if (reply.is_error()) return;
-        if (reply.is_nil() && has_beaten_ && rejoin_) {
+        if (reply.is_nil() && has_beaten_) {
           spdlog::warn(
-              "cluster: this node's heartbeat had expired; its members are recorded again");
-          rejoin_();
+              "cluster: this node's heartbeat had expired; its members and nicks are recorded "
+              "again");
+          rejoin();
         }
         has_beaten_ = true;
       });
@@ -135,19 +138,66 @@ void RedisEngine::on_presence(const std::string& room_key, std::string_view payl
 
 void RedisEngine::claim_nick(const std::string& nick_key, std::uint64_t session_id,
                              std::function<void(storage::WriteResult)> done) {
-  eval(scripts::claim_nick,
-       {"1", keys::nicks, nick_key, node_id_ + ":" + std::to_string(session_id), keys::nodes_prefix,
-        node_id_, std::to_string(heartbeat_ttl_ms)},
-       [done = std::move(done)](Reply reply) {
-         if (reply.type != Reply::Type::integer)
-           return done({.ok = false, .error = reply_failure(reply)});
-         done({.ok = reply.integer == 1, .error = {}});
-       });
+  run([this, nick_key, session_id, done = std::move(done)]() mutable {
+    send_claim(nick_key, session_id,
+               [this, nick_key, session_id, done = std::move(done)](Reply reply) {
+                 if (reply.type != Reply::Type::integer) {
+                   // It may have taken effect before the connection dropped; the session will
+                   // not use it.
+                   send_release(nick_key, session_id);
+                   return done({.ok = false, .error = reply_failure(reply)});
+                 }
+                 if (reply.integer == 1) claims_[nick_key] = session_id;
+                 done({.ok = reply.integer == 1, .error = {}});
+               });
+  });
 }
 
 void RedisEngine::release_nick(const std::string& nick_key, std::uint64_t session_id) {
-  eval(scripts::release_nick,
-       {"1", keys::nicks, nick_key, node_id_ + ":" + std::to_string(session_id)}, [](Reply) {});
+  run([this, nick_key, session_id] { send_release(nick_key, session_id); });
+}
+
+void RedisEngine::send_claim(const std::string& nick_key, std::uint64_t session_id,
+                             std::function<void(Reply)> done) {
+  eval_on(*commands_, scripts::claim_nick,
+          {"1", keys::nicks, nick_key, node_id_ + ":" + std::to_string(session_id),
+           keys::nodes_prefix, node_id_, std::to_string(heartbeat_ttl_ms)},
+          std::move(done));
+}
+
+void RedisEngine::send_release(const std::string& nick_key, std::uint64_t session_id) {
+  eval_on(*commands_, scripts::release_nick,
+          {"1", keys::nicks, nick_key, node_id_ + ":" + std::to_string(session_id)},
+          [this, nick_key, session_id](Reply reply) {
+            auto claim = claims_.find(nick_key);
+            if (claim != claims_.end() && claim->second == session_id) claims_.erase(claim);
+            // Not sent (Redis away): the claim would hold the nick for as long as this node lives.
+            if (reply.type != Reply::Type::integer) unreleased_.emplace(nick_key, session_id);
+          });
+}
+
+// Redis may have lost this node's claims (restarted empty) or let another node take them (this
+// one taken for dead): they are made again, and the releases Redis missed are sent.
+void RedisEngine::reclaim_nicks() {
+  for (const auto& [nick_key, session_id] : claims_) {
+    send_claim(nick_key, session_id, [this, nick_key, session_id](Reply reply) {
+      if (reply.type != Reply::Type::integer || reply.integer == 1) return;  // kept, or next time
+      spdlog::warn(
+          "cluster: nick {} of session {} was taken on another node while Redis had lost this "
+          "node's claim; both sessions keep it until one of them leaves",
+          nick_key, session_id);
+      auto claim = claims_.find(nick_key);
+      if (claim != claims_.end() && claim->second == session_id) claims_.erase(claim);
+    });
+  }
+  for (const auto& [nick_key, session_id] : std::exchange(unreleased_, {})) {
+    send_release(nick_key, session_id);
+  }
+}
+
+void RedisEngine::rejoin() {
+  reclaim_nicks();  // first: a login on another node could take a nick that Redis forgot
+  if (rejoin_) rejoin_();
 }
 
 }  // namespace chat::server::redis

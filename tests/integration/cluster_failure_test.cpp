@@ -198,3 +198,56 @@ TEST_CASE("a node taken for dead while it was up records its members again") {
     }));
   }
 }
+
+TEST_CASE("nicks stay unique across the cluster after Redis restarts empty") {
+  chat::test::RedisProcess redis;
+  TestServer first(node_config(redis));
+  TestServer second(node_config(redis));
+  auto alice = TestClient::connect_as(first.port(), "alice");
+  auto bob = TestClient::connect_as(first.port(), "bob");
+  v1::ClientFrame rename;
+  rename.mutable_set_nick()->set_nick("robert");
+  REQUIRE(bob.reply_to(bob.send(rename))->has_ok());
+  const std::string owner = redis.query({"HGET", "chat:nicks", "alice"});
+  REQUIRE_FALSE(owner.empty());
+
+  redis.restart();  // forgets every claim
+  REQUIRE(redis.query({"HLEN", "chat:nicks"}) == "0");
+  // The first node claims its sessions' nicks again once it is back, and only those it holds.
+  CHECK(chat::test::eventually(
+      [&] {
+        return redis.query({"HGET", "chat:nicks", "alice"}) == owner &&
+               !redis.query({"HGET", "chat:nicks", "robert"}).empty();
+      },
+      std::chrono::seconds(20)));
+  CHECK(redis.query({"HEXISTS", "chat:nicks", "bob"}) == "0");
+
+  for (const char* nick : {"Alice", "ROBERT"}) {
+    TestClient copycat(second.port());
+    const auto refused = copycat.reply_to(copycat.send(chat::test::hello_frame(nick)));
+    REQUIRE(refused.has_value());
+    REQUIRE(refused->has_error());
+    CHECK(refused->error().code() == v1::Error::NICK_IN_USE);
+  }
+  CHECK_NOTHROW(TestClient::connect_as(second.port(), "bob"));
+}
+
+TEST_CASE("a nick given up while Redis is away is released once it is back") {
+  chat::test::RedisProcess redis(/*durable=*/true);
+  TestServer first(node_config(redis));
+  TestServer second(node_config(redis));
+  {
+    auto alice = TestClient::connect_as(first.port(), "alice");
+    REQUIRE_FALSE(redis.query({"HGET", "chat:nicks", "alice"}).empty());
+    redis.kill();
+    alice.shutdown_write();
+    alice.wait_closed();
+  }
+  redis.restart();  // durable: the claim is still there, held by a live node
+  CHECK(chat::test::eventually(
+      [&] {
+        return redis.query({"HEXISTS", "chat:nicks", "alice"}) == "0";
+      },
+      std::chrono::seconds(20)));
+  CHECK_NOTHROW(TestClient::connect_as(second.port(), "alice"));
+}
