@@ -48,7 +48,7 @@ run() {  # name, node count, then chat-loadtest options
   # Where core 0 went: Redis, and each node (its start-up included).
   local nodes_cpu=""
   for pid in "${pids[@]}"; do nodes_cpu+=" $(cpu_of "$pid")"; done
-  echo "core 0 cpu s   redis $(echo "$(redis_cpu) - $redis_before" | bc)  nodes$nodes_cpu" |
+  echo "core 0 cpu s   redis $(awk -v a="$(redis_cpu)" -v b="$redis_before" 'BEGIN {printf "%.2f", a - b}')  nodes$nodes_cpu" |
     tee -a "$out/$name.txt"
   kill -TERM "${pids[@]}"
   wait "${pids[@]}" || true

@@ -130,6 +130,7 @@ void HomeRooms::deliver_next(const std::string& key, Room& room, v1::RoomMessage
 void HomeRooms::rejoin() {
   for (const auto& [key, room] : rooms_) {
     if (!room.live) continue;
+    context_.cluster->raise_seq(key, room.settled_seq);
     announce_members(key, room);
     catch_up(key);
   }

@@ -39,8 +39,9 @@ void HomeRooms::publish(PublishArgs args) {
   }
   v1::RoomMessage message;
   message.set_room(room->name);
-  // The cluster engine sequences in Redis; the embedded one stores the sequence given here.
-  message.set_seq(context_.cluster ? 0 : ++room->last_seq);
+  // The embedded engine stores the sequence given here. The cluster engine sequences in Redis,
+  // above the highest this node has seen (Redis may have lost the room's counter).
+  message.set_seq(context_.cluster ? room->settled_seq : ++room->last_seq);
   message.set_from(args.nick);
   message.set_text(std::move(args.text));
   message.set_server_time_ms(unix_time_ms());

@@ -150,6 +150,7 @@ storage::StoreStats RedisEngine::stats() const {
 
 void RedisEngine::append(v1::RoomMessage message, std::string room_key, std::string sender_key,
                          std::function<void(storage::AppendResult)> done) {
+  const std::string seen = std::to_string(message.seq());
   message.set_seq(0);  // the script gives it one
   const std::string dedup = message.client_msg_id() == 0
                                 ? ""
@@ -158,7 +159,7 @@ void RedisEngine::append(v1::RoomMessage message, std::string room_key, std::str
   eval(scripts::append,
        {"2", keys::rooms, keys::room_index, keys::room(room_key), room_key, message.room(), dedup,
         message.SerializeAsString(), keys::channel(room_key), sender_key, time, retention_max_len(),
-        retention_min_time()},
+        retention_min_time(), seen},
        [this, done = std::move(done)](Reply reply) {
          storage::AppendResult result;
          if (reply.type == Reply::Type::array && reply.elements.size() == 2) {
@@ -265,6 +266,11 @@ void RedisEngine::unsubscribe(const std::string& room_key) {
     subscribing_.erase(channel);
     subscriptions_->unsubscribe(channel);
   });
+}
+
+void RedisEngine::raise_seq(const std::string& room_key, std::uint64_t seq) {
+  if (seq == 0) return;
+  eval(scripts::raise_seq, {"0", keys::room(room_key), std::to_string(seq)}, [](Reply) {});
 }
 
 void RedisEngine::relay(const std::string& room_key, const v1::ServerFrame& event) {

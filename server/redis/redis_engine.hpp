@@ -71,7 +71,8 @@ class RedisEngine final : public RoomLog {
   explicit RedisEngine(Options options);
   ~RedisEngine() override;
 
-  // RoomLog: append ignores message.seq and answers with the sequence Redis gave it.
+  // RoomLog: append answers with the sequence Redis gave the message, above message.seq (the
+  // highest this node has seen in the room) even when Redis lost the room's counter.
   void append(v1::RoomMessage message, std::string room_key, std::string sender_key,
               std::function<void(storage::AppendResult)> done) override;
   void set_topic(std::string room_key, std::string room_name, std::string topic,
@@ -135,6 +136,9 @@ class RedisEngine final : public RoomLog {
   // node's heartbeat had expired. Members are to be recorded again and rooms caught up. On the
   // engine's thread; set before the engine connects.
   void set_rejoin(std::function<void()> rejoin) { rejoin_ = std::move(rejoin); }
+  // After a rejoin: the room's counter in Redis is raised to seq (the highest this node has seen)
+  // if it is below, as when Redis restarted without its data.
+  void raise_seq(const std::string& room_key, std::uint64_t seq);
   // Room events other than messages (topic changed, message edited or deleted): sent to the
   // other nodes following the room, which show them to their members.
   void relay(const std::string& room_key, const v1::ServerFrame& event);

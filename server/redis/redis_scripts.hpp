@@ -95,7 +95,8 @@ end
 
 // KEYS: rooms hash (key -> display name), room index. ARGV: room prefix, room key, display name,
 // dedup field ("" when none), message, channel, sender key, time (ms), MAXLEN ("0": none),
-// min time ("0": none). Returns {duplicate (0 or 1), seq}.
+// min time ("0": none), the highest seq the sending node has seen in the room. Returns
+// {duplicate (0 or 1), seq}.
 inline const Script append{std::string(library) + R"lua(
 local room = ARGV[1]
 if ARGV[4] ~= '' then
@@ -103,6 +104,11 @@ if ARGV[4] ~= '' then
   if old then return {1, tonumber(old)} end
 end
 local seq = redis.call('INCR', room .. ':seq')
+if seq <= tonumber(ARGV[11]) then
+  -- Redis lost the counter (restarted without its data): a sequence nodes have seen is not reused.
+  seq = tonumber(ARGV[11]) + 1
+  redis.call('SET', room .. ':seq', seq)
+end
 if ARGV[4] ~= '' then
   redis.call('XADD', room .. ':log', seq .. '-1', 'm', ARGV[5], 's', ARGV[7], 't', ARGV[8],
              'd', ARGV[4])
@@ -263,6 +269,14 @@ return 1
 // KEYS: nicks hash. ARGV: nick key, owner. Gives the nick up if this owner still holds it.
 inline const Script release_nick{R"lua(
 if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HDEL', KEYS[1], ARGV[1]) end
+return 1
+)lua"};
+
+// KEYS: none. ARGV: room prefix, the highest seq a node has seen in the room. Raises the room's
+// counter to it: Redis restarted without its data must not hand out those sequences again.
+inline const Script raise_seq{R"lua(
+local seq = tonumber(redis.call('GET', ARGV[1] .. ':seq') or '0')
+if seq < tonumber(ARGV[2]) then redis.call('SET', ARGV[1] .. ':seq', ARGV[2]) end
 return 1
 )lua"};
 

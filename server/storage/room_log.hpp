@@ -49,7 +49,8 @@ class RoomLog {
   virtual storage::StoreStats stats() const = 0;
 
   // True when append() gives the message its sequence (the cluster engine, where one node cannot
-  // count for all); false when the caller's sequence is stored as given.
+  // count for all: the caller passes the highest sequence it has seen in the room, which the new
+  // one is above); false when the caller's sequence is stored as given.
   virtual bool sequences_messages() const { return false; }
 
   // Start-up: block until answered.

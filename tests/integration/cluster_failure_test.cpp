@@ -6,6 +6,7 @@
 
 #include "cluster_support.hpp"
 #include "server_process.hpp"
+#include "store_support.hpp"
 #include "test_client.hpp"
 #include "test_server.hpp"
 
@@ -34,6 +35,19 @@ std::map<std::uint64_t, std::string> history_of(TestClient& client, const std::s
     }
     if (!reply->history_reply().has_more()) return all;
   }
+}
+
+// Sends until the node acknowledges one (it reconnects to Redis with backoff): that Ack.
+v1::Ack say_once_back(TestClient& client, const std::string& text, std::uint64_t& next_id) {
+  v1::ServerFrame back;
+  CHECK(chat::test::eventually(
+      [&] {
+        back = client.say("lobby", text, next_id++);
+        return back.has_ack();
+      },
+      std::chrono::seconds(20)));
+  REQUIRE(back.has_ack());
+  return back.ack();
 }
 
 }  // namespace
@@ -65,24 +79,11 @@ TEST_CASE(
 
   redis.restart();
   // The nodes reconnect by themselves (with backoff): wait until a send is acknowledged again.
-  std::optional<v1::ServerFrame> back;
-  CHECK(chat::test::eventually(
-      [&] {
-        back = alice.say("lobby", "after", next_id++);
-        return back->has_ack();
-      },
-      std::chrono::seconds(20)));
-  REQUIRE(back->has_ack());
-  acknowledged[back->ack().seq()] = "after";
+  const auto alice_back = say_once_back(alice, "after", next_id);
+  acknowledged[alice_back.seq()] = "after";
   // bob's node reconnects on its own schedule.
-  CHECK(chat::test::eventually(
-      [&] {
-        back = bob.say("lobby", "bob back", next_id++);
-        return back->has_ack();
-      },
-      std::chrono::seconds(20)));
-  REQUIRE(back->has_ack());
-  acknowledged[back->ack().seq()] = "bob back";
+  const auto bob_back = say_once_back(bob, "bob back", next_id);
+  acknowledged[bob_back.seq()] = "bob back";
   for (int n = 0; n < 5; ++n) {
     const std::string text = "after " + std::to_string(n);
     const auto ack = bob.say("lobby", text, next_id++);
@@ -250,4 +251,41 @@ TEST_CASE("a nick given up while Redis is away is released once it is back") {
       },
       std::chrono::seconds(20)));
   CHECK_NOTHROW(TestClient::connect_as(second.port(), "alice"));
+}
+
+TEST_CASE("Redis restarted without its data: sequences continue above what the nodes have seen") {
+  chat::test::TwoNodeLobby cluster;  // no persistence: the restart loses every room's counter
+  auto& alice = cluster.alice;
+  auto& bob = cluster.bob;
+  std::uint64_t next_id = 1;
+  for (int n = 1; n <= 5; ++n) REQUIRE(alice.say("lobby", "before", next_id++).ack().seq() == n);
+  REQUIRE(bob.wait_for([](const v1::ServerFrame& f) {
+               return f.has_room_message() && f.room_message().seq() == 5;
+             })
+              .has_value());
+
+  cluster.redis.restart();
+  // Not 1 again, which every node would drop as seen.
+  CHECK(say_once_back(bob, "after", next_id).seq() == 6);
+  // Both nodes deliver it: bob's before his Ack (kept among the frames say() skipped).
+  const auto seen = alice.wait_for([](const v1::ServerFrame& f) {
+    return f.has_room_message() && f.room_message().text() == "after";
+  });
+  REQUIRE(seen.has_value());
+  CHECK(seen->room_message().seq() == 6);
+  bool bob_saw_it = false;
+  for (const auto& frame : bob.skipped()) {
+    bob_saw_it = bob_saw_it || (frame.has_room_message() && frame.room_message().seq() == 6 &&
+                                frame.room_message().text() == "after");
+  }
+  CHECK(bob_saw_it);
+  // What Redis lost is an explicit Gap in the history it serves to a node that loads the room now.
+  TestServer third(node_config(cluster.redis));
+  auto carol = TestClient::connect_as(third.port(), "carol");
+  REQUIRE(carol.join("lobby").has_join_reply());
+  const auto page = chat::test::history_after(carol, "lobby", 0, 100);
+  REQUIRE(page.has_gap());
+  CHECK(page.gap().from_seq() == 1);
+  CHECK(page.gap().to_seq() == 5);
+  CHECK(chat::test::seqs_of(page) == std::vector<std::uint64_t>{6});
 }
