@@ -129,6 +129,12 @@ void HomeRooms::join(JoinArgs args) {
     room.live = context_.cluster == nullptr;
   }
   if (!room.live) {
+    if (!room.loading && !context_.cluster->connected()) {
+      // Loading needs Redis: refused now rather than left waiting until it is back.
+      refuse_join(args, v1::Error::UNAVAILABLE, "the cluster store is unavailable; try again");
+      rooms_.erase(it);
+      return;
+    }
     const std::string key = args.key;
     room.waiting_joins.push_back(std::move(args));
     if (!room.loading) start_loading(key, room);
@@ -136,13 +142,7 @@ void HomeRooms::join(JoinArgs args) {
   }
   const bool already = room.members.contains(args.who.id);
   if (!already && room.members.size() >= shard_.config().max_members_per_room) {
-    v1::ServerFrame frame;
-    frame.set_request_id(args.request_id);
-    frame.mutable_error()->set_code(v1::Error::ROOM_FULL);
-    frame.mutable_error()->set_message("the room is full");
-    with_session(context_, args.who, [key = args.key, error = encode_frame(frame)](Session& s) {
-      s.on_join_failed(key, error);
-    });
+    refuse_join(args, v1::Error::ROOM_FULL, "the room is full");
     if (room.members.empty()) rooms_.erase(it);
     return;
   }
@@ -178,6 +178,16 @@ void HomeRooms::join(JoinArgs args) {
     event.mutable_member_joined()->set_nick(args.nick);
     broadcast_presence(args.key, room, encode_frame(event, FramePriority::presence));
   }
+}
+
+void HomeRooms::refuse_join(const JoinArgs& join, v1::Error::Code code, const char* why) {
+  v1::ServerFrame frame;
+  frame.set_request_id(join.request_id);
+  frame.mutable_error()->set_code(code);
+  frame.mutable_error()->set_message(why);
+  with_session(context_, join.who, [key = join.key, error = encode_frame(frame)](Session& s) {
+    s.on_join_failed(key, error);
+  });
 }
 
 void HomeRooms::leave(const std::string& key, SessionRef who, const std::string& reason) {

@@ -168,6 +168,7 @@ class HomeRooms {
                  const storage::AppendResult& stored);
   void acknowledge(const Waiter& to, const std::string& room, std::uint64_t seq,
                    std::uint64_t client_msg_id, bool duplicate);
+  void refuse_join(const JoinArgs& join, v1::Error::Code code, const char* why);
   // home_rooms_cluster.cpp
   void start_loading(const std::string& key, Room& room);
   void on_subscribed(const std::string& key);

@@ -41,14 +41,14 @@ void HomeRooms::on_loaded(const std::string& key, redis::LoadedRoom loaded) {
     context_.cluster->unsubscribe(key);
     rooms_.erase(it);
     for (const JoinArgs& join : joins) {
-      v1::ServerFrame frame;
-      frame.set_request_id(join.request_id);
-      frame.mutable_error()->set_code(v1::Error::UNAVAILABLE);
-      frame.mutable_error()->set_message("the cluster store is unavailable; try again");
-      with_session(context_, join.who, [key, error = encode_frame(frame)](Session& s) {
-        s.on_join_failed(key, error);
-      });
+      refuse_join(join, v1::Error::UNAVAILABLE, "the cluster store is unavailable; try again");
     }
+    return;
+  }
+  if (joins.empty()) {
+    // Every join gave up while the room loaded (their sessions ended): not followed here.
+    context_.cluster->unsubscribe(key);
+    rooms_.erase(it);
     return;
   }
   if (!loaded.name.empty()) room.name = loaded.name;

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "cluster_support.hpp"
+#include "http_get.hpp"
 #include "server_process.hpp"
 #include "store_support.hpp"
 #include "test_client.hpp"
@@ -288,4 +289,55 @@ TEST_CASE("Redis restarted without its data: sequences continue above what the n
   CHECK(page.gap().from_seq() == 1);
   CHECK(page.gap().to_seq() == 5);
   CHECK(chat::test::seqs_of(page) == std::vector<std::uint64_t>{6});
+}
+
+TEST_CASE(
+    "a join while Redis is away is refused at once as UNAVAILABLE, and works once it is back") {
+  chat::test::RedisProcess redis;
+  auto config = node_config(redis);
+  config.http = "127.0.0.1:0";
+  TestServer node(config);
+  auto alice = TestClient::connect_as(node.port(), "alice");
+  REQUIRE(alice.join("lobby").has_join_reply());
+  auto bob = TestClient::connect_as(node.port(), "bob");
+
+  redis.kill();
+  const std::uint16_t http_port = node.server().http_port();
+  REQUIRE(chat::test::eventually(
+      [&] { return chat::test::http_get(http_port, "/readyz").status == 503; }));
+  v1::ClientFrame join;
+  join.mutable_join()->set_room("elsewhere");
+  const auto refused = alice.reply_to(alice.send(join));
+  REQUIRE(refused.has_value());  // not left waiting for Redis
+  REQUIRE(refused->has_error());
+  CHECK(refused->error().code() == v1::Error::UNAVAILABLE);
+  CHECK(bob.join("lobby").has_join_reply());  // a room this node follows is joined from memory
+
+  redis.restart();
+  CHECK(chat::test::eventually(
+      [&] {
+        const auto reply = alice.reply_to(alice.send(join));
+        return reply && reply->has_join_reply();
+      },
+      std::chrono::seconds(20)));
+}
+
+TEST_CASE("a room whose every join gave up while it loaded is not followed") {
+  chat::test::RedisProcess redis;
+  TestServer node(node_config(redis));
+  {
+    auto alice = TestClient::connect_as(node.port(), "alice");
+    // Redis holds every command meanwhile: the join waits on its SUBSCRIBE, and alice leaves.
+    REQUIRE(redis.query({"CLIENT", "PAUSE", "1500", "ALL"}) == "OK");
+    v1::ClientFrame join;
+    join.mutable_join()->set_room("abandoned");
+    alice.send(join);
+    alice.shutdown_write();
+    alice.wait_closed();
+  }
+  CHECK(chat::test::eventually(
+      [&] {
+        return redis.query({"PUBSUB", "NUMSUB", "chat:r:abandoned"}) == "chat:r:abandoned\n0";
+      },
+      std::chrono::seconds(10)));
 }

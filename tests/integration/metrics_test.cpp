@@ -11,6 +11,7 @@
 #include "client.hpp"
 #include "cluster_support.hpp"
 #include "coroutine_test.hpp"
+#include "http_get.hpp"
 #include "server_process.hpp"
 #include "test_client.hpp"
 #include "tls_support.hpp"
@@ -18,26 +19,12 @@
 using namespace chat;
 using namespace std::chrono_literals;
 using chat::test::ChildProcess;
+using chat::test::http_get;
+using chat::test::HttpAnswer;
 using chat::test::TestClient;
 using chat::test::TestServer;
 
 namespace {
-
-struct HttpAnswer {
-  int status = 0;
-  std::string body;
-};
-
-// GET with curl, a client that shares no code with the server.
-HttpAnswer http_get(std::uint16_t port, const std::string& path) {
-  ChildProcess curl({"/usr/bin/curl", "-sS", "--max-time", "10", "--write-out", "\n%{http_code}",
-                     "http://127.0.0.1:" + std::to_string(port) + path});
-  REQUIRE_MESSAGE(curl.wait_exit() == 0, curl.err());
-  const std::string out = curl.out();
-  const auto last_line = out.rfind('\n');
-  REQUIRE(last_line != std::string::npos);
-  return {std::stoi(out.substr(last_line + 1)), out.substr(0, last_line)};
-}
 
 // A Prometheus text page as "name{labels}" -> value (comments skipped).
 class Metrics {
