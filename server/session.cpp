@@ -59,6 +59,7 @@ Session::~Session() {
   if (!nick_.empty()) shard_.context().nicks.release(nick_, ref_);
   // (Also when the claim is still on its way: the release queues behind it.)
   if (!cluster_nick_.empty()) shard_.context().cluster->release_nick(cluster_nick_, ref_.id);
+  for (const auto& claimed : renaming_to_) shard_.context().cluster->release_nick(claimed, ref_.id);
   shard_.context().stats.sessions_current.fetch_sub(1, std::memory_order_relaxed);
   shard_.remove_session(*this);
 }

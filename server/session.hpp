@@ -147,6 +147,7 @@ class Session {
   bool hello_pending_ = false;                   // the login is being checked off this thread
   bool registered_ = false;                      // logged in with a registered nick's password
   std::string cluster_nick_;                     // the nick key claimed in Redis (cluster mode)
+  std::vector<std::string> renaming_to_;         // nick keys asked of Redis for a nick change
   std::vector<v1::ClientFrame> early_requests_;  // sent behind a pending Hello
   bool closing_ = false;
   v1::Disconnect::Reason close_reason_ = v1::Disconnect::REASON_UNSPECIFIED;

@@ -330,6 +330,7 @@ void Session::rename(std::uint64_t id, const std::string& nick) {
     apply_rename(id, nick);
     return;
   }
+  renaming_to_.push_back(name_key(nick));
   context.cluster->claim_nick(name_key(nick), ref_.id,
                               [&context, ref = ref_, id, nick](storage::WriteResult claimed) {
                                 with_session(context, ref, [id, nick, claimed](Session& session) {
@@ -341,6 +342,10 @@ void Session::rename(std::uint64_t id, const std::string& nick) {
 void Session::rename_claimed(std::uint64_t id, const std::string& nick,
                              const storage::WriteResult& claimed) {
   redis::RedisEngine& cluster = *shard_.context().cluster;
+  if (auto asked = std::find(renaming_to_.begin(), renaming_to_.end(), name_key(nick));
+      asked != renaming_to_.end()) {
+    renaming_to_.erase(asked);
+  }
   if (!claimed.ok) {
     if (claimed.error.empty()) {
       send_error(id, v1::Error::NICK_IN_USE, "nick is in use on another server of the cluster");

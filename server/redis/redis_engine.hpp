@@ -19,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -169,8 +170,9 @@ class RedisEngine final : public RoomLog {
   void on_published(const std::string& channel, const std::string& payload);
   // Nick claims, on the engine's thread. This node's claims and the releases Redis missed are
   // kept to be sent again by rejoin().
+  // done: claimed or not, or nullopt and why when Redis did not answer.
   void send_claim(const std::string& nick_key, std::uint64_t session_id,
-                  std::function<void(Reply)> done);
+                  std::function<void(std::optional<bool>, std::string)> done);
   void send_release(const std::string& nick_key, std::uint64_t session_id);
   void reclaim_nicks();
   // Redis may have lost this node's records: nicks are claimed again, then rejoin_ runs.

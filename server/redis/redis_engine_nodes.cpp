@@ -76,10 +76,11 @@ void RedisEngine::check_nodes() {
 void RedisEngine::reap_nodes() {
   if (!heartbeats_->connected()) return;
   eval_on(*heartbeats_, scripts::reap_nodes,
-          {"3", keys::nodes, keys::rooms, keys::room_index, keys::nodes_prefix, keys::rooms_prefix},
+          {"4", keys::nodes, keys::rooms, keys::room_index, keys::nicks, keys::nodes_prefix,
+           keys::rooms_prefix},
           [](Reply reply) {
             for (const Reply& node : reply.elements)
-              spdlog::info("cluster: node {} is gone; its members were removed from its rooms",
+              spdlog::info("cluster: node {} is gone; its members and nicks were removed",
                            node.text);
           });
 }
@@ -140,15 +141,16 @@ void RedisEngine::claim_nick(const std::string& nick_key, std::uint64_t session_
                              std::function<void(storage::WriteResult)> done) {
   run([this, nick_key, session_id, done = std::move(done)]() mutable {
     send_claim(nick_key, session_id,
-               [this, nick_key, session_id, done = std::move(done)](Reply reply) {
-                 if (reply.type != Reply::Type::integer) {
+               [this, nick_key, session_id, done = std::move(done)](std::optional<bool> claimed,
+                                                                    std::string error) {
+                 if (!claimed) {
                    // It may have taken effect before the connection dropped; the session will
                    // not use it.
                    send_release(nick_key, session_id);
-                   return done({.ok = false, .error = reply_failure(reply)});
+                   return done({.ok = false, .error = std::move(error)});
                  }
-                 if (reply.integer == 1) claims_[nick_key] = session_id;
-                 done({.ok = reply.integer == 1, .error = {}});
+                 if (*claimed) claims_[nick_key] = session_id;
+                 done({.ok = *claimed, .error = {}});
                });
   });
 }
@@ -158,16 +160,29 @@ void RedisEngine::release_nick(const std::string& nick_key, std::uint64_t sessio
 }
 
 void RedisEngine::send_claim(const std::string& nick_key, std::uint64_t session_id,
-                             std::function<void(Reply)> done) {
+                             std::function<void(std::optional<bool>, std::string)> done) {
   eval_on(*commands_, scripts::claim_nick,
           {"1", keys::nicks, nick_key, node_id_ + ":" + std::to_string(session_id),
            keys::nodes_prefix, node_id_, std::to_string(heartbeat_ttl_ms)},
-          std::move(done));
+          [this, done = std::move(done)](Reply reply) {
+            if (reply.type != Reply::Type::array || reply.elements.size() != 2)
+              return done(std::nullopt, reply_failure(reply));
+            // The claim renewed this node's heartbeat: if it had expired, the claim is what
+            // notices (the next beat finds the key there).
+            if (reply_number(reply.elements[1]) == 1 && has_beaten_) {
+              spdlog::warn(
+                  "cluster: this node's heartbeat had expired; its members and nicks are "
+                  "recorded again");
+              rejoin();
+            }
+            done(reply_number(reply.elements[0]) == 1, "");
+          });
 }
 
 void RedisEngine::send_release(const std::string& nick_key, std::uint64_t session_id) {
   eval_on(*commands_, scripts::release_nick,
-          {"1", keys::nicks, nick_key, node_id_ + ":" + std::to_string(session_id)},
+          {"1", keys::nicks, nick_key, node_id_ + ":" + std::to_string(session_id),
+           keys::nodes_prefix, node_id_},
           [this, nick_key, session_id](Reply reply) {
             auto claim = claims_.find(nick_key);
             if (claim != claims_.end() && claim->second == session_id) claims_.erase(claim);
@@ -180,15 +195,23 @@ void RedisEngine::send_release(const std::string& nick_key, std::uint64_t sessio
 // one taken for dead): they are made again, and the releases Redis missed are sent.
 void RedisEngine::reclaim_nicks() {
   for (const auto& [nick_key, session_id] : claims_) {
-    send_claim(nick_key, session_id, [this, nick_key, session_id](Reply reply) {
-      if (reply.type != Reply::Type::integer || reply.integer == 1) return;  // kept, or next time
-      spdlog::warn(
-          "cluster: nick {} of session {} was taken on another node while Redis had lost this "
-          "node's claim; both sessions keep it until one of them leaves",
-          nick_key, session_id);
-      auto claim = claims_.find(nick_key);
-      if (claim != claims_.end() && claim->second == session_id) claims_.erase(claim);
-    });
+    send_claim(
+        nick_key, session_id,
+        [this, nick_key, session_id](std::optional<bool> claimed, const std::string&) {
+          if (!claimed) return;  // Redis away again: next time
+          const auto claim = claims_.find(nick_key);
+          const bool still_held = claim != claims_.end() && claim->second == session_id;
+          if (*claimed) {
+            // Its session ended while this claim was on its way: the release went first.
+            if (!still_held) send_release(nick_key, session_id);
+            return;
+          }
+          spdlog::warn(
+              "cluster: nick {} of session {} was taken on another node while Redis had lost this "
+              "node's claim; both sessions keep it until one of them leaves",
+              nick_key, session_id);
+          if (still_held) claims_.erase(claim);
+        });
   }
   for (const auto& [nick_key, session_id] : std::exchange(unreleased_, {})) {
     send_release(nick_key, session_id);

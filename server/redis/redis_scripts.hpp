@@ -203,9 +203,10 @@ if #keys == count then cursor = keys[#keys] end
 return {cursor, dropped}
 )lua"};
 
-// KEYS: nodes set, rooms hash, room index. ARGV: node key prefix ("chat:node:"), room key
-// prefix. Every node whose heartbeat expired: its members are removed from each room it had
-// members in, and the node from the set. Returns the nodes removed.
+// KEYS: nodes set, rooms hash, room index, nicks hash. ARGV: node key prefix ("chat:node:"), room
+// key prefix. Every node whose heartbeat expired: its members are removed from each room it had
+// members in, the nicks it still holds are freed, and the node leaves the set. Returns the nodes
+// removed.
 inline const Script reap_nodes{std::string(library) + R"lua(
 local reaped = {}
 for _, node in ipairs(redis.call('SMEMBERS', KEYS[1])) do
@@ -220,6 +221,12 @@ for _, node in ipairs(redis.call('SMEMBERS', KEYS[1])) do
       forget_if_unused(room, room_key, KEYS[3], KEYS[2])
     end
     redis.call('DEL', rooms)
+    local nicks = ARGV[1] .. node .. ':nicks'
+    for _, nick in ipairs(redis.call('SMEMBERS', nicks)) do
+      local owner = redis.call('HGET', KEYS[4], nick)
+      if owner and string.sub(owner, 1, #mine) == mine then redis.call('HDEL', KEYS[4], nick) end
+    end
+    redis.call('DEL', nicks)
     redis.call('SREM', KEYS[1], node)
     reaped[#reaped + 1] = node
   end
@@ -253,22 +260,34 @@ return out
 )lua"};
 
 // KEYS: nicks hash. ARGV: nick key, owner ("<node>:<session>"), node key prefix, own node id,
-// heartbeat TTL (ms). Claims the nick unless a node that is still alive (its heartbeat key exists)
-// holds it; the claiming node's own heartbeat is renewed first, so its claims count from the start.
+// heartbeat TTL (ms). Claims the nick unless a session of another node that is still alive (its
+// heartbeat key exists) holds it: this node's own sessions are told apart by the node itself. The
+// claiming node's heartbeat is renewed first, so its claims count from the start. Returns
+// {1 claimed or 0 held elsewhere, 1 when this node's heartbeat had expired (else 0)}.
 inline const Script claim_nick{R"lua(
-redis.call('SET', ARGV[3] .. ARGV[4], '1', 'PX', ARGV[5])
+local expired = redis.call('SET', ARGV[3] .. ARGV[4], '1', 'PX', ARGV[5], 'GET') and 0 or 1
 local owner = redis.call('HGET', KEYS[1], ARGV[1])
 if owner and owner ~= ARGV[2] then
   local node = string.match(owner, '^([^:]+)')
-  if redis.call('EXISTS', ARGV[3] .. node) == 1 then return 0 end
+  if node ~= ARGV[4] and redis.call('EXISTS', ARGV[3] .. node) == 1 then return {0, expired} end
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-return 1
+redis.call('SADD', ARGV[3] .. ARGV[4] .. ':nicks', ARGV[1])
+return {1, expired}
 )lua"};
 
-// KEYS: nicks hash. ARGV: nick key, owner. Gives the nick up if this owner still holds it.
+// KEYS: nicks hash. ARGV: nick key, owner, node key prefix, own node id. Gives the nick up if
+// this owner still holds it; it leaves the node's set of nicks unless another of its sessions
+// holds it.
 inline const Script release_nick{R"lua(
-if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HDEL', KEYS[1], ARGV[1]) end
+local owner = redis.call('HGET', KEYS[1], ARGV[1])
+if owner == ARGV[2] then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+  owner = false
+end
+if not owner or string.match(owner, '^([^:]+)') ~= ARGV[4] then
+  redis.call('SREM', ARGV[3] .. ARGV[4] .. ':nicks', ARGV[1])
+end
 return 1
 )lua"};
 

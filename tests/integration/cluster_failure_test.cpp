@@ -201,6 +201,23 @@ TEST_CASE("a node taken for dead while it was up records its members again") {
   }
 }
 
+TEST_CASE("a login that renews an expired heartbeat still has its node record its members again") {
+  chat::test::TwoNodeLobby cluster;
+  auto& redis = cluster.redis;
+  const std::string owner = redis.query({"HGET", "chat:nicks", "alice"});
+  const std::string heartbeat = "chat:node:" + owner.substr(0, owner.find(':'));
+  // As if the first node had stalled and been reaped; a login there claims a nick before its next
+  // heartbeat, and the claim renews the key the heartbeat would have found missing.
+  redis.query({"DEL", heartbeat});
+  redis.query({"DEL", "chat:r:lobby:members"});
+  auto carol = TestClient::connect_as(cluster.first.port(), "carol");
+  CHECK(chat::test::eventually(
+      [&] {
+        return redis.query({"HEXISTS", "chat:r:lobby:members", owner}) == "1";
+      },
+      std::chrono::seconds(15)));
+}
+
 TEST_CASE("nicks stay unique across the cluster after Redis restarts empty") {
   chat::test::RedisProcess redis;
   TestServer first(node_config(redis));

@@ -264,10 +264,17 @@ TEST_CASE("a dead node's members leave the room list even when no other node fol
   REQUIRE(alice.say("solo", "anyone?", 1).has_ack());
   auto bob = TestClient::connect_as(survivor.port(), "bob");
   CHECK(summary(list_rooms(bob)) == Names{"fleeting:1", "solo:1"});
+  const std::string owner = redis.query({"HGET", "chat:nicks", "alice"});
+  const std::string doomed_nicks = "chat:node:" + owner.substr(0, owner.find(':')) + ":nicks";
+  CHECK(redis.query({"SMEMBERS", doomed_nicks}) == "alice");
 
   doomed.stop(SIGKILL);
   // Its heartbeat expires after 5 s; the survivor then removes its members from Redis.
   CHECK(chat::test::eventually([&] { return summary(list_rooms(bob)) == Names{"solo:0"}; },
                                std::chrono::seconds(20)));
   CHECK(redis.query({"SCARD", "chat:nodes"}) == "1");  // the survivor alone
+  // Its nicks are freed in Redis too, not only taken over one by one by later logins.
+  CHECK(redis.query({"HEXISTS", "chat:nicks", "alice"}) == "0");
+  CHECK(redis.query({"EXISTS", doomed_nicks}) == "0");
+  CHECK(redis.query({"HEXISTS", "chat:nicks", "bob"}) == "1");
 }
