@@ -141,9 +141,17 @@ class HomeRooms {
     std::vector<JoinArgs> waiting_joins;
     std::vector<v1::RoomMessage> early;  // from the channel while loading
     std::vector<redis::Presence> early_presence;
-    // Arrived past a hole in the sequence: held while the hole is read from the stream.
-    std::map<std::uint64_t, v1::RoomMessage> ahead;
+    // Arrived past a hole in the sequence: held while the hole is read from the stream. With each,
+    // how many catch-up reads had been asked when it arrived: a read asked after it that still
+    // lacks the hole proves the hole gone (trimmed); one asked before proves nothing.
+    struct Ahead {
+      v1::RoomMessage message;
+      std::uint64_t reads_before = 0;
+    };
+    std::map<std::uint64_t, Ahead> ahead;
     bool catching_up = false;
+    std::uint64_t catch_up_reads = 0;  // asked so far: only the last one's answer decides
+    int failed_catch_ups = 0;          // in a row, while Redis was connected
     std::unordered_map<std::string, std::string> remote_members;  // other nodes': field -> nick
     // Acks wait until the message came back on the channel and went out here: by sequence.
     std::map<std::uint64_t, std::vector<DueAck>> acks_due;
@@ -173,12 +181,14 @@ class HomeRooms {
   void start_loading(const std::string& key, Room& room);
   void on_subscribed(const std::string& key);
   void on_loaded(const std::string& key, redis::LoadedRoom loaded);
-  void apply_in_order(const std::string& key, Room& room, v1::RoomMessage message);
+  // reads_before: the catch-up reads asked before the message was known here.
+  void apply_in_order(const std::string& key, Room& room, v1::RoomMessage message,
+                      std::uint64_t reads_before);
   void deliver_next(const std::string& key, Room& room, v1::RoomMessage message);
   // Gives up on a hole the stream cannot fill (retention, Redis away): a Gap, then what is ahead.
   void skip_hole(const std::string& key, Room& room);
   void release_acks(Room& room);
-  void on_caught_up(const std::string& key, storage::HistoryResult result);
+  void on_caught_up(const std::string& key, std::uint64_t read, storage::HistoryResult result);
   void apply_presence(const std::string& key, Room& room, redis::Presence presence);
   void announce_members(const std::string& key, const Room& room);
   std::size_t member_total(const Room& room) const {

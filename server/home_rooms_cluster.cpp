@@ -72,7 +72,7 @@ void HomeRooms::on_loaded(const std::string& key, redis::LoadedRoom loaded) {
   for (auto& presence : early_presence) apply_presence(key, room, std::move(presence));
   std::vector<v1::RoomMessage> early = std::move(room.early);
   room.early.clear();
-  for (auto& message : early) apply_in_order(key, room, std::move(message));
+  for (auto& message : early) apply_in_order(key, room, std::move(message), room.catch_up_reads);
   for (JoinArgs& join : joins) this->join(std::move(join));
 }
 
@@ -83,23 +83,25 @@ void HomeRooms::on_bus_message(const std::string& key, v1::RoomMessage message) 
   if (room.loading) {
     room.early.push_back(std::move(message));
   } else if (room.live) {
-    apply_in_order(key, room, std::move(message));
+    apply_in_order(key, room, std::move(message), room.catch_up_reads);
   }
 }
 
-void HomeRooms::apply_in_order(const std::string& key, Room& room, v1::RoomMessage message) {
+void HomeRooms::apply_in_order(const std::string& key, Room& room, v1::RoomMessage message,
+                               std::uint64_t reads_before) {
   const std::uint64_t seq = message.seq();
   if (seq <= room.settled_seq) return;  // loaded already, or a second copy
   if (seq > room.settled_seq + 1) {
     // Missed on the channel (Redis was away): held until the hole is read from the stream.
-    room.ahead.emplace(seq, std::move(message));
+    room.ahead.try_emplace(seq, Room::Ahead{std::move(message), reads_before});
     if (!room.catching_up) catch_up(key);
     return;
   }
   deliver_next(key, room, std::move(message));
   while (!room.ahead.empty() && room.ahead.begin()->first <= room.settled_seq + 1) {
     auto next = room.ahead.extract(room.ahead.begin());
-    if (next.key() == room.settled_seq + 1) deliver_next(key, room, std::move(next.mapped()));
+    if (next.key() == room.settled_seq + 1)
+      deliver_next(key, room, std::move(next.mapped().message));
   }
 }
 
@@ -115,7 +117,7 @@ void HomeRooms::skip_hole(const std::string& key, Room& room) {
   broadcast(key, room, encode_frame(frame));
   room.settled_seq = next - 1;
   auto first = room.ahead.extract(room.ahead.begin());
-  apply_in_order(key, room, std::move(first.mapped()));
+  apply_in_order(key, room, std::move(first.mapped().message), first.mapped().reads_before);
 }
 
 void HomeRooms::deliver_next(const std::string& key, Room& room, v1::RoomMessage message) {
@@ -146,38 +148,51 @@ void HomeRooms::announce_members(const std::string& key, const Room& room) {
 void HomeRooms::catch_up(const std::string& key) {
   auto it = rooms_.find(key);
   if (it == rooms_.end() || !it->second.live) return;
-  it->second.catching_up = true;
+  Room& room = it->second;
+  room.catching_up = true;
+  const std::uint64_t read = ++room.catch_up_reads;
   storage::HistoryQuery query{.kind = storage::HistoryQuery::Kind::after,
-                              .seq = it->second.settled_seq,
+                              .seq = room.settled_seq,
                               .limit = shard_.config().max_history};
-  context_.room_log->history(key, query, [context = &context_, key](storage::HistoryResult result) {
-    post_to_home(*context, key, [key, result = std::move(result)](HomeRooms& rooms) mutable {
-      rooms.on_caught_up(key, std::move(result));
-    });
-  });
+  context_.room_log->history(
+      key, query, [context = &context_, key, read](storage::HistoryResult result) {
+        post_to_home(*context, key,
+                     [key, read, result = std::move(result)](HomeRooms& rooms) mutable {
+                       rooms.on_caught_up(key, read, std::move(result));
+                     });
+      });
 }
 
-void HomeRooms::on_caught_up(const std::string& key, storage::HistoryResult result) {
+// Reads may overlap (a rejoin and a re-subscribe each ask one): every answer's messages are
+// applied, but only the last read asked decides whether a hole is gone for good.
+void HomeRooms::on_caught_up(const std::string& key, std::uint64_t read,
+                             storage::HistoryResult result) {
   auto it = rooms_.find(key);
   if (it == rooms_.end() || !it->second.live) return;
   Room& room = it->second;
-  room.catching_up = false;
   if (!result.messages.empty()) {
     spdlog::info("cluster: room {} caught up {} message(s) from Redis", room.name,
                  result.messages.size());
   }
-  for (auto& message : result.messages) apply_in_order(key, room, std::move(message));
+  // Still catching up meanwhile: a message past a hole here waits for this answer's verdict.
+  for (auto& message : result.messages) apply_in_order(key, room, std::move(message), read - 1);
+  if (read != room.catch_up_reads) return;
+  room.catching_up = false;
   if (!result.ok) {
-    // Redis is away: the hole is read when it is back (rejoin). Otherwise a failed read is no
-    // proof that the hole is gone; it is skipped like one the stream cannot fill.
+    // Redis is away: the hole is read when it is back (rejoin). A read that failed otherwise
+    // (Redis loading, busy) is no proof that the hole is gone: it is asked again, twice.
     if (!context_.cluster->connected()) return;
     spdlog::warn("cluster: room {} could not catch up: {}", room.name, result.error);
+    if (++room.failed_catch_ups < 3) return catch_up(key);
+    if (!room.ahead.empty()) skip_hole(key, room);
+  } else {
+    room.failed_catch_ups = 0;
+    // The stream read after the message arrived and still lacks the hole: it is gone for good.
+    if (!room.ahead.empty() && room.ahead.begin()->second.reads_before < read) {
+      skip_hole(key, room);
+    }
   }
-  if (result.ok && result.has_more) {
-    if (!room.catching_up) catch_up(key);
-  } else if (!room.ahead.empty() && !room.catching_up) {
-    skip_hole(key, room);  // the stream had nothing for the hole: it is gone for good
-  }
+  if (!room.catching_up && (result.has_more || !room.ahead.empty())) catch_up(key);
 }
 
 void HomeRooms::on_presence(const std::string& key, redis::Presence presence) {

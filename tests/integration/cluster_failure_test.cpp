@@ -1,13 +1,20 @@
 // Cluster mode when things fail: Redis restarted during traffic, and a node killed with SIGKILL.
 #include <doctest/doctest.h>
 
+#include <asio/executor_work_guard.hpp>
+#include <asio/io_context.hpp>
+#include <asio/post.hpp>
+
 #include <csignal>
+#include <future>
 #include <map>
+#include <thread>
 
 #include "cluster_support.hpp"
 #include "http_get.hpp"
 #include "server_process.hpp"
 #include "store_support.hpp"
+#include "tcp_proxy.hpp"
 #include "test_client.hpp"
 #include "test_server.hpp"
 
@@ -50,6 +57,29 @@ v1::Ack say_once_back(TestClient& client, const std::string& text, std::uint64_t
   REQUIRE(back.has_ack());
   return back.ack();
 }
+
+// A TCP proxy to Redis on a thread of its own, which the test drives with run().
+struct ProxyOnThread {
+  explicit ProxyOnThread(std::uint16_t redis_port)
+      : proxy(io, redis_port), thread([this] { io.run(); }) {}
+  ~ProxyOnThread() {
+    work.reset();
+    io.stop();
+    thread.join();
+  }
+  void run(const std::function<void()>& action) {
+    std::promise<void> done;
+    asio::post(io, [&] {
+      action();
+      done.set_value();
+    });
+    done.get_future().wait();
+  }
+  asio::io_context io;
+  asio::executor_work_guard<asio::io_context::executor_type> work = asio::make_work_guard(io);
+  chat::test::TcpProxy proxy;
+  std::thread thread;
+};
 
 }  // namespace
 
@@ -357,4 +387,64 @@ TEST_CASE("a room whose every join gave up while it loaded is not followed") {
         return redis.query({"PUBSUB", "NUMSUB", "chat:r:abandoned"}) == "chat:r:abandoned\n0";
       },
       std::chrono::seconds(10)));
+}
+
+TEST_CASE("a node that missed messages Redis has trimmed since announces a Gap and goes on") {
+  chat::test::RedisProcess redis;
+  ProxyOnThread cut(redis.port());  // the second node reaches Redis through it
+  auto& proxy = cut.proxy;
+  {
+    auto config = node_config(redis);
+    config.retention_messages = 10;
+    TestServer first(config);
+    config.redis = "127.0.0.1:" + std::to_string(proxy.port());
+    TestServer second(config);
+    auto alice = TestClient::connect_as(first.port(), "alice");
+    auto bob = TestClient::connect_as(second.port(), "bob");
+    REQUIRE(alice.join("lobby").has_join_reply());
+    REQUIRE(bob.join("lobby").has_join_reply());
+    std::uint64_t next_id = 1;
+    for (int n = 1; n <= 5; ++n) REQUIRE(alice.say("lobby", "early", next_id++).has_ack());
+    REQUIRE(bob.wait_for([](const v1::ServerFrame& f) {
+                 return f.has_room_message() && f.room_message().seq() == 5;
+               })
+                .has_value());
+
+    cut.run([&] {
+      proxy.refuse_new = true;
+      proxy.drop_all();
+    });
+    // Once bob's node knows it lost Redis, the room goes on without it, past what Redis keeps.
+    CHECK(chat::test::eventually([&] { return bob.say("lobby", "lost", next_id++).has_error(); }));
+    for (int n = 6; n <= 30; ++n) REQUIRE(alice.say("lobby", "meanwhile", next_id++).has_ack());
+    bob.skipped().clear();
+    cut.run([&] { proxy.refuse_new = false; });
+
+    // Back: a Gap for what Redis no longer has (6-20), then 21-30 once each and in order.
+    const auto last = bob.wait_for(
+        [](const v1::ServerFrame& f) {
+          return f.has_room_message() && f.room_message().seq() == 30;
+        },
+        std::chrono::seconds(20));
+    REQUIRE(last.has_value());
+    std::vector<std::uint64_t> seqs;
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> gaps;
+    for (const auto& frame : bob.skipped()) {
+      if (frame.has_room_message()) seqs.push_back(frame.room_message().seq());
+      if (frame.has_gap()) gaps.emplace_back(frame.gap().from_seq(), frame.gap().to_seq());
+    }
+    seqs.push_back(30);
+    CHECK(gaps == std::vector<std::pair<std::uint64_t, std::uint64_t>>{{6, 20}});
+    std::vector<std::uint64_t> expected;
+    for (std::uint64_t seq = 21; seq <= 30; ++seq) expected.push_back(seq);
+    CHECK(seqs == expected);
+    // And live traffic flows both ways again.
+    const auto live = say_once_back(bob, "back", next_id).seq();
+    CHECK(live == 31);
+    CHECK(alice
+              .wait_for([](const v1::ServerFrame& f) {
+                return f.has_room_message() && f.room_message().text() == "back";
+              })
+              .has_value());
+  }
 }
