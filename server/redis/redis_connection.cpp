@@ -8,6 +8,9 @@
 #include <asio/write.hpp>
 
 #include <array>
+#include <memory>
+#include <optional>
+#include <utility>
 
 #include "logging.hpp"
 
@@ -85,9 +88,9 @@ void Connection::send(std::vector<std::string> args) {
 asio::awaitable<void> Connection::run() {
   auto backoff = options_.min_backoff;
   while (!stopped_) {
-    if (co_await connect_once()) {
+    ReplyReader reader;
+    if (co_await connect_once() && co_await answers_ping(reader)) {
       backoff = options_.min_backoff;
-      ReplyReader reader;
       reader_ = &reader;
       if (options_.subscriber && !channels_.empty()) {
         std::vector<std::string> args{"SUBSCRIBE"};
@@ -141,6 +144,48 @@ asio::awaitable<bool> Connection::connect_once() {
   }
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
   co_return true;
+}
+
+// A Redis that accepts connections may not serve yet (LOADING its data after a restart): the
+// connection counts as up only once a PING is answered, within the connect timeout.
+asio::awaitable<bool> Connection::answers_ping(ReplyReader& reader) {
+  // (Shared: a deadline that fired as the answer came runs after this coroutine moved on.)
+  auto state = std::make_shared<std::pair<bool, bool>>();  // {answered, timed out}
+  timer_.expires_after(options_.connect_timeout);
+  timer_.async_wait([this, state](const asio::error_code& error) {
+    if (error || state->first) return;
+    state->second = true;
+    asio::error_code ignored;
+    socket_.close(ignored);
+  });
+  const std::string ping = encode_command({"PING"});
+  auto [write_error, written] = co_await asio::async_write(socket_, asio::buffer(ping), use_tuple);
+  std::optional<Reply> reply;
+  std::array<char, 512> buffer;
+  while (!write_error && !reply) {
+    auto [error, n] = co_await socket_.async_read_some(asio::buffer(buffer), use_tuple);
+    if (error || !reader.feed({buffer.data(), n})) {
+      write_error = error ? error : asio::error::invalid_argument;
+      break;
+    }
+    reply = reader.next();
+  }
+  state->first = true;
+  timer_.cancel();
+  if (reply && reply->type == Reply::Type::status && reply->text == "PONG" && !stopped_) {
+    co_return true;
+  }
+  if (reply && reply->is_error()) {
+    last_error_ = "Redis does not serve yet: " + reply->text;
+  } else if (state->second) {
+    last_error_ = "Redis did not answer PING within the connect timeout";
+  } else {
+    last_error_ =
+        "Redis did not answer PING: " + (reader.failed() ? reader.error() : write_error.message());
+  }
+  asio::error_code ignored;
+  socket_.close(ignored);
+  co_return false;
 }
 
 asio::awaitable<void> Connection::read_loop() {

@@ -63,6 +63,7 @@ class Connection {
  private:
   asio::awaitable<void> run();
   asio::awaitable<bool> connect_once();
+  asio::awaitable<bool> answers_ping(ReplyReader& reader);
   asio::awaitable<void> read_loop();
   asio::awaitable<void> write_loop();
   void send(std::vector<std::string> args);

@@ -3,10 +3,14 @@
 #include <doctest/doctest.h>
 
 #include <asio/experimental/as_tuple.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/read_until.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
 
 #include <optional>
+#include <string>
 
 #include "coroutine_test.hpp"
 #include "redis/redis_connection.hpp"
@@ -145,5 +149,59 @@ TEST_CASE("Losing Redis fails commands clearly, and the connection comes back by
     subscriber.unsubscribe("room:a");
     connection.stop();
     subscriber.stop();
+  });
+}
+
+TEST_CASE("a Redis still loading its data does not count as up until it answers PING") {
+  chat::test::run_coroutine_test([&](asio::io_context& io) -> asio::awaitable<void> {
+    // A stand-in for Redis: the first connection is told LOADING, the next one is served.
+    asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
+    ConnectionOptions options;
+    options.address = {"127.0.0.1", acceptor.local_endpoint().port()};
+    options.min_backoff = std::chrono::milliseconds(20);
+    Connection connection(io, options);
+    Waiter waiter(io);
+    int accepted_when_up = 0;
+    int accepted = 0;
+    connection.on_state = [&](bool up) {
+      if (up) accepted_when_up = accepted;
+      waiter.wake();
+    };
+    connection.start();
+
+    std::string in;
+    auto first = co_await acceptor.async_accept(asio::use_awaitable);
+    ++accepted;
+    co_await asio::async_read_until(first, asio::dynamic_buffer(in), "PING\r\n",
+                                    asio::use_awaitable);
+    CHECK_FALSE(connection.connected());
+    const Reply early = co_await call(connection, waiter, "GET", "key");
+    CHECK(early.is_error());  // not sent to a Redis that does not serve
+    const std::string loading = "-LOADING Redis is loading the dataset in memory\r\n";
+    co_await asio::async_write(first, asio::buffer(loading), asio::use_awaitable);
+
+    auto second = co_await acceptor.async_accept(asio::use_awaitable);
+    ++accepted;
+    in.clear();
+    co_await asio::async_read_until(second, asio::dynamic_buffer(in), "PING\r\n",
+                                    asio::use_awaitable);
+    CHECK_FALSE(connection.connected());
+    co_await asio::async_write(second, asio::buffer(std::string("+PONG\r\n")), asio::use_awaitable);
+    co_await waiter.until([&] { return connection.connected(); });
+    CHECK(accepted_when_up == 2);
+
+    std::optional<Reply> got;
+    connection.command({"GET", "key"}, [&](Reply reply) {
+      got = std::move(reply);
+      waiter.wake();
+    });
+    in.clear();
+    co_await asio::async_read_until(second, asio::dynamic_buffer(in), "key\r\n",
+                                    asio::use_awaitable);
+    co_await asio::async_write(second, asio::buffer(std::string("$5\r\nvalue\r\n")),
+                               asio::use_awaitable);
+    co_await waiter.until([&] { return got.has_value(); });
+    CHECK(got->text == "value");
+    connection.stop();
   });
 }
