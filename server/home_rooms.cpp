@@ -201,7 +201,8 @@ void HomeRooms::leave(const std::string& key, SessionRef who, const std::string&
   room.members.erase(member);
   --room.members_per_shard[who.shard];
   if (context_.cluster) {
-    context_.cluster->announce(key, room.name, redis::Presence::Change::left, who.id, nick, reason);
+    context_.cluster->announce(key, room.name, redis::Presence::Change::left, who.id, nick, reason,
+                               room.members.empty());
   }
   if (room.members.empty() && context_.cluster) {
     // No longer followed here: the next join loads it again from Redis.

@@ -96,7 +96,10 @@ class HomeRooms {
   // stream what its channel did not carry meanwhile.
   void rejoin();
   void catch_up(const std::string& key);
-  // A member joined or left on another node; a node stopped (its members leave every room).
+  // The room's channel is back after a loss: its stream and its members are read again.
+  void resync(const std::string& key);
+  // (home_rooms_presence.cpp) A member joined or left on another node; a node stopped (its
+  // members leave every room).
   void on_presence(const std::string& key, redis::Presence presence);
   void on_node_lost(const std::string& node);
   // A topic change, edit or delete made on another node.
@@ -153,6 +156,11 @@ class HomeRooms {
     std::uint64_t catch_up_reads = 0;  // asked so far: only the last one's answer decides
     int failed_catch_ups = 0;          // in a row, while Redis was connected
     std::unordered_map<std::string, std::string> remote_members;  // other nodes': field -> nick
+    // Reading the members from Redis: how many reads are out, the last one asked (it decides),
+    // and the changes that came on the channel meanwhile.
+    int member_reads_pending = 0;
+    std::uint64_t member_reads = 0;
+    std::vector<redis::Presence> presence_while_reading;
     // Acks wait until the message came back on the channel and went out here: by sequence.
     std::map<std::uint64_t, std::vector<DueAck>> acks_due;
   };
@@ -190,7 +198,11 @@ class HomeRooms {
   void release_acks(Room& room);
   void on_caught_up(const std::string& key, std::uint64_t read, storage::HistoryResult result);
   void apply_presence(const std::string& key, Room& room, redis::Presence presence);
-  void announce_members(const std::string& key, const Room& room);
+  static void apply_to(std::unordered_map<std::string, std::string>& members,
+                       const redis::Presence& presence);
+  void read_members(const std::string& key);
+  void on_members_read(const std::string& key, std::uint64_t read,
+                       const std::optional<redis::RoomMembers>& members);
   std::size_t member_total(const Room& room) const {
     return room.members.size() + room.remote_members.size();
   }

@@ -133,16 +133,17 @@ void HomeRooms::rejoin() {
   for (const auto& [key, room] : rooms_) {
     if (!room.live) continue;
     context_.cluster->raise_seq(key, room.settled_seq);
-    announce_members(key, room);
+    std::vector<std::pair<std::uint64_t, std::string>> members;
+    members.reserve(room.members.size());
+    for (const auto& [id, member] : room.members) members.emplace_back(id, member.nick);
+    context_.cluster->sync_members(key, room.name, std::move(members));
     catch_up(key);
   }
 }
 
-void HomeRooms::announce_members(const std::string& key, const Room& room) {
-  for (const auto& [id, member] : room.members) {
-    context_.cluster->announce(key, room.name, redis::Presence::Change::joined, id, member.nick,
-                               "");
-  }
+void HomeRooms::resync(const std::string& key) {
+  catch_up(key);
+  read_members(key);
 }
 
 void HomeRooms::catch_up(const std::string& key) {
@@ -193,65 +194,6 @@ void HomeRooms::on_caught_up(const std::string& key, std::uint64_t read,
     }
   }
   if (!room.catching_up && (result.has_more || !room.ahead.empty())) catch_up(key);
-}
-
-void HomeRooms::on_presence(const std::string& key, redis::Presence presence) {
-  auto it = rooms_.find(key);
-  if (it == rooms_.end()) return;
-  Room& room = it->second;
-  if (room.loading) {
-    room.early_presence.push_back(std::move(presence));
-  } else if (room.live) {
-    apply_presence(key, room, std::move(presence));
-  }
-}
-
-void HomeRooms::apply_presence(const std::string& key, Room& room, redis::Presence presence) {
-  using Change = redis::Presence::Change;
-  v1::ServerFrame event;
-  switch (presence.change) {
-    case Change::joined:
-      if (!room.remote_members.emplace(presence.field, presence.nick).second) return;  // known
-      event.mutable_member_joined()->set_room(room.name);
-      event.mutable_member_joined()->set_nick(presence.nick);
-      break;
-    case Change::left:
-      if (room.remote_members.erase(presence.field) == 0) return;
-      event.mutable_member_left()->set_room(room.name);
-      event.mutable_member_left()->set_nick(presence.nick);
-      event.mutable_member_left()->set_reason(presence.detail);
-      break;
-    case Change::renamed: {
-      auto member = room.remote_members.find(presence.field);
-      if (member == room.remote_members.end() || member->second == presence.nick) return;
-      member->second = presence.nick;
-      event.mutable_nick_changed()->set_room(room.name);
-      event.mutable_nick_changed()->set_old_nick(presence.detail);
-      event.mutable_nick_changed()->set_new_nick(presence.nick);
-      break;
-    }
-  }
-  broadcast_presence(key, room, encode_frame(event, FramePriority::presence));
-}
-
-// Here only: Redis's records of the node's members are removed by the reaper (every node runs it).
-void HomeRooms::on_node_lost(const std::string& node) {
-  const std::string node_prefix = node + ":";
-  for (auto& [key, room] : rooms_) {
-    std::vector<std::string> gone;
-    for (const auto& [field, nick] : room.remote_members) {
-      if (field.starts_with(node_prefix)) gone.push_back(field);
-    }
-    for (const std::string& field : gone) {
-      const std::string nick = room.remote_members.at(field);
-      apply_presence(key, room,
-                     {.change = redis::Presence::Change::left,
-                      .node = node,
-                      .field = field,
-                      .nick = nick,
-                      .detail = "server lost"});
-    }
-  }
 }
 
 void HomeRooms::on_room_event(const std::string& key, v1::ServerFrame event) {

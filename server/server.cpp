@@ -76,7 +76,7 @@ Server::Server(const ServerConfig& config) : context_(std::make_unique<ServerCon
       });
     });
     context_->cluster->set_resubscribed([context = context_.get()](const std::string& key) {
-      post_to_home(*context, key, [key](HomeRooms& rooms) { rooms.catch_up(key); });
+      post_to_home(*context, key, [key](HomeRooms& rooms) { rooms.resync(key); });
     });
     context_->cluster->set_presence_sink([context = context_.get()](const std::string& key,
                                                                     redis::Presence presence) {

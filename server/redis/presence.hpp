@@ -2,6 +2,8 @@
 // A member joining, leaving or changing nick in a room on some cluster node.
 
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace chat::server::redis {
 
@@ -13,5 +15,8 @@ struct Presence {
   std::string nick;    // the new nick when renamed
   std::string detail;  // left: the reason; renamed: the old nick
 };
+
+// A room's members on every node: field ("<node>:<session>") -> nick.
+using RoomMembers = std::vector<std::pair<std::string, std::string>>;
 
 }  // namespace chat::server::redis

@@ -52,6 +52,7 @@ class Connection {
   // Subscriber connections: the channels wanted, kept across reconnects.
   void subscribe(const std::string& channel);
   void unsubscribe(const std::string& channel);
+  bool subscribed(const std::string& channel) const { return channels_.contains(channel); }
 
   // Called on every change between up and down (after re-subscribing, when up).
   std::function<void(bool up)> on_state;

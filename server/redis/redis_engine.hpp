@@ -57,7 +57,7 @@ struct LoadedRoom {
   std::string topic;
   std::uint64_t last_seq = 0;
   std::vector<v1::RoomMessage> recent;  // ascending, at most the count asked for
-  std::vector<std::pair<std::string, std::string>> members;  // every node's: field -> nick
+  RoomMembers members;                  // every node's
 };
 
 class RedisEngine final : public RoomLog {
@@ -123,8 +123,17 @@ class RedisEngine final : public RoomLog {
   // Presence across nodes. This node's id (random per process) names its members' fields.
   const std::string& node_id() const { return node_id_; }
   // A local member joined, left (detail: the reason) or changed nick (detail: the old nick).
+  // last_here: it was this node's last member of the room.
   void announce(const std::string& room_key, const std::string& room_name, Presence::Change change,
-                std::uint64_t session_id, const std::string& nick, const std::string& detail);
+                std::uint64_t session_id, const std::string& nick, const std::string& detail,
+                bool last_here = false);
+  // The room's members on every node as Redis has them now; nullopt when Redis did not answer.
+  void room_members(const std::string& room_key,
+                    std::function<void(std::optional<RoomMembers>)> done);
+  // After a rejoin: Redis's record of this node's members of the room becomes exactly these
+  // (session id, nick), whatever it missed, and the nodes following the room are told.
+  void sync_members(const std::string& room_key, const std::string& room_name,
+                    std::vector<std::pair<std::uint64_t, std::string>> members);
   // Presence events from other nodes, and nodes whose heartbeat expired; on the engine's thread.
   void set_presence_sink(std::function<void(const std::string& room_key, Presence)> sink) {
     presence_sink_ = std::move(sink);
@@ -175,6 +184,11 @@ class RedisEngine final : public RoomLog {
                   std::function<void(std::optional<bool>, std::string)> done);
   void send_release(const std::string& nick_key, std::uint64_t session_id);
   void reclaim_nicks();
+  void send_sync(const std::string& room_key, const std::string& room_name,
+                 const std::vector<std::pair<std::uint64_t, std::string>>& members);
+  // Rooms with presence changes Redis missed that this node no longer follows: its members
+  // there leave (the followed ones are synced by their home shards).
+  void sync_unfollowed_rooms();
   // Redis may have lost this node's records: nicks are claimed again, then rejoin_ runs.
   void rejoin();
   void on_presence(const std::string& room_key, std::string_view payload);
@@ -209,6 +223,8 @@ class RedisEngine final : public RoomLog {
   std::set<std::string> watched_nodes_;                    // engine thread
   std::unordered_map<std::string, std::uint64_t> claims_;  // engine thread: nick key -> session
   std::set<std::pair<std::string, std::uint64_t>> unreleased_;  // engine thread
+  // Rooms whose presence change Redis did not get; synced again on rejoin. Engine thread.
+  std::set<std::string> unsynced_rooms_;
   std::unique_ptr<asio::steady_timer> heartbeat_timer_;
   bool sweeping_ = false;  // engine thread
   std::function<void(const std::string& room_key)> resubscribed_;

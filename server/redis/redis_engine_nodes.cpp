@@ -93,18 +93,50 @@ void RedisEngine::watch_node(const std::string& node) {
 
 void RedisEngine::announce(const std::string& room_key, const std::string& room_name,
                            Presence::Change change, std::uint64_t session_id,
-                           const std::string& nick, const std::string& detail) {
+                           const std::string& nick, const std::string& detail, bool last_here) {
   const std::string field = node_id_ + ":" + std::to_string(session_id);
   const std::string letter(1, change_letter(change));
   // "P" J|L|N, node, field and nick, then the detail after a newline.
   std::string payload = "P" + letter + " " + node_id_ + " " + field + " " + nick + "\n" + detail;
   eval(scripts::presence,
        {"2", keys::rooms, keys::room_index, keys::room(room_key), room_key, room_name, letter,
-        field, nick, keys::channel(room_key), std::move(payload), keys::node_rooms(node_id_)},
-       [](Reply reply) {
+        field, nick, keys::channel(room_key), std::move(payload), keys::node_rooms(node_id_),
+        last_here ? "1" : "0"},
+       [this, room_key](Reply reply) {
+         if (!reply.is_error()) return;
          // (At shutdown the engine stops before the last members have left: no news.)
-         if (reply.is_error()) spdlog::debug("cluster: presence not recorded: {}", reply.text);
+         spdlog::debug("cluster: presence not recorded: {}", reply.text);
+         unsynced_rooms_.insert(room_key);
        });
+}
+
+void RedisEngine::sync_members(const std::string& room_key, const std::string& room_name,
+                               std::vector<std::pair<std::uint64_t, std::string>> members) {
+  run([this, room_key, room_name, members = std::move(members)] {
+    send_sync(room_key, room_name, members);
+  });
+}
+
+void RedisEngine::send_sync(const std::string& room_key, const std::string& room_name,
+                            const std::vector<std::pair<std::uint64_t, std::string>>& members) {
+  std::vector<std::string> args{
+      "2",      keys::rooms, keys::room_index,        keys::room(room_key),
+      room_key, room_name,   keys::channel(room_key), keys::node_rooms(node_id_),
+      node_id_};
+  for (const auto& [session_id, nick] : members) {
+    args.push_back(node_id_ + ":" + std::to_string(session_id));
+    args.push_back(nick);
+  }
+  unsynced_rooms_.erase(room_key);
+  eval_on(*commands_, scripts::sync_members, std::move(args), [this, room_key](Reply reply) {
+    if (reply.is_error()) unsynced_rooms_.insert(room_key);
+  });
+}
+
+void RedisEngine::sync_unfollowed_rooms() {
+  for (const std::string& room_key : std::set<std::string>(unsynced_rooms_)) {
+    if (!subscriptions_->subscribed(keys::channel(room_key))) send_sync(room_key, room_key, {});
+  }
 }
 
 void RedisEngine::on_presence(const std::string& room_key, std::string_view payload) {
@@ -220,6 +252,7 @@ void RedisEngine::reclaim_nicks() {
 
 void RedisEngine::rejoin() {
   reclaim_nicks();  // first: a login on another node could take a nick that Redis forgot
+  sync_unfollowed_rooms();
   if (rejoin_) rejoin_();
 }
 

@@ -108,6 +108,17 @@ void RedisEngine::load_room(const std::string& room_key, std::uint32_t recent,
        });
 }
 
+void RedisEngine::room_members(const std::string& room_key,
+                               std::function<void(std::optional<RoomMembers>)> done) {
+  command({"HGETALL", keys::members(room_key)}, [done = std::move(done)](Reply reply) {
+    if (reply.type != Reply::Type::array) return done(std::nullopt);
+    RoomMembers members;
+    for (std::size_t i = 0; i + 1 < reply.elements.size(); i += 2)
+      members.emplace_back(reply.elements[i].text, reply.elements[i + 1].text);
+    done(std::move(members));
+  });
+}
+
 void RedisEngine::read_markers(std::string account_key,
                                std::function<void(storage::ReadMarkersResult)> done) {
   eval(scripts::read_markers, {"2", keys::markers(account_key), keys::rooms},

@@ -154,8 +154,9 @@ return {redis.call('GET', room .. ':seq') or '0', redis.call('GET', room .. ':to
 )lua"};
 
 // KEYS: rooms hash, room index. ARGV: room prefix, room key, display name, "J" | "L" | "N",
-// field ("<node>:<session>"), nick (the new one for "N"), channel, payload, the node's rooms set.
-// Records a member joining, leaving or changing nick, and tells every node following the room.
+// field ("<node>:<session>"), nick (the new one for "N"), channel, payload, the node's rooms set,
+// "1" when it was the node's last member of the room (else "0"). Records a member joining,
+// leaving or changing nick, and tells every node following the room.
 inline const Script presence{std::string(library) + R"lua(
 local room, members = ARGV[1], ARGV[1] .. ':members'
 if ARGV[4] == 'J' then
@@ -168,9 +169,54 @@ elseif ARGV[4] == 'N' then
   redis.call('HSET', members, ARGV[5], ARGV[6])
 else
   redis.call('HDEL', members, ARGV[5])
+  if ARGV[10] == '1' then redis.call('SREM', ARGV[9], ARGV[2]) end
   forget_if_unused(room, ARGV[2], KEYS[2], KEYS[1])
 end
 redis.call('PUBLISH', ARGV[7], ARGV[8])
+return 1
+)lua"};
+
+// KEYS: rooms hash, room index. ARGV: room prefix, room key, display name, channel, the node's
+// rooms set, node id, then field and nick of each member the node has in the room now (none when
+// it has no more). Makes Redis's record of this node's members of the room exactly that, after
+// Redis lost changes (away, restarted empty, or this node taken for dead): whom it no longer has
+// leave, and every node following the room is told who is there and under which nick.
+inline const Script sync_members{std::string(library) + R"lua(
+local room, members, channel, node = ARGV[1], ARGV[1] .. ':members', ARGV[4], ARGV[6]
+local mine = node .. ':'
+local function tell(letter, field, nick, detail)
+  redis.call('PUBLISH', channel, 'P' .. letter .. ' ' .. node .. ' ' .. field .. ' ' .. nick .. '\n' ..
+             detail)
+end
+local wanted = {}
+for i = 7, #ARGV - 1, 2 do wanted[ARGV[i]] = ARGV[i + 1] end
+local had = {}
+local all = redis.call('HGETALL', members)
+for i = 1, #all, 2 do
+  local field, nick = all[i], all[i + 1]
+  if string.sub(field, 1, #mine) == mine then
+    had[field] = nick
+    if not wanted[field] then
+      redis.call('HDEL', members, field)
+      tell('L', field, nick, 'disconnected')
+    end
+  end
+end
+local any = false
+for field, nick in pairs(wanted) do
+  any = true
+  redis.call('HSET', members, field, nick)
+  tell('J', field, nick, '')
+  if had[field] and had[field] ~= nick then tell('N', field, nick, had[field]) end
+end
+if any then
+  redis.call('HSETNX', KEYS[1], ARGV[2], ARGV[3])
+  redis.call('ZADD', KEYS[2], 0, ARGV[2])
+  redis.call('SADD', ARGV[5], ARGV[2])
+else
+  redis.call('SREM', ARGV[5], ARGV[2])
+  forget_if_unused(room, ARGV[2], KEYS[2], KEYS[1])
+end
 return 1
 )lua"};
 

@@ -448,3 +448,42 @@ TEST_CASE("a node that missed messages Redis has trimmed since announces a Gap a
               .has_value());
   }
 }
+
+TEST_CASE("members who left while Redis was away leave for every node once it is back") {
+  chat::test::TwoNodeLobby cluster(/*durable_redis=*/true);  // Redis keeps its records
+  auto& redis = cluster.redis;
+  auto& bob = cluster.bob;
+  {
+    auto carol = TestClient::connect_as(cluster.first.port(), "carol");
+    REQUIRE(carol.join("lobby").has_join_reply());
+    REQUIRE(carol.join("side").has_join_reply());  // a room only her node follows
+    REQUIRE(bob.wait_for([](const v1::ServerFrame& f) {
+                 return f.has_member_joined() && f.member_joined().nick() == "carol";
+               })
+                .has_value());
+    REQUIRE(redis.query({"HLEN", "chat:r:lobby:members"}) == "3");
+    redis.kill();
+    carol.shutdown_write();
+    carol.wait_closed();
+  }
+  redis.restart();
+  // Redis forgets her, in both rooms, and bob's node is told.
+  const auto left = bob.wait_for(
+      [](const v1::ServerFrame& f) {
+        return f.has_member_left() && f.member_left().nick() == "carol";
+      },
+      std::chrono::seconds(20));
+  CHECK(left.has_value());
+  CHECK(chat::test::eventually([&] {
+    return redis.query({"HLEN", "chat:r:lobby:members"}) == "2" &&
+           redis.query({"HLEN", "chat:r:side:members"}) == "0";
+  }));
+  v1::ClientFrame who;
+  who.mutable_who()->set_room("lobby");
+  const auto list = bob.reply_to(bob.send(who));
+  REQUIRE(list.has_value());
+  CHECK(list->member_list().nicks_size() == 2);
+  const std::string owner = redis.query({"HGET", "chat:nicks", "alice"});
+  CHECK(redis.query({"SMEMBERS", "chat:node:" + owner.substr(0, owner.find(':')) + ":rooms"}) ==
+        "lobby");
+}
