@@ -257,15 +257,33 @@ void HomeRooms::set_topic(const std::string& key, SessionRef who, const std::str
                           std::uint64_t request_id) {
   Room* room = find_member_room(key, who, request_id);
   if (!room) return;
-  room->topic = topic;
-  context_.room_log->set_topic(key, room->name, topic, [room = room->name](storage::WriteResult r) {
-    if (!r.ok) spdlog::error("store: the topic of {} was not stored: {}", room, r.error);
-  });
   v1::ServerFrame event;
   event.mutable_topic_changed()->set_room(room->name);
   event.mutable_topic_changed()->set_topic(topic);
   event.mutable_topic_changed()->set_by(room->members.at(who.id).nick);
-  broadcast(key, *room, encode_frame(event));
+  // Shown and confirmed once stored: a topic Redis (or the disk) did not take is refused.
+  context_.room_log->set_topic(
+      key, room->name, topic,
+      [context = &context_, key, who, request_id, event](storage::WriteResult stored) {
+        post_to_home(*context, key, [key, who, request_id, event, stored](HomeRooms& rooms) {
+          rooms.on_topic_stored(key, who, request_id, event, stored);
+        });
+      });
+}
+
+void HomeRooms::on_topic_stored(const std::string& key, SessionRef who, std::uint64_t request_id,
+                                const v1::ServerFrame& event, const storage::WriteResult& stored) {
+  if (!stored.ok) {
+    spdlog::error("store: the topic of {} was not stored: {}", event.topic_changed().room(),
+                  stored.error);
+    return reply_error(who, request_id,
+                       context_.cluster ? v1::Error::UNAVAILABLE : v1::Error::INTERNAL,
+                       "the topic could not be stored; try again");
+  }
+  if (auto it = rooms_.find(key); it != rooms_.end()) {
+    it->second.topic = event.topic_changed().topic();
+    broadcast(key, it->second, encode_frame(event));
+  }
   if (context_.cluster) context_.cluster->relay(key, event);
   v1::ServerFrame ok;
   ok.set_request_id(request_id);

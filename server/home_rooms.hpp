@@ -175,6 +175,8 @@ class HomeRooms {
   // Presence (join, leave, nick, typing) is not broadcast in rooms above max_presence_members:
   // a mass join into a room of N would cost N^2 events.
   void broadcast_presence(const std::string& key, const Room& room, const SharedFrame& frame);
+  void on_topic_stored(const std::string& key, SessionRef who, std::uint64_t request_id,
+                       const v1::ServerFrame& event, const storage::WriteResult& stored);
   void reply_error(SessionRef to, std::uint64_t request_id, v1::Error::Code code,
                    std::string message);
   Room* find_member_room(const std::string& key, SessionRef who, std::uint64_t request_id);

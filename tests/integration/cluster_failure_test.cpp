@@ -359,14 +359,28 @@ TEST_CASE(
   REQUIRE(refused->has_error());
   CHECK(refused->error().code() == v1::Error::UNAVAILABLE);
   CHECK(bob.join("lobby").has_join_reply());  // a room this node follows is joined from memory
+  v1::ClientFrame topic;
+  topic.mutable_set_topic()->set_room("lobby");
+  topic.mutable_set_topic()->set_topic("lost?");
+  const auto not_stored = alice.reply_to(alice.send(topic));
+  REQUIRE(not_stored.has_value());
+  REQUIRE(not_stored->has_error());  // not confirmed, nor shown, when Redis did not take it
+  CHECK(not_stored->error().code() == v1::Error::UNAVAILABLE);
 
   redis.restart();
+  std::optional<v1::ServerFrame> joined;
   CHECK(chat::test::eventually(
       [&] {
-        const auto reply = alice.reply_to(alice.send(join));
-        return reply && reply->has_join_reply();
+        joined = alice.reply_to(alice.send(join));
+        return joined && joined->has_join_reply();
       },
       std::chrono::seconds(20)));
+  v1::ClientFrame leave;
+  leave.mutable_leave()->set_room("lobby");
+  REQUIRE(bob.reply_to(bob.send(leave)).has_value());
+  const auto rejoined = bob.join("lobby");
+  REQUIRE(rejoined.has_join_reply());
+  CHECK(rejoined.join_reply().topic().empty());  // the refused topic was never the room's
 }
 
 TEST_CASE("a room whose every join gave up while it loaded is not followed") {
