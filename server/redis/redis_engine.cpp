@@ -193,13 +193,19 @@ void RedisEngine::set_topic(std::string room_key, std::string room_name, std::st
 void RedisEngine::edit(std::string room_key, std::uint64_t seq, std::string sender_key,
                        std::string new_text, std::int64_t now_ms,
                        std::function<void(storage::EditResult)> done) {
-  // Read, check the sender, write the new version: two steps, so two edits of one message at once
-  // keep the later one.
-  const bool removing = now_ms < 0;
+  edit_attempt(std::move(room_key), seq, std::move(sender_key), std::move(new_text), now_ms < 0,
+               std::move(done), 1);
+}
+
+// Read the message, check its sender, then write the new version only if nothing changed it in
+// between (one script compares): an edit racing a delete cannot bring the message back.
+void RedisEngine::edit_attempt(std::string room_key, std::uint64_t seq, std::string sender_key,
+                               std::string new_text, bool removing,
+                               std::function<void(storage::EditResult)> done, int attempt) {
   eval(scripts::find_message,
        {"2", keys::stream(room_key), keys::edits(room_key), std::to_string(seq)},
        [this, room_key, seq, sender_key = std::move(sender_key), new_text = std::move(new_text),
-        now_ms, removing, done = std::move(done)](Reply reply) mutable {
+        removing, done = std::move(done), attempt](Reply reply) mutable {
          using Status = storage::EditResult::Status;
          if (reply.is_error()) return done({.status = Status::failed, .error = reply.text});
          v1::RoomMessage message;
@@ -218,15 +224,25 @@ void RedisEngine::edit(std::string room_key, std::uint64_t seq, std::string send
          } else {
            message.set_text(new_text);
            message.set_edited(true);
-           (void)now_ms;
          }
-         commands_->command(
-             {"HSET", keys::edits(room_key), std::to_string(seq), message.SerializeAsString()},
-             [done = std::move(done)](Reply written) {
-               if (written.is_error())
-                 return done({.status = Status::failed, .error = written.text});
-               done({.status = Status::ok, .error = {}});
-             });
+         eval_on(*commands_, scripts::replace_message,
+                 {"2", keys::stream(room_key), keys::edits(room_key), std::to_string(seq),
+                  reply.elements[1].text, message.SerializeAsString()},
+                 [this, room_key, seq, sender_key, new_text, removing, done = std::move(done),
+                  attempt](Reply written) mutable {
+                   const std::string_view answer =
+                       written.type == Reply::Type::string ? std::string_view(written.text) : "";
+                   if (answer == "ok") return done({.status = Status::ok, .error = {}});
+                   if (answer == "gone") return done({.status = Status::not_found, .error = {}});
+                   if (answer == "changed" && attempt < 5) {
+                     return edit_attempt(std::move(room_key), seq, std::move(sender_key),
+                                         std::move(new_text), removing, std::move(done),
+                                         attempt + 1);
+                   }
+                   done({.status = Status::failed,
+                         .error = written.is_error() ? written.text
+                                                     : "the message kept changing meanwhile"});
+                 });
        });
 }
 

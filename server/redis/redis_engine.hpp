@@ -177,6 +177,9 @@ class RedisEngine final : public RoomLog {
   void eval_on(Connection& connection, const scripts::Script& script, std::vector<std::string> args,
                std::function<void(Reply)> done);
   void on_published(const std::string& channel, const std::string& payload);
+  void edit_attempt(std::string room_key, std::uint64_t seq, std::string sender_key,
+                    std::string new_text, bool removing,
+                    std::function<void(storage::EditResult)> done, int attempt);
   // Nick claims, on the engine's thread. This node's claims and the releases Redis missed are
   // kept to be sent again by rejoin().
   // done: claimed or not, or nullopt and why when Redis did not answer.

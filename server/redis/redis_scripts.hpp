@@ -288,6 +288,18 @@ local fields = entries[1][2]
 return {fields[4], redis.call('HGET', KEYS[2], ARGV[1]) or fields[2]}
 )lua"};
 
+// KEYS: stream, edits hash. ARGV: seq, the version the node read, the new version. Writes the new
+// version only if the message is still there as read: "ok", "changed" (another edit or delete
+// came first: read again) or "gone" (retention took it).
+inline const Script replace_message{R"lua(
+local entries = redis.call('XRANGE', KEYS[1], ARGV[1] .. '-1', ARGV[1] .. '-1')
+if #entries == 0 then return 'gone' end
+local current = redis.call('HGET', KEYS[2], ARGV[1]) or entries[1][2][2]
+if current ~= ARGV[2] then return 'changed' end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+return 'ok'
+)lua"};
+
 // KEYS: the account's markers hash. ARGV: room key, seq. Keeps the highest.
 inline const Script mark_read{R"lua(
 local current = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
