@@ -104,11 +104,11 @@ class RedisEngine final : public RoomLog {
   // The bus. Every message published to a subscribed room goes to the sink (set it before the
   // first subscribe), on the engine's thread, in the room's order.
   using Sink = std::function<void(const std::string& room_key, v1::RoomMessage message)>;
-  void set_sink(Sink sink) { sink_ = std::move(sink); }
+  void set_sink(Sink sink) { on_engine_thread(sink_, std::move(sink)); }
   // After Redis came back, each room re-subscribed: what was published meanwhile is only in its
   // stream. Runs on the engine's thread; set before the first subscribe.
   void set_resubscribed(std::function<void(const std::string& room_key)> resubscribed) {
-    resubscribed_ = std::move(resubscribed);
+    on_engine_thread(resubscribed_, std::move(resubscribed));
   }
   // subscribed runs once Redis confirms: messages published after that reach the sink.
   void subscribe(const std::string& room_key, std::function<void()> subscribed);
@@ -136,16 +136,16 @@ class RedisEngine final : public RoomLog {
                     std::vector<std::pair<std::uint64_t, std::string>> members);
   // Presence events from other nodes, and nodes whose heartbeat expired; on the engine's thread.
   void set_presence_sink(std::function<void(const std::string& room_key, Presence)> sink) {
-    presence_sink_ = std::move(sink);
+    on_engine_thread(presence_sink_, std::move(sink));
   }
   void set_node_lost(std::function<void(const std::string& node)> lost) {
-    node_lost_ = std::move(lost);
+    on_engine_thread(node_lost_, std::move(lost));
   }
   // Redis may have lost this node's members (taken for dead, or restarted empty) and what its
   // channels carried: runs when the command connection comes back after a loss and when this
   // node's heartbeat had expired. Members are to be recorded again and rooms caught up. On the
   // engine's thread; set before the engine connects.
-  void set_rejoin(std::function<void()> rejoin) { rejoin_ = std::move(rejoin); }
+  void set_rejoin(std::function<void()> rejoin) { on_engine_thread(rejoin_, std::move(rejoin)); }
   // After a rejoin: the room's counter in Redis is raised to seq (the highest this node has seen)
   // if it is below, as when Redis restarted without its data.
   void raise_seq(const std::string& room_key, std::uint64_t seq);
@@ -153,7 +153,7 @@ class RedisEngine final : public RoomLog {
   // other nodes following the room, which show them to their members.
   void relay(const std::string& room_key, const v1::ServerFrame& event);
   void set_event_sink(std::function<void(const std::string& room_key, v1::ServerFrame)> sink) {
-    event_sink_ = std::move(sink);
+    on_engine_thread(event_sink_, std::move(sink));
   }
   // Nicks are unique across the cluster: a session claims its nick here after claiming it on its
   // node. done: ok, or not ok with an empty error when another live node's session holds it.
@@ -169,6 +169,11 @@ class RedisEngine final : public RoomLog {
 
  private:
   void run(std::function<void()> work);  // on the engine's thread
+  // The callbacks are read on the engine's thread, which runs from the constructor on.
+  template <class Callback>
+  void on_engine_thread(Callback& callback, Callback value) {
+    run([&callback, value = std::move(value)]() mutable { callback = std::move(value); });
+  }
   void command(std::vector<std::string> args, std::function<void(Reply)> done);
   // Runs a script by its SHA-1 (loaded on every connection as it comes up): args are the key
   // count, the keys, then the arguments. eval_on runs on the engine's thread.
