@@ -199,6 +199,7 @@ class HomeRooms {
   void skip_hole(const std::string& key, Room& room);
   void release_acks(Room& room);
   void on_caught_up(const std::string& key, std::uint64_t read, storage::HistoryResult result);
+  void catch_up_later(const std::string& key, int attempt);
   void apply_presence(const std::string& key, Room& room, redis::Presence presence);
   static void apply_to(std::unordered_map<std::string, std::string>& members,
                        const redis::Presence& presence);

@@ -90,7 +90,15 @@ void HomeRooms::on_bus_message(const std::string& key, v1::RoomMessage message) 
 void HomeRooms::apply_in_order(const std::string& key, Room& room, v1::RoomMessage message,
                                std::uint64_t reads_before) {
   const std::uint64_t seq = message.seq();
-  if (seq <= room.settled_seq) return;  // loaded already, or a second copy
+  if (seq <= room.settled_seq) {  // loaded already, or a second copy
+    if (const auto* kept = room.recent ? room.recent->find(seq) : nullptr;
+        kept && kept->server_time_ms() != message.server_time_ms()) {
+      // Only after Redis lost its data while the nodes had seen different sequences.
+      spdlog::error("cluster: room {} got sequence {} again for another message; dropped",
+                    room.name, seq);
+    }
+    return;
+  }
   if (seq > room.settled_seq + 1) {
     // Missed on the channel (Redis was away): held until the hole is read from the stream.
     room.ahead.try_emplace(seq, Room::Ahead{std::move(message), reads_before});
@@ -137,6 +145,7 @@ void HomeRooms::rejoin() {
     members.reserve(room.members.size());
     for (const auto& [id, member] : room.members) members.emplace_back(id, member.nick);
     context_.cluster->sync_members(key, room.name, std::move(members));
+    read_members(key);  // what the channel missed of the others, if it went away too
     catch_up(key);
   }
 }
@@ -166,6 +175,14 @@ void HomeRooms::catch_up(const std::string& key) {
 
 // Reads may overlap (a rejoin and a re-subscribe each ask one): every answer's messages are
 // applied, but only the last read asked decides whether a hole is gone for good.
+void HomeRooms::catch_up_later(const std::string& key, int attempt) {
+  auto timer =
+      std::make_shared<asio::steady_timer>(shard_.io(), std::chrono::milliseconds(100 << attempt));
+  timer->async_wait([this, timer, key](const asio::error_code& error) {
+    if (!error) catch_up(key);
+  });
+}
+
 void HomeRooms::on_caught_up(const std::string& key, std::uint64_t read,
                              storage::HistoryResult result) {
   auto it = rooms_.find(key);
@@ -175,21 +192,25 @@ void HomeRooms::on_caught_up(const std::string& key, std::uint64_t read,
     spdlog::info("cluster: room {} caught up {} message(s) from Redis", room.name,
                  result.messages.size());
   }
+  const std::uint64_t last_read = result.messages.empty() ? 0 : result.messages.back().seq();
   // Still catching up meanwhile: a message past a hole here waits for this answer's verdict.
   for (auto& message : result.messages) apply_in_order(key, room, std::move(message), read - 1);
   if (read != room.catch_up_reads) return;
   room.catching_up = false;
   if (!result.ok) {
     // Redis is away: the hole is read when it is back (rejoin). A read that failed otherwise
-    // (Redis loading, busy) is no proof that the hole is gone: it is asked again, twice.
+    // (Redis busy) is no proof that the hole is gone: it is asked again twice, after 0.2 and
+    // 0.4 s.
     if (!context_.cluster->connected()) return;
     spdlog::warn("cluster: room {} could not catch up: {}", room.name, result.error);
-    if (++room.failed_catch_ups < 3) return catch_up(key);
+    if (++room.failed_catch_ups < 3) return catch_up_later(key, room.failed_catch_ups);
     if (!room.ahead.empty()) skip_hole(key, room);
   } else {
     room.failed_catch_ups = 0;
-    // The stream read after the message arrived and still lacks the hole: it is gone for good.
-    if (!room.ahead.empty() && room.ahead.begin()->second.reads_before < read) {
+    // The stream, read after the message past the hole arrived, lacks the hole: it is gone for
+    // good. Unless the page ended before the hole: the rest is read first.
+    if (!room.ahead.empty() && room.ahead.begin()->second.reads_before < read &&
+        (!result.has_more || room.ahead.begin()->first <= last_read)) {
       skip_hole(key, room);
     }
   }

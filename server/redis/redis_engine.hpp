@@ -233,6 +233,7 @@ class RedisEngine final : public RoomLog {
   std::set<std::pair<std::string, std::uint64_t>> unreleased_;  // engine thread
   // Rooms whose presence change Redis did not get; synced again on rejoin. Engine thread.
   std::set<std::string> unsynced_rooms_;
+  std::chrono::steady_clock::time_point last_rejoin_{};  // engine thread
   std::unique_ptr<asio::steady_timer> heartbeat_timer_;
   bool sweeping_ = false;  // engine thread
   std::function<void(const std::string& room_key)> resubscribed_;

@@ -172,6 +172,9 @@ void RedisEngine::on_presence(const std::string& room_key, std::string_view payl
 void RedisEngine::claim_nick(const std::string& nick_key, std::uint64_t session_id,
                              std::function<void(storage::WriteResult)> done) {
   run([this, nick_key, session_id, done = std::move(done)]() mutable {
+    if (const auto held = claims_.find(nick_key);
+        held != claims_.end() && held->second != session_id)
+      return done({.ok = false, .error = {}});  // another session of this node holds it
     send_claim(nick_key, session_id,
                [this, nick_key, session_id, done = std::move(done)](std::optional<bool> claimed,
                                                                     std::string error) {
@@ -201,7 +204,9 @@ void RedisEngine::send_claim(const std::string& nick_key, std::uint64_t session_
               return done(std::nullopt, reply_failure(reply));
             // The claim renewed this node's heartbeat: if it had expired, the claim is what
             // notices (the next beat finds the key there).
-            if (reply_number(reply.elements[1]) == 1 && has_beaten_) {
+            // (Not right after a rejoin: its own claims find the heartbeat Redis lost.)
+            if (reply_number(reply.elements[1]) == 1 && has_beaten_ &&
+                std::chrono::steady_clock::now() - last_rejoin_ > std::chrono::seconds(1)) {
               spdlog::warn(
                   "cluster: this node's heartbeat had expired; its members and nicks are "
                   "recorded again");
@@ -251,6 +256,7 @@ void RedisEngine::reclaim_nicks() {
 }
 
 void RedisEngine::rejoin() {
+  last_rejoin_ = std::chrono::steady_clock::now();
   reclaim_nicks();  // first: a login on another node could take a nick that Redis forgot
   sync_unfollowed_rooms();
   if (rejoin_) rejoin_();

@@ -86,6 +86,11 @@ void RedisEngine::history(std::string room_key, storage::HistoryQuery query,
 
 void RedisEngine::load_room(const std::string& room_key, std::uint32_t recent,
                             std::function<void(LoadedRoom)> done) {
+  // A leave of this node's Redis missed in the room: its records there are made right first (it
+  // has no members there while the room loads; the joins waiting are announced after).
+  run([this, room_key] {
+    if (unsynced_rooms_.contains(room_key)) send_sync(room_key, room_key, {});
+  });
   eval(scripts::load_room,
        {"1", keys::rooms, keys::room(room_key), std::to_string(std::max(recent, 1u)), room_key,
         retention_max_len(), retention_min_time()},

@@ -47,10 +47,20 @@ void StoreReader::run_one(ReadOp& op) {
     report = op.apply(statements_);
     db_->exec("COMMIT");
   } catch (const std::exception& e) {
+    end_failed_read();
     op.fail(e.what());
     return;
   }
   report();
+}
+
+// An idle reader must not hold a snapshot (it would keep the WAL from being checkpointed).
+void StoreReader::end_failed_read() {
+  try {
+    if (db_->in_transaction()) db_->exec("ROLLBACK");
+  } catch (const std::exception&) {
+    // Rolled back with the next read instead.
+  }
 }
 
 }  // namespace chat::server::storage

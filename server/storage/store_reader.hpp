@@ -32,6 +32,7 @@ class StoreReader {
 
  private:
   void run_one(ReadOp& op);
+  void end_failed_read();
 
   std::unique_ptr<SqliteConnection> db_;
   ReadStatements statements_;

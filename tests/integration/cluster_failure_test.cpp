@@ -81,6 +81,74 @@ struct ProxyOnThread {
   std::thread thread;
 };
 
+// Two nodes in "lobby" (alice on the first, bob on the second), where the test can cut the second
+// node off Redis (its connections go through a proxy) while the room goes on.
+struct CutOffNode {
+  explicit CutOffNode(const std::function<void(server::ServerConfig&)>& configure)
+      : proxy(redis.port()),
+        first(config_for(configure, redis.port())),
+        second(config_for(configure, proxy.proxy.port())),
+        alice(TestClient::connect_as(first.port(), "alice")),
+        bob(TestClient::connect_as(second.port(), "bob")) {
+    REQUIRE(alice.join("lobby").has_join_reply());
+    REQUIRE(bob.join("lobby").has_join_reply());
+    for (int n = 1; n <= 5; ++n) REQUIRE(alice.say("lobby", "early", next_id++).has_ack());
+    REQUIRE(bob.wait_for([](const v1::ServerFrame& f) {
+                 return f.has_room_message() && f.room_message().seq() == 5;
+               })
+                .has_value());
+  }
+  server::ServerConfig config_for(const std::function<void(server::ServerConfig&)>& configure,
+                                  std::uint16_t redis_port) {
+    auto config = node_config(redis);
+    configure(config);
+    config.redis = "127.0.0.1:" + std::to_string(redis_port);
+    return config;
+  }
+  // Returns once bob's node knows it lost Redis.
+  void cut() {
+    proxy.run([&] {
+      proxy.proxy.refuse_new = true;
+      proxy.proxy.drop_all();
+    });
+    CHECK(chat::test::eventually([&] { return bob.say("lobby", "lost", next_id++).has_error(); }));
+    bob.skipped().clear();
+  }
+  void restore() {
+    proxy.run([&] { proxy.proxy.refuse_new = false; });
+  }
+  struct Seen {
+    std::vector<std::uint64_t> seqs;
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> gaps;
+  };
+  // The messages and Gaps bob gets, up to the message with that sequence.
+  Seen bob_until(std::uint64_t seq) {
+    const auto last = bob.wait_for(
+        [&](const v1::ServerFrame& f) {
+          return f.has_room_message() && f.room_message().seq() == seq;
+        },
+        std::chrono::seconds(20));
+    REQUIRE(last.has_value());
+    Seen seen;
+    for (const auto& frame : bob.skipped()) {
+      if (frame.has_room_message()) seen.seqs.push_back(frame.room_message().seq());
+      if (frame.has_gap()) seen.gaps.emplace_back(frame.gap().from_seq(), frame.gap().to_seq());
+    }
+    seen.seqs.push_back(seq);
+    return seen;
+  }
+
+  chat::test::RedisProcess redis;
+  ProxyOnThread proxy;
+  TestServer first;
+  TestServer second;
+  TestClient alice;
+  TestClient bob;
+  std::uint64_t next_id = 1;
+};
+
+using chat::test::seq_range;
+
 }  // namespace
 
 TEST_CASE(
@@ -404,63 +472,42 @@ TEST_CASE("a room whose every join gave up while it loaded is not followed") {
 }
 
 TEST_CASE("a node that missed messages Redis has trimmed since announces a Gap and goes on") {
-  chat::test::RedisProcess redis;
-  ProxyOnThread cut(redis.port());  // the second node reaches Redis through it
-  auto& proxy = cut.proxy;
-  {
-    auto config = node_config(redis);
-    config.retention_messages = 10;
-    TestServer first(config);
-    config.redis = "127.0.0.1:" + std::to_string(proxy.port());
-    TestServer second(config);
-    auto alice = TestClient::connect_as(first.port(), "alice");
-    auto bob = TestClient::connect_as(second.port(), "bob");
-    REQUIRE(alice.join("lobby").has_join_reply());
-    REQUIRE(bob.join("lobby").has_join_reply());
-    std::uint64_t next_id = 1;
-    for (int n = 1; n <= 5; ++n) REQUIRE(alice.say("lobby", "early", next_id++).has_ack());
-    REQUIRE(bob.wait_for([](const v1::ServerFrame& f) {
-                 return f.has_room_message() && f.room_message().seq() == 5;
-               })
-                .has_value());
+  CutOffNode cluster([](server::ServerConfig& config) { config.retention_messages = 10; });
+  cluster.cut();
+  for (int n = 6; n <= 30; ++n)
+    REQUIRE(cluster.alice.say("lobby", "meanwhile", cluster.next_id++).has_ack());
+  cluster.restore();
 
-    cut.run([&] {
-      proxy.refuse_new = true;
-      proxy.drop_all();
-    });
-    // Once bob's node knows it lost Redis, the room goes on without it, past what Redis keeps.
-    CHECK(chat::test::eventually([&] { return bob.say("lobby", "lost", next_id++).has_error(); }));
-    for (int n = 6; n <= 30; ++n) REQUIRE(alice.say("lobby", "meanwhile", next_id++).has_ack());
-    bob.skipped().clear();
-    cut.run([&] { proxy.refuse_new = false; });
+  // Back: a Gap for what Redis no longer has (6-20), then 21-30 once each and in order.
+  const auto got = cluster.bob_until(30);
+  CHECK(got.gaps == std::vector<std::pair<std::uint64_t, std::uint64_t>>{{6, 20}});
+  CHECK(got.seqs == seq_range(21, 30));
+  // And live traffic flows both ways again.
+  CHECK(say_once_back(cluster.bob, "back", cluster.next_id).seq() == 31);
+  CHECK(cluster.alice
+            .wait_for([](const v1::ServerFrame& f) {
+              return f.has_room_message() && f.room_message().text() == "back";
+            })
+            .has_value());
+}
 
-    // Back: a Gap for what Redis no longer has (6-20), then 21-30 once each and in order.
-    const auto last = bob.wait_for(
-        [](const v1::ServerFrame& f) {
-          return f.has_room_message() && f.room_message().seq() == 30;
-        },
-        std::chrono::seconds(20));
-    REQUIRE(last.has_value());
-    std::vector<std::uint64_t> seqs;
-    std::vector<std::pair<std::uint64_t, std::uint64_t>> gaps;
-    for (const auto& frame : bob.skipped()) {
-      if (frame.has_room_message()) seqs.push_back(frame.room_message().seq());
-      if (frame.has_gap()) gaps.emplace_back(frame.gap().from_seq(), frame.gap().to_seq());
-    }
-    seqs.push_back(30);
-    CHECK(gaps == std::vector<std::pair<std::uint64_t, std::uint64_t>>{{6, 20}});
-    std::vector<std::uint64_t> expected;
-    for (std::uint64_t seq = 21; seq <= 30; ++seq) expected.push_back(seq);
-    CHECK(seqs == expected);
-    // And live traffic flows both ways again.
-    const auto live = say_once_back(bob, "back", next_id).seq();
-    CHECK(live == 31);
-    CHECK(alice
-              .wait_for([](const v1::ServerFrame& f) {
-                return f.has_room_message() && f.room_message().text() == "back";
-              })
-              .has_value());
+TEST_CASE("a node that missed many pages of messages reads them all, with no Gap") {
+  // One message per read: the node reads page after page while live messages come on the channel.
+  CutOffNode cluster([](server::ServerConfig& config) { config.max_history = 1; });
+  cluster.cut();
+  for (int n = 6; n <= 305; ++n) {
+    REQUIRE(cluster.alice.say("lobby", "meanwhile", cluster.next_id++).has_ack());
   }
+  cluster.restore();
+  CHECK(chat::test::eventually([&] {
+    return cluster.redis.query({"PUBSUB", "NUMSUB", "chat:r:lobby"}) == "chat:r:lobby\n2";
+  }));
+  for (int n = 306; n <= 310; ++n) {
+    REQUIRE(cluster.alice.say("lobby", "live", cluster.next_id++).has_ack());
+  }
+  const auto got = cluster.bob_until(310);
+  CHECK(got.gaps.empty());
+  CHECK(got.seqs == seq_range(6, 310));
 }
 
 TEST_CASE("members who left while Redis was away leave for every node once it is back") {

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "cluster_support.hpp"
+#include "store_support.hpp"
 #include "test_client.hpp"
 #include "test_server.hpp"
 
@@ -268,4 +269,19 @@ TEST_CASE("a nick is unique across the cluster, at login and on a nick change") 
     return reply && reply->has_welcome();
   }));
   CHECK_NOTHROW(TestClient::connect_as(first.port(), "bob"));
+}
+
+TEST_CASE("a nick change refused on its own node leaves the nick's cluster claim with its holder") {
+  using chat::test::ask;
+  using chat::test::error_code;
+  chat::test::RedisProcess redis;
+  TestServer first(node_config(redis));
+  TestServer second(node_config(redis));
+  auto bob = TestClient::connect_as(first.port(), "bob");
+  auto carol = TestClient::connect_as(first.port(), "carol");
+  v1::ClientFrame rename;
+  rename.mutable_set_nick()->set_nick("Bob");
+  CHECK(error_code(ask(carol, rename)) == v1::Error::NICK_IN_USE);
+  TestClient copycat(second.port());  // still bob's across the cluster
+  CHECK(error_code(ask(copycat, chat::test::hello_frame("bob"))) == v1::Error::NICK_IN_USE);
 }
