@@ -262,13 +262,16 @@ void HomeRooms::set_topic(const std::string& key, SessionRef who, const std::str
   event.mutable_topic_changed()->set_topic(topic);
   event.mutable_topic_changed()->set_by(room->members.at(who.id).nick);
   // Shown and confirmed once stored: a topic Redis (or the disk) did not take is refused.
-  context_.room_log->set_topic(
-      key, room->name, topic,
-      [context = &context_, key, who, request_id, event](storage::WriteResult stored) {
-        post_to_home(*context, key, [key, who, request_id, event, stored](HomeRooms& rooms) {
-          rooms.on_topic_stored(key, who, request_id, event, stored);
-        });
-      });
+  auto stored = [context = &context_, key, who, request_id, event](storage::WriteResult result) {
+    post_to_home(*context, key, [key, who, request_id, event, result](HomeRooms& rooms) {
+      rooms.on_topic_stored(key, who, request_id, event, result);
+    });
+  };
+  if (context_.cluster) {
+    context_.cluster->set_topic_for_all(key, room->name, event, std::move(stored));
+  } else {
+    context_.room_log->set_topic(key, room->name, topic, std::move(stored));
+  }
 }
 
 void HomeRooms::on_topic_stored(const std::string& key, SessionRef who, std::uint64_t request_id,
@@ -280,11 +283,11 @@ void HomeRooms::on_topic_stored(const std::string& key, SessionRef who, std::uin
                        context_.cluster ? v1::Error::UNAVAILABLE : v1::Error::INTERNAL,
                        "the topic could not be stored; try again");
   }
-  if (auto it = rooms_.find(key); it != rooms_.end()) {
+  // In a cluster the change is shown when it comes back on the room's channel, in Redis's order.
+  if (auto it = rooms_.find(key); it != rooms_.end() && !context_.cluster) {
     it->second.topic = event.topic_changed().topic();
     broadcast(key, it->second, encode_frame(event));
   }
-  if (context_.cluster) context_.cluster->relay(key, event);
   v1::ServerFrame ok;
   ok.set_request_id(request_id);
   ok.mutable_ok();

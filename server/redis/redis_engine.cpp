@@ -177,17 +177,28 @@ void RedisEngine::append(v1::RoomMessage message, std::string room_key, std::str
 
 void RedisEngine::set_topic(std::string room_key, std::string room_name, std::string topic,
                             std::function<void(storage::WriteResult)> done) {
-  run([this, room_key = std::move(room_key), room_name = std::move(room_name),
-       topic = std::move(topic), done = std::move(done)]() mutable {
-    commands_->command({"HSETNX", keys::rooms, room_key, room_name}, [](Reply) {});
-    commands_->command({"ZADD", keys::room_index, "0", room_key}, [](Reply) {});
-    // A cleared topic is no topic: the room may leave the index with its last member.
-    std::vector<std::string> write{"DEL", keys::topic(room_key)};
-    if (!topic.empty()) write = {"SET", keys::topic(room_key), topic};
-    commands_->command(std::move(write), [done = std::move(done)](Reply reply) {
-      done({.ok = !reply.is_error(), .error = reply.is_error() ? reply.text : ""});
-    });
-  });
+  store_topic(room_key, room_name, topic, "", std::move(done));
+}
+
+void RedisEngine::set_topic_for_all(const std::string& room_key, const std::string& room_name,
+                                    const v1::ServerFrame& event,
+                                    std::function<void(storage::WriteResult)> done) {
+  std::string payload = "T";
+  event.AppendToString(&payload);
+  store_topic(room_key, room_name, event.topic_changed().topic(), std::move(payload),
+              std::move(done));
+}
+
+void RedisEngine::store_topic(const std::string& room_key, const std::string& room_name,
+                              const std::string& topic, std::string payload,
+                              std::function<void(storage::WriteResult)> done) {
+  // A cleared topic is no topic: the room may leave the index with its last member.
+  eval(scripts::set_topic,
+       {"2", keys::rooms, keys::room_index, room_key, room_name, keys::topic(room_key), topic,
+        keys::channel(room_key), std::move(payload)},
+       [done = std::move(done)](Reply reply) {
+         done({.ok = !reply.is_error(), .error = reply.is_error() ? reply.text : ""});
+       });
 }
 
 void RedisEngine::edit(std::string room_key, std::uint64_t seq, std::string sender_key,
@@ -299,6 +310,14 @@ void RedisEngine::on_published(const std::string& channel, const std::string& pa
   if (!channel.starts_with(channel_prefix)) return;
   // Presence starts with "P"; a message with its sequence (a digit).
   if (payload.starts_with("P")) return on_presence(channel.substr(channel_prefix.size()), payload);
+  if (payload.starts_with("T")) {
+    // "T<ServerFrame>": a topic change, shown by every node following the room (this one too).
+    v1::ServerFrame event;
+    if (!event_sink_ ||
+        !event.ParseFromArray(payload.data() + 1, static_cast<int>(payload.size() - 1)))
+      return;
+    return event_sink_(channel.substr(channel_prefix.size()), std::move(event));
+  }
   if (payload.starts_with("E")) {
     // "E<node> <ServerFrame>": an event from another node.
     const auto space = payload.find(' ');

@@ -149,6 +149,11 @@ class RedisEngine final : public RoomLog {
   // After a rejoin: the room's counter in Redis is raised to seq (the highest this node has seen)
   // if it is below, as when Redis restarted without its data.
   void raise_seq(const std::string& room_key, std::uint64_t seq);
+  // A topic change (event: its TopicChanged) stored and published in one step; every node
+  // following the room, this one included, shows it when it comes on the channel.
+  void set_topic_for_all(const std::string& room_key, const std::string& room_name,
+                         const v1::ServerFrame& event,
+                         std::function<void(storage::WriteResult)> done);
   // Room events other than messages (topic changed, message edited or deleted): sent to the
   // other nodes following the room, which show them to their members.
   void relay(const std::string& room_key, const v1::ServerFrame& event);
@@ -182,6 +187,9 @@ class RedisEngine final : public RoomLog {
   void eval_on(Connection& connection, const scripts::Script& script, std::vector<std::string> args,
                std::function<void(Reply)> done);
   void on_published(const std::string& channel, const std::string& payload);
+  void store_topic(const std::string& room_key, const std::string& room_name,
+                   const std::string& topic, std::string payload,
+                   std::function<void(storage::WriteResult)> done);
   void edit_attempt(std::string room_key, std::uint64_t seq, std::string sender_key,
                     std::string new_text, bool removing,
                     std::function<void(storage::EditResult)> done, int attempt);

@@ -17,9 +17,9 @@ Script::Script(std::string text) : body(std::move(text)) {
 }
 
 std::vector<const Script*> all() {
-  return {&append,     &history,      &load_room,    &presence,     &list_rooms,
-          &sweep,      &reap_nodes,   &find_message, &mark_read,    &read_markers,
-          &claim_nick, &release_nick, &raise_seq,    &sync_members, &replace_message};
+  return {&append,     &history,      &load_room,       &presence,     &list_rooms, &sweep,
+          &reap_nodes, &find_message, &mark_read,       &read_markers, &claim_nick, &release_nick,
+          &raise_seq,  &sync_members, &replace_message, &set_topic};
 }
 
 }  // namespace chat::server::redis::scripts

@@ -357,6 +357,17 @@ if seq < tonumber(ARGV[2]) then redis.call('SET', ARGV[1] .. ':seq', ARGV[2]) en
 return 1
 )lua"};
 
+// KEYS: rooms hash, room index. ARGV: room key, display name, topic key, topic ("" clears it),
+// channel, payload ("": none). Stores the topic and tells the nodes following the room in one
+// step, so every node shows the topic Redis keeps when two change it at once.
+inline const Script set_topic{R"lua(
+redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[2], 0, ARGV[1])
+if ARGV[4] == '' then redis.call('DEL', ARGV[3]) else redis.call('SET', ARGV[3], ARGV[4]) end
+if ARGV[6] ~= '' then redis.call('PUBLISH', ARGV[5], ARGV[6]) end
+return 1
+)lua"};
+
 // Every script above, for SCRIPT LOAD when a connection comes up.
 std::vector<const Script*> all();
 

@@ -285,3 +285,39 @@ TEST_CASE("a nick change refused on its own node leaves the nick's cluster claim
   TestClient copycat(second.port());  // still bob's across the cluster
   CHECK(error_code(ask(copycat, chat::test::hello_frame("bob"))) == v1::Error::NICK_IN_USE);
 }
+
+TEST_CASE("topics changed at once on two nodes end the same on every node and in Redis") {
+  chat::test::TwoNodeLobby cluster;
+  // The last of the two TopicChanged a client gets, some maybe before its own OK.
+  auto last_topic_seen = [](TestClient& client) {
+    std::vector<std::string> topics;
+    for (const auto& frame : client.skipped()) {
+      if (frame.has_topic_changed()) topics.push_back(frame.topic_changed().topic());
+    }
+    client.skipped().clear();
+    while (topics.size() < 2) {
+      const auto changed =
+          client.wait_for([](const v1::ServerFrame& f) { return f.has_topic_changed(); });
+      REQUIRE(changed.has_value());
+      topics.push_back(changed->topic_changed().topic());
+    }
+    client.skipped().clear();
+    return topics.back();
+  };
+  for (int round = 0; round < 20; ++round) {
+    CAPTURE(round);
+    v1::ClientFrame from_alice;
+    from_alice.mutable_set_topic()->set_room("lobby");
+    from_alice.mutable_set_topic()->set_topic("alice " + std::to_string(round));
+    v1::ClientFrame from_bob = from_alice;
+    from_bob.mutable_set_topic()->set_topic("bob " + std::to_string(round));
+    const auto alice_asked = cluster.alice.send(from_alice);
+    const auto bob_asked = cluster.bob.send(from_bob);
+    REQUIRE(cluster.alice.reply_to(alice_asked).has_value());
+    REQUIRE(cluster.bob.reply_to(bob_asked).has_value());
+    const std::string kept = cluster.redis.query({"GET", "chat:r:lobby:topic"});
+    // Each saw both changes, the one Redis kept last.
+    CHECK(last_topic_seen(cluster.alice) == kept);
+    CHECK(last_topic_seen(cluster.bob) == kept);
+  }
+}
