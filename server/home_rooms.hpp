@@ -102,7 +102,7 @@ class HomeRooms {
   // members leave every room).
   void on_presence(const std::string& key, redis::Presence presence);
   void on_node_lost(const std::string& node);
-  // A topic change, edit or delete made on another node.
+  // A topic change (made on any node, this one too), or an edit or delete made on another node.
   void on_room_event(const std::string& key, v1::ServerFrame event);
 
  private:
@@ -201,6 +201,9 @@ class HomeRooms {
   void on_caught_up(const std::string& key, std::uint64_t read, storage::HistoryResult result);
   void catch_up_later(const std::string& key, int attempt);
   void apply_presence(const std::string& key, Room& room, redis::Presence presence);
+  // A room's members as Redis has them, without this node's own.
+  std::unordered_map<std::string, std::string> other_nodes_members(
+      const redis::RoomMembers& members) const;
   static void apply_to(std::unordered_map<std::string, std::string>& members,
                        const redis::Presence& presence);
   void read_members(const std::string& key);

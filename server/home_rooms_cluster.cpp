@@ -59,12 +59,9 @@ void HomeRooms::on_loaded(const std::string& key, redis::LoadedRoom loaded) {
     room.recent = std::make_unique<RecentHistory>();
     for (auto& message : loaded.recent) room.recent->push(std::move(message), memory_keep());
   }
-  room.remote_members.clear();
-  const std::string own_prefix = context_.cluster->node_id() + ":";
-  for (auto& [field, nick] : loaded.members) {
-    if (field.starts_with(own_prefix)) continue;
-    context_.cluster->watch_node(field.substr(0, field.find(':')));
-    room.remote_members.emplace(std::move(field), std::move(nick));
+  room.remote_members = other_nodes_members(loaded.members);
+  for (const auto& [field, nick] : room.remote_members) {
+    context_.cluster->watch_node(redis::node_of(field));
   }
   room.live = true;
   std::vector<redis::Presence> early_presence = std::move(room.early_presence);

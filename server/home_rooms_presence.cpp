@@ -46,11 +46,7 @@ void HomeRooms::on_members_read(const std::string& key, std::uint64_t read,
   Room& room = it->second;
   --room.member_reads_pending;
   if (read != room.member_reads || !members) return;  // a later read decides; or none could
-  const std::string own_prefix = context_.cluster->node_id() + ":";
-  std::unordered_map<std::string, std::string> target;
-  for (const auto& [field, nick] : *members) {
-    if (!field.starts_with(own_prefix)) target.emplace(field, nick);
-  }
+  auto target = other_nodes_members(*members);
   for (const redis::Presence& change : room.presence_while_reading) apply_to(target, change);
   room.presence_while_reading.clear();
 
@@ -58,7 +54,7 @@ void HomeRooms::on_members_read(const std::string& key, std::uint64_t read,
   for (const auto& [field, nick] : room.remote_members) {
     if (!target.contains(field)) {
       differences.push_back({.change = redis::Presence::Change::left,
-                             .node = field.substr(0, field.find(':')),
+                             .node = redis::node_of(field),
                              .field = field,
                              .nick = nick,
                              .detail = "disconnected"});
@@ -66,7 +62,7 @@ void HomeRooms::on_members_read(const std::string& key, std::uint64_t read,
   }
   for (const auto& [field, nick] : target) {
     const auto known = room.remote_members.find(field);
-    const std::string node = field.substr(0, field.find(':'));
+    const std::string node = redis::node_of(field);
     if (known == room.remote_members.end()) {
       context_.cluster->watch_node(node);
       differences.push_back({.change = redis::Presence::Change::joined,
@@ -83,6 +79,16 @@ void HomeRooms::on_members_read(const std::string& key, std::uint64_t read,
     }
   }
   for (auto& difference : differences) apply_presence(key, room, std::move(difference));
+}
+
+std::unordered_map<std::string, std::string> HomeRooms::other_nodes_members(
+    const redis::RoomMembers& members) const {
+  const std::string own_prefix = context_.cluster->node_id() + ":";
+  std::unordered_map<std::string, std::string> others;
+  for (const auto& [field, nick] : members) {
+    if (!field.starts_with(own_prefix)) others.emplace(field, nick);
+  }
+  return others;
 }
 
 void HomeRooms::apply_to(std::unordered_map<std::string, std::string>& members,

@@ -19,4 +19,7 @@ struct Presence {
 // A room's members on every node: field ("<node>:<session>") -> nick.
 using RoomMembers = std::vector<std::pair<std::string, std::string>>;
 
+// The node a member's field belongs to.
+inline std::string node_of(const std::string& field) { return field.substr(0, field.find(':')); }
+
 }  // namespace chat::server::redis

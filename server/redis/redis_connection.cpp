@@ -150,11 +150,15 @@ asio::awaitable<bool> Connection::connect_once() {
 // connection counts as up only once a PING is answered, within the connect timeout.
 asio::awaitable<bool> Connection::answers_ping(ReplyReader& reader) {
   // (Shared: a deadline that fired as the answer came runs after this coroutine moved on.)
-  auto state = std::make_shared<std::pair<bool, bool>>();  // {answered, timed out}
+  struct Deadline {
+    bool answered = false;
+    bool timed_out = false;
+  };
+  auto state = std::make_shared<Deadline>();
   timer_.expires_after(options_.connect_timeout);
   timer_.async_wait([this, state](const asio::error_code& error) {
-    if (error || state->first) return;
-    state->second = true;
+    if (error || state->answered) return;
+    state->timed_out = true;
     asio::error_code ignored;
     socket_.close(ignored);
   });
@@ -170,14 +174,14 @@ asio::awaitable<bool> Connection::answers_ping(ReplyReader& reader) {
     }
     reply = reader.next();
   }
-  state->first = true;
+  state->answered = true;
   timer_.cancel();
   if (reply && reply->type == Reply::Type::status && reply->text == "PONG" && !stopped_) {
     co_return true;
   }
   if (reply && reply->is_error()) {
     last_error_ = "Redis does not serve yet: " + reply->text;
-  } else if (state->second) {
+  } else if (state->timed_out) {
     last_error_ = "Redis did not answer PING within the connect timeout";
   } else {
     last_error_ =

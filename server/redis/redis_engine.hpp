@@ -154,7 +154,7 @@ class RedisEngine final : public RoomLog {
   void set_topic_for_all(const std::string& room_key, const std::string& room_name,
                          const v1::ServerFrame& event,
                          std::function<void(storage::WriteResult)> done);
-  // Room events other than messages (topic changed, message edited or deleted): sent to the
+  // Room events other than messages and topics (message edited or deleted, typing): sent to the
   // other nodes following the room, which show them to their members.
   void relay(const std::string& room_key, const v1::ServerFrame& event);
   void set_event_sink(std::function<void(const std::string& room_key, v1::ServerFrame)> sink) {
