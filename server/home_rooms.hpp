@@ -123,9 +123,9 @@ class HomeRooms {
   struct Room {
     std::string name;
     std::string topic;
-    std::uint64_t last_seq = 0;  // the newest sequence handed out
-    // The newest sequence settled: stored and fanned out (or failed). Messages between the two are
-    // on their way to the store; they reach members live, so joins and History stop here.
+    std::uint64_t last_seq = 0;  // the newest sequence known to be used (the cluster's: seen)
+    // The newest sequence settled: stored and fanned out. Joins and History stop here; messages
+    // still on their way to the store get their sequence there and reach members live.
     std::uint64_t settled_seq = 0;
     std::unordered_map<std::uint64_t, Member> members;  // by session id
     std::vector<std::uint32_t> members_per_shard;

@@ -39,9 +39,9 @@ void HomeRooms::publish(PublishArgs args) {
   }
   v1::RoomMessage message;
   message.set_room(room->name);
-  // The embedded engine stores the sequence given here. The cluster engine sequences in Redis,
-  // above the highest this node has seen (Redis may have lost the room's counter).
-  message.set_seq(context_.cluster ? room->settled_seq : ++room->last_seq);
+  // The engine gives the message its sequence as it stores it (so a duplicate or a failed write
+  // uses none): the next in the room, and above the highest seen here (Redis may have lost count).
+  message.set_seq(room->settled_seq + 1);
   message.set_from(args.nick);
   message.set_text(std::move(args.text));
   message.set_server_time_ms(unix_time_ms());
@@ -66,9 +66,6 @@ void HomeRooms::on_stored(const std::string& key, v1::RoomMessage message, const
   auto it = rooms_.find(key);
   if (it == rooms_.end()) return;
   Room& room = it->second;
-  if (!context_.cluster) {
-    room.settled_seq = std::max(room.settled_seq, message.seq());  // commits come back in order
-  }
   std::vector<Waiter> resent;
   if (message.client_msg_id() != 0) {
     auto entry = room.in_flight.find(in_flight_key(sender_key, message.client_msg_id()));
@@ -110,6 +107,8 @@ void HomeRooms::on_stored(const std::string& key, v1::RoomMessage message, const
     release_acks(room);
     return;
   }
+  message.set_seq(stored.seq);
+  room.last_seq = room.settled_seq = std::max(room.settled_seq, stored.seq);  // commits in order
   broadcast(key, room, room_message_frame(message, room.name));
   acknowledge(sender, room.name, message.seq(), message.client_msg_id(), false);
   context_.stats.ack_latency.observe(std::chrono::steady_clock::now() - received_at);

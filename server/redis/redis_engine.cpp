@@ -150,7 +150,7 @@ storage::StoreStats RedisEngine::stats() const {
 
 void RedisEngine::append(v1::RoomMessage message, std::string room_key, std::string sender_key,
                          std::function<void(storage::AppendResult)> done) {
-  const std::string seen = std::to_string(message.seq());
+  const std::string seen = std::to_string(message.seq() == 0 ? 0 : message.seq() - 1);
   message.set_seq(0);  // the script gives it one
   const std::string dedup = message.client_msg_id() == 0
                                 ? ""

@@ -72,8 +72,8 @@ class RedisEngine final : public RoomLog {
   explicit RedisEngine(Options options);
   ~RedisEngine() override;
 
-  // RoomLog: append answers with the sequence Redis gave the message, above message.seq (the
-  // highest this node has seen in the room) even when Redis lost the room's counter.
+  // RoomLog: append answers with the sequence Redis gave the message, at least message.seq (one
+  // above the highest this node has seen in the room) even when Redis lost the room's counter.
   void append(v1::RoomMessage message, std::string room_key, std::string sender_key,
               std::function<void(storage::AppendResult)> done) override;
   void set_topic(std::string room_key, std::string room_name, std::string topic,
@@ -99,7 +99,6 @@ class RedisEngine final : public RoomLog {
   std::vector<v1::RoomMessage> load_recent(const std::string&, std::uint32_t) override {
     return {};
   }
-  bool sequences_messages() const override { return true; }
 
   // The bus. Every message published to a subscribed room goes to the sink (set it before the
   // first subscribe), on the engine's thread, in the room's order.

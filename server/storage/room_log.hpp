@@ -2,7 +2,7 @@
 // The seam between the server and where its history and accounts live (DESIGN.md, "the engine").
 // The server's home shards keep recent messages in memory and ask a RoomLog for everything that
 // must survive a restart: messages (acknowledged only once durable), topics, edits, read markers
-// and accounts. Engines: SqliteStore (embedded) now, Redis to come behind the same interface.
+// and accounts. Engines: SqliteStore (embedded) and RedisEngine (cluster mode).
 //
 // Every call returns at once; its callback runs later on one of the engine's threads, so a caller
 // posts back to its own thread. Callbacks must not throw.
@@ -21,8 +21,10 @@ class RoomLog {
  public:
   virtual ~RoomLog() = default;
 
-  // Stores a sequenced message. A (room_key, sender_key, client_msg_id) stored before stores
-  // nothing and answers duplicate with the original sequence.
+  // Gives a message its sequence and stores it: the next one in the room, and at least
+  // message.seq (the caller passes one above the highest it has seen; the store may have lost
+  // count). A (room_key, sender_key, client_msg_id) stored before stores nothing, uses up no
+  // sequence and answers duplicate with the original sequence; a failed append uses none either.
   virtual void append(v1::RoomMessage message, std::string room_key, std::string sender_key,
                       std::function<void(storage::AppendResult)> done) = 0;
   virtual void set_topic(std::string room_key, std::string room_name, std::string topic,
@@ -47,11 +49,6 @@ class RoomLog {
   // Commits a tiny write after the writes queued before it: ok when the store takes writes.
   virtual void check_writable(std::function<void(storage::WriteResult)> done) = 0;
   virtual storage::StoreStats stats() const = 0;
-
-  // True when append() gives the message its sequence (the cluster engine, where one node cannot
-  // count for all: the caller passes the highest sequence it has seen in the room, which the new
-  // one is above); false when the caller's sequence is stored as given.
-  virtual bool sequences_messages() const { return false; }
 
   // Start-up: block until answered.
   virtual std::vector<storage::RoomRecord> load_rooms() = 0;

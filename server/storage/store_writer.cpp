@@ -75,6 +75,7 @@ void StoreWriter::run_batch(std::vector<WriteOp>& batch) {
     StatementUse(commit_)->run();
   } catch (const std::exception& e) {
     rollback_quietly();
+    statements_.forget_sequences();
     failed_batches_.fetch_add(1, std::memory_order_relaxed);
     last_batch_failed_.store(true, std::memory_order_relaxed);
     const std::string error = e.what();

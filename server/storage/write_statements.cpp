@@ -1,5 +1,7 @@
 #include "write_statements.hpp"
 
+#include <algorithm>
+
 namespace chat::server::storage {
 
 WriteStatements::WriteStatements(SqliteConnection& db)
@@ -35,7 +37,17 @@ WriteStatements::WriteStatements(SqliteConnection& db)
       insert_account_(db,
                       "INSERT INTO accounts(nick_key, nick, password_hash, created_ms) "
                       "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(nick_key) DO NOTHING"),
-      touch_health_(db, "INSERT OR REPLACE INTO health(id, checked_at_ms) VALUES(1, ?1)") {}
+      touch_health_(db, "INSERT OR REPLACE INTO health(id, checked_at_ms) VALUES(1, ?1)"),
+      find_room_seq_(db, "SELECT last_seq FROM rooms WHERE key = ?1") {}
+
+std::uint64_t WriteStatements::last_seq(const std::string& room_key) {
+  if (auto it = last_seq_.find(room_key); it != last_seq_.end()) return it->second;
+  StatementUse find(find_room_seq_);
+  find->bind_text(1, room_key);
+  const std::uint64_t seq = find->step() ? find->uint64(0) : 0;
+  last_seq_.emplace(room_key, seq);
+  return seq;
+}
 
 WriteResult WriteStatements::touch_health(std::int64_t now_ms) {
   StatementUse touch(touch_health_);
@@ -50,16 +62,18 @@ AppendResult WriteStatements::append(const v1::RoomMessage& message, const std::
     find->bind_text(1, room_key).bind_text(2, sender_key).bind_uint(3, message.client_msg_id());
     if (find->step()) return {.ok = true, .duplicate = true, .seq = find->uint64(0), .error = {}};
   }
+  const std::uint64_t seq = std::max(last_seq(room_key) + 1, message.seq());
   {
     StatementUse insert(insert_message_);
-    insert->bind_text(1, room_key).bind_uint(2, message.seq()).bind_text(3, sender_key);
+    insert->bind_text(1, room_key).bind_uint(2, seq).bind_text(3, sender_key);
     insert->bind_text(4, message.from()).bind_text(5, message.text());
     insert->bind_int(6, message.server_time_ms()).bind_uint(7, message.client_msg_id());
     insert->bind_int(8, message.action() ? 1 : 0).run();
   }
   StatementUse room(upsert_room_seq_);
-  room->bind_text(1, room_key).bind_text(2, message.room()).bind_uint(3, message.seq()).run();
-  return {.ok = true, .duplicate = false, .seq = message.seq(), .error = {}};
+  room->bind_text(1, room_key).bind_text(2, message.room()).bind_uint(3, seq).run();
+  last_seq_[room_key] = seq;
+  return {.ok = true, .duplicate = false, .seq = seq, .error = {}};
 }
 
 WriteResult WriteStatements::set_topic(const std::string& room_key, const std::string& room_name,

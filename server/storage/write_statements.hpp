@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 
 #include "chat.pb.h"
 #include "sqlite_connection.hpp"
@@ -16,8 +17,12 @@ class WriteStatements {
  public:
   explicit WriteStatements(SqliteConnection& db);
 
+  // Stores the message under the room's next sequence (at least message.seq()); a duplicate
+  // client_msg_id stores nothing and takes no sequence.
   AppendResult append(const v1::RoomMessage& message, const std::string& room_key,
                       const std::string& sender_key);
+  // The batch was rolled back: sequences read since are not to be trusted.
+  void forget_sequences() { last_seq_.clear(); }
   WriteResult set_topic(const std::string& room_key, const std::string& room_name,
                         const std::string& topic);
   EditResult edit(const std::string& room_key, std::uint64_t seq, const std::string& sender_key,
@@ -32,6 +37,7 @@ class WriteStatements {
 
  private:
   // not_found or forbidden when the message is missing, deleted, or someone else's; ok otherwise.
+  std::uint64_t last_seq(const std::string& room_key);
   EditResult::Status check_owner(const std::string& room_key, std::uint64_t seq,
                                  const std::string& sender_key, bool allow_deleted);
 
@@ -48,6 +54,9 @@ class WriteStatements {
   SqliteStatement upsert_marker_;
   SqliteStatement insert_account_;
   SqliteStatement touch_health_;
+  SqliteStatement find_room_seq_;
+  // The rooms' last sequences as this transaction wrote them (read from rooms.last_seq once).
+  std::unordered_map<std::string, std::uint64_t> last_seq_;
 };
 
 }  // namespace chat::server::storage

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
+
 #include <unistd.h>
+#include <cstdlib>
 
 #include <atomic>
 #include <chrono>
@@ -182,15 +184,45 @@ TEST_CASE("group commit: appends from four threads are all acknowledged in fewer
 
 TEST_CASE("a failing write is reported alone, and the rest of its batch commits") {
   TempDir dir;
+  SqliteStore::open(dir.path());  // creates the schema
+  // A trigger refuses one message: the store gives sequences itself, so no clash can be forced.
+  const std::string db = (dir.path() / "chat.db").string();
+  REQUIRE(std::system(("sqlite3 '" + db +
+                       "' \"CREATE TRIGGER refuse BEFORE INSERT ON messages WHEN NEW.text = "
+                       "'refused' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;\"")
+                          .c_str()) == 0);
   auto store = SqliteStore::open(dir.path());
   REQUIRE(append(*store, message(1)).ok);
+  auto refused = message(2);
+  refused.set_text("refused");
   std::promise<AppendResult> clash;
-  store->append(message(1), "lobby", "alice", [&](AppendResult r) { clash.set_value(r); });
+  store->append(refused, "lobby", "alice", [&](AppendResult r) { clash.set_value(r); });
   CHECK(append(*store, message(2)).ok);
   const auto clashed = clash.get_future().get();
   CHECK_FALSE(clashed.ok);
-  CHECK(clashed.error.find("chat.db") != std::string::npos);
-  CHECK(seqs(history(*store, Kind::after, 0, 10)) == range(1, 2));
+  CHECK(clashed.error.find("refused by the test") != std::string::npos);
+  CHECK(seqs(history(*store, Kind::after, 0, 10)) == range(1, 2));  // the failure took no sequence
+}
+
+TEST_CASE("the store gives sequences: a duplicate takes none, and none is handed out twice") {
+  TempDir dir;
+  {
+    auto store = SqliteStore::open(dir.path());
+    auto first = message(1);
+    first.set_client_msg_id(11);
+    CHECK(append(*store, first).seq == 1);
+    CHECK(append(*store, message(1)).seq == 2);  // asked for 1: the next free one is 2
+    auto again = message(3);
+    again.set_client_msg_id(11);
+    const auto duplicate = append(*store, again);
+    CHECK(duplicate.duplicate);
+    CHECK(duplicate.seq == 1);
+    CHECK(append(*store, message(3)).seq == 3);
+  }
+  auto store = SqliteStore::open(dir.path());  // after a restart the count goes on
+  CHECK(append(*store, message(1)).seq == 4);
+  CHECK(append(*store, message(9)).seq == 9);  // at least what the caller asked for
+  CHECK(seqs(history(*store, Kind::after, 0, 10)) == std::vector<std::uint64_t>{1, 2, 3, 4, 9});
 }
 
 TEST_CASE("messages, rooms and de-dup ids survive a restart") {
