@@ -1,0 +1,31 @@
+#pragma once
+// The direct messages a session received lately, by sender and client_msg_id, so that a resend
+// (after a lost Ok or a reconnect of the sender) is delivered once, as a room message is stored
+// once.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+namespace chat::server {
+
+class SeenDirectMessages {
+ public:
+  explicit SeenDirectMessages(std::size_t capacity = 256) : capacity_(capacity) {}
+
+  // True the first time (sender_key, client_msg_id) is seen among the last capacity ones; always
+  // true for client_msg_id 0 ("no de-duplication").
+  bool first_time(std::string_view sender_key, std::uint64_t client_msg_id);
+
+ private:
+  std::size_t capacity_;
+  // Nothing is allocated before the first direct message: most sessions never get one.
+  std::unordered_set<std::string> seen_;
+  std::vector<std::string> ring_;  // in arrival order from next_, overwritten beyond capacity
+  std::size_t next_ = 0;
+};
+
+}  // namespace chat::server
