@@ -9,6 +9,7 @@
 
 #include "logging.hpp"
 #include "redis/redis_engine.hpp"
+#include "reply_frames.hpp"
 #include "shard.hpp"
 #include "tls_channel.hpp"
 #include "tls_handshake.hpp"
@@ -39,6 +40,7 @@ Session::Session(Shard& shard, asio::ip::tcp::socket socket, std::string peer,
       tls_(std::move(tls)),
       early_plaintext_(std::move(early_plaintext)),
       ref_{shard.index(), shard.context().next_session_id.fetch_add(1)},
+      input_wake_(socket_.get_executor()),
       connected_at_(clock::now()),
       last_activity_(connected_at_),
       decoder_(shard.config().max_frame_bytes),
@@ -104,17 +106,20 @@ asio::awaitable<void> Session::run() {
 
 asio::awaitable<void> Session::read_loop() {
   // Wait for readability, then read into the shard's buffer: an idle session holds no read buffer,
-  // and the decoder keeps only the partial frame a read ended in.
+  // and the decoder keeps only what it has not handled yet (a partial frame, or the frames behind
+  // a request that must be answered first).
   std::vector<char>& buffer = shard_.read_buffer();
   if (!early_plaintext_.empty()) {
     decoder_.feed(early_plaintext_);
     std::string().swap(early_plaintext_);
-    DecodeStatus status;
-    while (!closing_ && (status = decoder_.next(request_)) == DecodeStatus::frame) handle(request_);
-    if (!closing_ && status == DecodeStatus::error)
-      close_with(v1::Disconnect::PROTOCOL_ERROR, std::string(describe(decoder_.error())));
   }
-  for (bool open = true; open;) {
+  for (bool open = true;;) {
+    handle_buffered_requests();
+    if (input_blocked()) {
+      co_await input_wake_.wait();
+      continue;
+    }
+    if (!open) break;
     auto [wait_error] = co_await socket_.async_wait(asio::ip::tcp::socket::wait_read, use_tuple);
     if (wait_error) break;
     for (int reads = 0; reads < 4; ++reads) {
@@ -135,24 +140,72 @@ asio::awaitable<void> Session::read_loop() {
       }
       // close_notify ends the stream, after the data that came with it.
       if (tls_ && tls_->peer_closed()) open = false;
-      if (closing_) continue;  // draining until the client closes, so the Disconnect is not lost
+      // Closing: read on until the client closes, so the Disconnect is not lost to a reset.
+      if (!taking_requests()) continue;
       decoder_.feed(bytes);
-      DecodeStatus status;
-      while (!closing_ && (status = decoder_.next(request_)) == DecodeStatus::frame)
-        handle(request_);
-      if (!closing_ && status == DecodeStatus::error) {
-        close_with(v1::Disconnect::PROTOCOL_ERROR, std::string(describe(decoder_.error())));
-      }
-      decoder_.release_if_idle(idle_decoder_bytes);
-      if (n < buffer.size() || !open) break;
+      handle_buffered_requests();
+      if (n < buffer.size() || !open || input_blocked()) break;
     }
   }
-  if (!closing_) {
-    closing_ = true;
-    close_deadline_ = clock::now() + std::chrono::milliseconds(shard_.config().close_timeout_ms);
-    wake_writer();
-    wake_watchdog();
+  input_ended();
+}
+
+void Session::handle_buffered_requests() {
+  while (taking_requests() && !input_blocked()) {
+    std::string_view payload;
+    const DecodeStatus status = decoder_.next_payload(payload);
+    if (status == DecodeStatus::need_more) break;
+    if (status == DecodeStatus::error) {
+      close_with(v1::Disconnect::PROTOCOL_ERROR, std::string(describe(decoder_.error())));
+      break;
+    }
+    if (request_.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
+      handle(request_);
+    } else {
+      handle_unparsable(payload);
+    }
   }
+  decoder_.release_if_idle(idle_decoder_bytes);
+}
+
+void Session::input_ended() {
+  if (!taking_requests()) return;
+  // A client that half-closes still gets every answer: what it sent is handled, then the
+  // connection closes once the last answer is out.
+  draining_ = true;
+  close_deadline_ = clock::now() + std::chrono::milliseconds(shard_.config().close_timeout_ms);
+  wake_watchdog();
+  if (unanswered_ == 0) finish_draining();
+}
+
+void Session::on_answered() {
+  if (unanswered_ > 0) --unanswered_;
+  if (unanswered_ > 0) return;
+  if (ordering_barrier_) {
+    ordering_barrier_ = false;
+    input_wake_.notify();
+  }
+  if (draining_) finish_draining();
+}
+
+void Session::finish_draining() {
+  if (!draining_) return;
+  draining_ = false;
+  if (drain_disconnect_) {
+    const PendingDisconnect disconnect = std::move(*drain_disconnect_);
+    drain_disconnect_.reset();
+    disconnect_now(disconnect.reason, disconnect.message, disconnect.retry_after_ms);
+  } else {
+    close_quietly();
+  }
+}
+
+void Session::close_quietly() {
+  if (closing_) return;
+  closing_ = true;
+  close_deadline_ = clock::now() + std::chrono::milliseconds(shard_.config().close_timeout_ms);
+  wake_writer();
+  wake_watchdog();
 }
 
 asio::awaitable<void> Session::write_loop() {
@@ -283,22 +336,24 @@ asio::awaitable<void> Session::watchdog() {
     const auto now = clock::now();
     const auto idle = std::chrono::milliseconds(shard_.config().idle_timeout_ms);
     if (stop_watchdog_) co_return;
+    if (draining_ && now >= close_deadline_) finish_draining();  // answers overdue: close anyway
     if (closing_ && now >= close_deadline_) {
       abort_io();  // ends the reader and the writer
       co_return;
     }
-    if (!closing_ && !welcomed_ && now >= handshake_deadline) {
+    if (taking_requests() && !welcomed_ && now >= handshake_deadline) {
       close_with(v1::Disconnect::HANDSHAKE_TIMEOUT, "no Hello within the handshake timeout");
-    } else if (!closing_ && now >= last_activity_ + 2 * idle) {
+    } else if (taking_requests() && now >= last_activity_ + 2 * idle) {
       close_with(v1::Disconnect::IDLE_TIMEOUT, "nothing received within the idle timeout");
-    } else if (!closing_ && welcomed_ && now >= last_activity_ + idle && !ping_sent_) {
+    } else if (taking_requests() && welcomed_ && now >= last_activity_ + idle && !ping_sent_) {
       v1::ServerFrame ping;
       ping.mutable_ping()->set_nonce(static_cast<std::uint64_t>(now.time_since_epoch().count()));
       send_frame(ping);
       ping_sent_ = true;
     }
-    auto next = closing_ ? close_deadline_ : last_activity_ + (ping_sent_ ? 2 * idle : idle);
-    if (!welcomed_ && !closing_) next = std::min(next, handshake_deadline);
+    auto next =
+        !taking_requests() ? close_deadline_ : last_activity_ + (ping_sent_ ? 2 * idle : idle);
+    if (!welcomed_ && taking_requests()) next = std::min(next, handshake_deadline);
     watchdog_timer_.expires_at(std::max(next, now + std::chrono::milliseconds(1)));
     co_await watchdog_timer_.async_wait(use_tuple);
   }
@@ -325,6 +380,11 @@ void Session::deliver(const SharedFrame& frame) {
     close_with(v1::Disconnect::SLOW_CONSUMER, "too far behind: resume to catch up");
     return;
   }
+  if (frame->priority == FramePriority::control && answers_request(*frame)) {
+    schedule_write();
+    on_answered();
+    return;
+  }
   if (result == PushResult::dropped) {
     ServerStats::add(shard_.context().stats.presence_dropped);
     if (outbox_.counters().presence_dropped == 1) {
@@ -340,6 +400,24 @@ void Session::send_frame(const v1::ServerFrame& frame) { deliver(encode_frame(fr
 
 void Session::close_with(v1::Disconnect::Reason reason, const std::string& message,
                          std::uint32_t retry_after_ms) {
+  if (closing_) return;
+  if (reason == v1::Disconnect::SLOW_CONSUMER) {
+    draining_ = false;
+    disconnect_now(reason, message, retry_after_ms);
+    return;
+  }
+  if (drain_disconnect_) return;  // closing for another reason already
+  drain_disconnect_ = PendingDisconnect{reason, message, retry_after_ms};
+  if (draining_) return;  // the client closed its side: the Disconnect goes out after the answers
+  draining_ = true;
+  close_deadline_ = clock::now() + std::chrono::milliseconds(shard_.config().close_timeout_ms);
+  input_wake_.notify();
+  wake_watchdog();
+  if (unanswered_ == 0) finish_draining();
+}
+
+void Session::disconnect_now(v1::Disconnect::Reason reason, const std::string& message,
+                             std::uint32_t retry_after_ms) {
   if (closing_) return;
   closing_ = true;
   close_reason_ = reason;
@@ -365,9 +443,11 @@ void Session::abort_io() {
   asio::error_code ignored;
   socket_.close(ignored);
   writer_wake_.notify();
+  input_wake_.notify();
 }
 
 void Session::abort() {
+  draining_ = false;
   closing_ = true;
   close_deadline_ = clock::now();
   wake_watchdog();

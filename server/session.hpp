@@ -21,6 +21,7 @@
 #include "chat.pb.h"
 #include "framing.hpp"
 #include "outbox.hpp"
+#include "seen_direct_messages.hpp"
 #include "session_ref.hpp"
 #include "token_bucket.hpp"
 #include "wake_signal.hpp"
@@ -33,8 +34,6 @@ class TlsContext;
 namespace chat::server {
 
 class Shard;
-
-inline constexpr std::size_t max_early_requests = 64;
 
 class Session {
  public:
@@ -60,8 +59,9 @@ class Session {
   // Queues a frame for the client without waiting. A client too far behind is closed with
   // SLOW_CONSUMER; it leaves its rooms later, when its coroutines unwind.
   void deliver(const SharedFrame& frame);
-  // Sends Disconnect{reason}, stops taking requests, flushes what is queued (all of it unless the
-  // client is too slow) and closes within close_timeout_ms.
+  // Stops taking requests, waits (up to close_timeout_ms) until every request taken so far is
+  // answered, then sends Disconnect{reason}, flushes what is queued and closes within
+  // close_timeout_ms. SLOW_CONSUMER skips the wait and drops what is queued.
   void close_with(v1::Disconnect::Reason reason, const std::string& message,
                   std::uint32_t retry_after_ms = 0);
   // Ends the connection now, without flushing.
@@ -77,6 +77,23 @@ class Session {
 
  private:
   asio::awaitable<void> read_loop();
+  // Handles the requests buffered in the decoder, in order, until one that later requests depend
+  // on (Hello, Join, SetNick, Register) has to be answered first.
+  void handle_buffered_requests();
+  // A frame protobuf refused: answered with an Error when only a string's UTF-8 was at fault.
+  void handle_unparsable(std::string_view payload);
+  bool taking_requests() const { return !closing_ && !draining_; }
+  // An earlier request must take effect before the next one is read.
+  bool input_blocked() const { return taking_requests() && ordering_barrier_ && unanswered_ > 0; }
+  // The client sent its last byte (or the connection failed): answer what it asked, then close.
+  void input_ended();
+  // A reply or Error went out: one request fewer to wait for.
+  void on_answered();
+  // Every request taken was answered (or close_timeout_ms passed): Disconnect (if any) and close.
+  void finish_draining();
+  void disconnect_now(v1::Disconnect::Reason reason, const std::string& message,
+                      std::uint32_t retry_after_ms);
+  void close_quietly();
   asio::awaitable<void> write_loop();
   asio::awaitable<void> watchdog();
 
@@ -105,7 +122,6 @@ class Session {
   // Renames on this node; false after answering NICK_IN_USE.
   bool apply_rename(std::uint64_t id, const std::string& nick);
   void welcome(std::uint64_t id, const v1::Hello& hello, const LoginResult& login);
-  void replay_early_requests();
   void handle_register(std::uint64_t id, const v1::Register& request);
   void handle_mark_read(std::uint64_t id, const v1::MarkRead& request);
   bool check_rate(std::uint64_t id, std::size_t text_bytes);
@@ -144,11 +160,22 @@ class Session {
   SessionRef ref_;
   std::string nick_;
   bool welcomed_ = false;
-  bool hello_pending_ = false;                   // the login is being checked off this thread
-  bool registered_ = false;                      // logged in with a registered nick's password
-  std::string cluster_nick_;                     // the nick key claimed in Redis (cluster mode)
-  std::vector<std::string> renaming_to_;         // nick keys asked of Redis for a nick change
-  std::vector<v1::ClientFrame> early_requests_;  // sent behind a pending Hello
+  bool registered_ = false;               // logged in with a registered nick's password
+  std::string cluster_nick_;              // the nick key claimed in Redis (cluster mode)
+  std::vector<std::string> renaming_to_;  // nick keys asked of Redis for a nick change
+  // Requests taken and not answered yet (resume joins included), and whether a request that later
+  // ones depend on is among them: then nothing more is read until all are answered.
+  std::uint32_t unanswered_ = 0;
+  bool ordering_barrier_ = false;
+  WakeSignal input_wake_;
+  // Taking no more requests; waiting for the answers to those taken, then closing.
+  bool draining_ = false;
+  struct PendingDisconnect {
+    v1::Disconnect::Reason reason;
+    std::string message;
+    std::uint32_t retry_after_ms;
+  };
+  std::optional<PendingDisconnect> drain_disconnect_;  // none: the client closed its side
   bool closing_ = false;
   v1::Disconnect::Reason close_reason_ = v1::Disconnect::REASON_UNSPECIFIED;
   std::string close_message_;
@@ -175,6 +202,7 @@ class Session {
   TokenBucket byte_bucket_;
   std::uint32_t rate_strikes_ = 0;
 
+  SeenDirectMessages direct_ids_;                        // direct messages received lately
   std::unordered_map<std::string, std::string> joined_;  // room key -> room name as joined
   std::unordered_set<std::string> pending_joins_;        // room keys asked of a home shard
 };

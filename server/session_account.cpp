@@ -19,16 +19,16 @@ std::string address_of(const std::string& peer) { return peer.substr(0, peer.rfi
 
 void Session::handle_hello(std::uint64_t id, const v1::Hello& hello) {
   if (hello.protocol_version() != protocol_version) {
-    close_with(v1::Disconnect::HANDSHAKE_FAILED, "protocol version " +
-                                                     std::to_string(hello.protocol_version()) +
-                                                     " is not supported (server speaks 1)");
+    const std::string why = "protocol version " + std::to_string(hello.protocol_version()) +
+                            " is not supported (server speaks 1)";
+    send_error(id, v1::Error::UNSUPPORTED, why);
+    close_with(v1::Disconnect::HANDSHAKE_FAILED, why);
     return;
   }
   if (const auto problem = check_nick(hello.nick()); problem != NameProblem::ok) {
     send_error(id, v1::Error::INVALID_NAME, "nick " + std::string(describe(problem)));
     return;
   }
-  hello_pending_ = true;
   ServerContext& context = shard_.context();
   context.accounts->login(hello.nick(), hello.password(), address_of(peer_),
                           [&context, ref = ref_, id, hello](LoginResult login) {
@@ -39,7 +39,6 @@ void Session::handle_hello(std::uint64_t id, const v1::Hello& hello) {
 }
 
 void Session::finish_hello(std::uint64_t id, const v1::Hello& hello, const LoginResult& login) {
-  hello_pending_ = false;
   if (closing_) return;
   if (!login.ok) {
     spdlog::info("login refused {} session={} nick={}: {}", peer_, ref_.id, hello.nick(),
@@ -49,7 +48,6 @@ void Session::finish_hello(std::uint64_t id, const v1::Hello& hello, const Login
     send_error(id, v1::Error::NICK_IN_USE, "nick is in use");
   } else if (ServerContext& context = shard_.context(); context.cluster) {
     // Unique on this node; now across the cluster. Requests wait behind the Hello meanwhile.
-    hello_pending_ = true;
     cluster_nick_ = name_key(hello.nick());
     context.cluster->claim_nick(
         cluster_nick_, ref_.id,
@@ -62,12 +60,10 @@ void Session::finish_hello(std::uint64_t id, const v1::Hello& hello, const Login
   } else {
     welcome(id, hello, login);
   }
-  replay_early_requests();
 }
 
 void Session::finish_cluster_claim(std::uint64_t id, const v1::Hello& hello,
                                    const LoginResult& login, const storage::WriteResult& claimed) {
-  hello_pending_ = false;
   if (closing_) return;
   if (!claimed.ok) {
     shard_.context().nicks.release(hello.nick(), ref_);
@@ -80,7 +76,6 @@ void Session::finish_cluster_claim(std::uint64_t id, const v1::Hello& hello,
   } else {
     welcome(id, hello, login);
   }
-  replay_early_requests();
 }
 
 void Session::welcome(std::uint64_t id, const v1::Hello& hello, const LoginResult& login) {
@@ -105,29 +100,27 @@ void Session::welcome(std::uint64_t id, const v1::Hello& hello, const LoginResul
   limits->set_max_text_bytes(config.max_text_bytes);
   limits->set_max_history(config.max_history);
   limits->set_idle_timeout_ms(config.idle_timeout_ms);
+  limits->set_max_name_chars(static_cast<std::uint32_t>(max_name_code_points));
+  limits->set_max_name_bytes(static_cast<std::uint32_t>(max_name_bytes));
   for (const storage::ReadMarker& marker : login.read_markers) {
     auto* read = welcome->add_read_markers();
     read->set_room(marker.room);
     read->set_seq(marker.seq);
   }
+  // Each resumed room is answered by a JoinReply (or Error) with request_id 0, and requests sent
+  // behind the Hello wait for those answers too: counted before Welcome goes out.
+  std::vector<const v1::ResumeRoom*> resumes;
+  for (const v1::ResumeRoom& resume : hello.resume()) {
+    if (check_room(resume.room()) != NameProblem::ok) continue;
+    if (resumes.size() >= config.max_rooms_per_session) break;
+    resumes.push_back(&resume);
+  }
+  unanswered_ += static_cast<std::uint32_t>(resumes.size());
   send_frame(frame);
   spdlog::info("hello {} session={} nick={} client={}{}", peer_, ref_.id, nick_,
                hello.client_name(), registered_ ? " (registered)" : "");
-
-  for (const v1::ResumeRoom& resume : hello.resume()) {
-    if (check_room(resume.room()) != NameProblem::ok) continue;
-    if (joined_.size() + pending_joins_.size() >= config.max_rooms_per_session) break;
-    start_join(0, resume.room(), 0, resume.last_seen_seq());
-  }
-}
-
-void Session::replay_early_requests() {
-  std::vector<v1::ClientFrame> early = std::move(early_requests_);
-  early_requests_.clear();
-  for (const v1::ClientFrame& frame : early) {
-    if (closing_) return;
-    handle(frame);
-  }
+  for (const v1::ResumeRoom* resume : resumes)
+    start_join(0, resume->room(), 0, resume->last_seen_seq());
 }
 
 void Session::handle_register(std::uint64_t id, const v1::Register& request) {

@@ -9,6 +9,7 @@
 #include "redis/redis_engine.hpp"
 #include "session.hpp"
 #include "shard.hpp"
+#include "string_field_check.hpp"
 #include "wall_clock.hpp"
 
 namespace chat::server {
@@ -61,18 +62,59 @@ bool Session::check_rate(std::uint64_t id, std::size_t text_bytes) {
   return false;
 }
 
+namespace {
+
+// Requests whose effect later requests may depend on (the nick, membership, the account): nothing
+// after one of them is read until every request so far is answered.
+bool later_requests_wait(v1::ClientFrame::RequestCase request) {
+  switch (request) {
+    case v1::ClientFrame::kHello:
+    case v1::ClientFrame::kJoin:
+    case v1::ClientFrame::kSetNick:
+    case v1::ClientFrame::kRegister:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+namespace {
+
+const StringFieldCheck& client_frame_strings() {
+  static const StringFieldCheck check(*v1::ClientFrame::descriptor());
+  return check;
+}
+
+// The string fields that hold a nick or a room name (INVALID_NAME); the others hold text.
+bool is_name_field(std::string_view field) {
+  return field == "nick" || field == "room" || field == "to" || field == "prefix";
+}
+
+}  // namespace
+
+void Session::handle_unparsable(std::string_view payload) {
+  const auto invalid = client_frame_strings().find_invalid(payload);
+  if (!invalid) {
+    close_with(v1::Disconnect::PROTOCOL_ERROR,
+               std::string(describe(DecodeError::unparsable_frame)));
+    return;
+  }
+  // Well formed but for a string's UTF-8: that request fails, the connection goes on.
+  ++unanswered_;
+  send_error(invalid->request_id,
+             is_name_field(invalid->name) ? v1::Error::INVALID_NAME : v1::Error::INVALID_TEXT,
+             invalid->path + " is not valid UTF-8");
+}
+
 void Session::handle(const v1::ClientFrame& frame) {
   const std::uint64_t id = frame.request_id();
+  if (frame.request_case() != v1::ClientFrame::kTyping) ++unanswered_;  // Typing is not answered
+  if (later_requests_wait(frame.request_case())) ordering_barrier_ = true;
   if (!welcomed_) {
-    if (hello_pending_) {  // a client may send requests right behind its Hello
-      if (early_requests_.size() >= max_early_requests) {
-        close_with(v1::Disconnect::PROTOCOL_ERROR, "too many requests before Welcome");
-      } else {
-        early_requests_.push_back(frame);
-      }
-      return;
-    }
     if (frame.request_case() != v1::ClientFrame::kHello) {
+      send_error(id, v1::Error::BAD_STATE, "the first request must be Hello");
       close_with(v1::Disconnect::PROTOCOL_ERROR, "the first frame must be Hello");
       return;
     }
@@ -118,9 +160,8 @@ void Session::handle(const v1::ClientFrame& frame) {
       break;
     case v1::ClientFrame::kSetTopic: {
       const auto& topic = frame.set_topic().topic();
-      if (!topic.empty() && check_text(topic, shard_.config().max_text_bytes) != NameProblem::ok) {
-        send_error(id, v1::Error::INVALID_TEXT, "topic is not valid text");
-      } else if (const std::string* key = joined_room_key(id, frame.set_topic().room())) {
+      if (!topic.empty() && !check_message_text(id, topic)) break;  // an empty topic clears it
+      if (const std::string* key = joined_room_key(id, frame.set_topic().room())) {
         post_to_home(context, *key, [key = *key, who = ref_, topic, id](HomeRooms& rooms) {
           rooms.set_topic(key, who, topic, id);
         });
@@ -158,7 +199,12 @@ void Session::handle(const v1::ClientFrame& frame) {
       handle_register(id, frame.register_());
       break;
     case v1::ClientFrame::REQUEST_NOT_SET:
-      send_error(id, v1::Error::UNSUPPORTED, "unknown or empty request");
+      // A request of a newer protocol arrives as an unknown field; none at all is malformed.
+      if (frame.GetReflection()->GetUnknownFields(frame).empty()) {
+        send_error(id, v1::Error::BAD_REQUEST, "empty request: no request field is set");
+      } else {
+        send_error(id, v1::Error::UNSUPPORTED, "unknown request: this server does not know it");
+      }
       break;
   }
 }
@@ -197,10 +243,6 @@ void Session::handle_join(std::uint64_t id, const v1::Join& join) {
     return;
   }
   const std::string key = name_key(join.room());
-  if (pending_joins_.contains(key)) {
-    send_error(id, v1::Error::BAD_STATE, "already joining " + join.room());
-    return;
-  }
   const ServerConfig& config = shard_.config();
   if (!joined_.contains(key) &&
       joined_.size() + pending_joins_.size() >= config.max_rooms_per_session) {
@@ -280,12 +322,14 @@ void Session::handle_send_direct(std::uint64_t id, const v1::SendDirect& send) {
   receipt.mutable_direct_receipt()->set_from(send.to());
   receipt.mutable_direct_receipt()->set_client_msg_id(send.client_msg_id());
   receipt.mutable_direct_receipt()->set_kind(v1::DirectReceiptEvent::DELIVERED);
-  with_session(context, *target,
-               [&context, frame = encode_frame(frame), receipt = encode_frame(receipt),
-                sender = ref_](Session& to) {
-                 to.deliver(frame);
-                 send_to_session(context, sender, receipt);
-               });
+  with_session(
+      context, *target,
+      [&context, frame = encode_frame(frame), receipt = encode_frame(receipt), sender = ref_,
+       sender_key = name_key(nick_), id = send.client_msg_id()](Session& to) {
+        // A resend (same sender, same client_msg_id) is delivered once; its receipt again.
+        if (to.direct_ids_.first_time(sender_key, id)) to.deliver(frame);
+        send_to_session(context, sender, receipt);
+      });
   send_ok(id);
 }
 
@@ -309,15 +353,22 @@ void Session::handle_set_nick(std::uint64_t id, const v1::SetNick& set_nick) {
     send_error(id, v1::Error::INVALID_NAME, "nick " + std::string(describe(problem)));
     return;
   }
-  // A registered nick is taken only with its password, at login.
+  // A registered nick is taken only with its password, at login; a server that admits no guests
+  // lets no session take an unregistered nick by renaming either.
   ServerContext& context = shard_.context();
   context.room_log->find_account(
       name_key(nick), [&context, ref = ref_, id, nick](storage::FindAccountResult found) {
         with_session(context, ref, [id, nick, found](Session& session) {
           if (!found.ok) return session.send_error(id, v1::Error::UNAVAILABLE, "try again");
-          if (found.password_hash && name_key(nick) != name_key(session.nick_)) {
-            return session.send_error(id, v1::Error::FORBIDDEN,
+          const bool same_nick = name_key(nick) == name_key(session.nick_);
+          if (found.password_hash && !same_nick) {
+            return session.send_error(id, v1::Error::NICK_IN_USE,
                                       nick + " is registered: connect with its password");
+          }
+          if (!found.password_hash && !same_nick && session.shard_.config().guests == "deny") {
+            return session.send_error(
+                id, v1::Error::FORBIDDEN,
+                "this server admits registered nicks only: " + nick + " is not registered");
           }
           session.rename(id, nick);
         });

@@ -132,17 +132,21 @@ TEST_CASE("bad input ends only the bad connection, with a reason") {
     CHECK(client.say("#ok", "escape \x1b[2J").error().code() == v1::Error::INVALID_TEXT);
     CHECK(client.say("#ok", std::string(4096, 'x')).has_ack());
   }
-  SUBCASE("invalid UTF-8 in a string field is a frame that does not parse") {
-    // proto3 requires valid UTF-8 in string fields, so the decoder refuses such a frame whole.
+  SUBCASE("invalid UTF-8 in a string field fails that request only") {
+    // proto3 parsers refuse such a frame whole; the server finds the field and answers it.
     auto client = TestClient::connect_as(server.port(), "sloppy");
     client.join("#ok");
     v1::ClientFrame send;
+    send.set_request_id(77);
     send.mutable_send()->set_room("#ok");
     send.mutable_send()->set_text("bad \xc3\x28 utf8");
     std::string body;
     send.SerializePartialToString(&body);  // serializing does not validate; parsing does
     client.write_raw(varint(body.size()) + body);
-    expect_disconnect(client, v1::Disconnect::PROTOCOL_ERROR);
+    const auto refused = client.reply_to(77);
+    REQUIRE(refused);
+    CHECK(refused->error().code() == v1::Error::INVALID_TEXT);
+    CHECK(client.say("#ok", "good utf8").has_ack());
   }
   SUBCASE("a client that connects and sends nothing") {
     TestClient silent(server.port());
