@@ -7,13 +7,14 @@ bool SeenDirectMessages::first_time(std::string_view sender_key, std::uint64_t c
   std::string key(sender_key);
   key += '\n';
   key += std::to_string(client_msg_id);
-  if (!seen_.insert(key).second) return false;
-  if (ring_.size() < capacity_) {
-    ring_.push_back(std::move(key));
+  if (!seen_) seen_ = std::make_unique<Seen>();
+  if (!seen_->keys.insert(key).second) return false;
+  if (seen_->ring.size() < capacity_) {
+    seen_->ring.push_back(std::move(key));
   } else {
-    seen_.erase(ring_[next_]);  // the oldest
-    ring_[next_] = std::move(key);
-    next_ = (next_ + 1) % capacity_;
+    seen_->keys.erase(seen_->ring[seen_->next]);  // the oldest
+    seen_->ring[seen_->next] = std::move(key);
+    seen_->next = (seen_->next + 1) % capacity_;
   }
   return true;
 }

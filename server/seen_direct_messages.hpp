@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -21,11 +22,13 @@ class SeenDirectMessages {
   bool first_time(std::string_view sender_key, std::uint64_t client_msg_id);
 
  private:
+  struct Seen {
+    std::unordered_set<std::string> keys;
+    std::vector<std::string> ring;  // in arrival order from next, overwritten beyond capacity
+    std::size_t next = 0;
+  };
   std::size_t capacity_;
-  // Nothing is allocated before the first direct message: most sessions never get one.
-  std::unordered_set<std::string> seen_;
-  std::vector<std::string> ring_;  // in arrival order from next_, overwritten beyond capacity
-  std::size_t next_ = 0;
+  std::unique_ptr<Seen> seen_;  // made with the first direct message: most sessions get none
 };
 
 }  // namespace chat::server

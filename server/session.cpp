@@ -40,14 +40,13 @@ Session::Session(Shard& shard, asio::ip::tcp::socket socket, std::string peer,
       tls_(std::move(tls)),
       early_plaintext_(std::move(early_plaintext)),
       ref_{shard.index(), shard.context().next_session_id.fetch_add(1)},
-      input_wake_(socket_.get_executor()),
       connected_at_(clock::now()),
       last_activity_(connected_at_),
       decoder_(shard.config().max_frame_bytes),
       outbox_(outbox_limits(shard.config())),
       writer_wake_(socket_.get_executor()),
       watchdog_timer_(socket_.get_executor()),
-      finished_(socket_.get_executor()),
+      wake_(socket_.get_executor()),
       request_bucket_(shard.config().messages_per_second, shard.config().message_burst),
       byte_bucket_(shard.config().bytes_per_second, shard.config().bytes_burst) {
   shard_.add_session(*this);
@@ -80,7 +79,7 @@ asio::awaitable<void> Session::run() {
     }
     --helpers_running_;
     if (std::string_view(role) == "writer") writer_done_ = true;
-    finished_.notify();
+    wake_.notify();
   };
   helpers_running_ = 2;
   asio::co_spawn(executor, write_loop(), [on_end](std::exception_ptr e) { on_end("writer", e); });
@@ -91,7 +90,7 @@ asio::awaitable<void> Session::run() {
       stop_watchdog_ = true;  // reader and writer are done: nothing left to watch
       wake_watchdog();
     }
-    co_await finished_.wait();
+    co_await wake_.wait();
   }
   asio::error_code ignored;
   socket_.close(ignored);
@@ -116,7 +115,7 @@ asio::awaitable<void> Session::read_loop() {
   for (bool open = true;;) {
     handle_buffered_requests();
     if (input_blocked()) {
-      co_await input_wake_.wait();
+      co_await wake_.wait();
       continue;
     }
     if (!open) break;
@@ -183,7 +182,7 @@ void Session::on_answered() {
   if (unanswered_ > 0) return;
   if (ordering_barrier_) {
     ordering_barrier_ = false;
-    input_wake_.notify();
+    wake_.notify();
   }
   if (draining_) finish_draining();
 }
@@ -191,10 +190,9 @@ void Session::on_answered() {
 void Session::finish_draining() {
   if (!draining_) return;
   draining_ = false;
-  if (drain_disconnect_) {
-    const PendingDisconnect disconnect = std::move(*drain_disconnect_);
-    drain_disconnect_.reset();
-    disconnect_now(disconnect.reason, disconnect.message, disconnect.retry_after_ms);
+  if (disconnect_pending_) {
+    disconnect_pending_ = false;
+    disconnect_now(close_reason_, std::string(close_message_), disconnect_retry_after_ms_);
   } else {
     close_quietly();
   }
@@ -406,12 +404,15 @@ void Session::close_with(v1::Disconnect::Reason reason, const std::string& messa
     disconnect_now(reason, message, retry_after_ms);
     return;
   }
-  if (drain_disconnect_) return;  // closing for another reason already
-  drain_disconnect_ = PendingDisconnect{reason, message, retry_after_ms};
+  if (disconnect_pending_) return;  // closing for another reason already
+  disconnect_pending_ = true;
+  close_reason_ = reason;
+  close_message_ = message;
+  disconnect_retry_after_ms_ = retry_after_ms;
   if (draining_) return;  // the client closed its side: the Disconnect goes out after the answers
   draining_ = true;
   close_deadline_ = clock::now() + std::chrono::milliseconds(shard_.config().close_timeout_ms);
-  input_wake_.notify();
+  wake_.notify();
   wake_watchdog();
   if (unanswered_ == 0) finish_draining();
 }
@@ -437,13 +438,14 @@ void Session::disconnect_now(v1::Disconnect::Reason reason, const std::string& m
   schedule_write();
   wake_writer();
   wake_watchdog();
+  wake_.notify();  // a reader waiting for answers reads on (and discards) until the client closes
 }
 
 void Session::abort_io() {
   asio::error_code ignored;
   socket_.close(ignored);
   writer_wake_.notify();
-  input_wake_.notify();
+  wake_.notify();
 }
 
 void Session::abort() {

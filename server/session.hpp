@@ -167,15 +167,12 @@ class Session {
   // ones depend on is among them: then nothing more is read until all are answered.
   std::uint32_t unanswered_ = 0;
   bool ordering_barrier_ = false;
-  WakeSignal input_wake_;
   // Taking no more requests; waiting for the answers to those taken, then closing.
   bool draining_ = false;
-  struct PendingDisconnect {
-    v1::Disconnect::Reason reason;
-    std::string message;
-    std::uint32_t retry_after_ms;
-  };
-  std::optional<PendingDisconnect> drain_disconnect_;  // none: the client closed its side
+  // The Disconnect to send once drained (reason and message in close_reason_ and close_message_);
+  // none when the client closed its side.
+  bool disconnect_pending_ = false;
+  std::uint32_t disconnect_retry_after_ms_ = 0;
   bool closing_ = false;
   v1::Disconnect::Reason close_reason_ = v1::Disconnect::REASON_UNSPECIFIED;
   std::string close_message_;
@@ -193,7 +190,10 @@ class Session {
   bool writer_busy_ = false;  // the writer coroutine is sending wire_; flushes wait for it
   std::string wire_;          // bytes the socket did not take at once
   asio::steady_timer watchdog_timer_;
-  WakeSignal finished_;  // run() waits here for the writer and the watchdog to end
+  // The reader waits here while its input is blocked, then run() for the writer and the watchdog
+  // to end: never both at once (run() waits only after the reader ended), and both check their
+  // condition again after a wake-up, so one timer serves both (an idle session's memory).
+  WakeSignal wake_;
   int helpers_running_ = 0;
   bool writer_done_ = false;
   bool stop_watchdog_ = false;
