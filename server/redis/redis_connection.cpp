@@ -98,7 +98,12 @@ asio::awaitable<void> Connection::run() {
         send(std::move(args));
       }
       writer_running_ = true;
-      asio::co_spawn(io_, write_loop(), [this](std::exception_ptr) {
+      asio::co_spawn(io_, write_loop(), [this](std::exception_ptr error) {
+        if (error) {
+          spdlog::error("redis writer failed: {}", describe_exception(error));
+          asio::error_code ignored;
+          socket_.close(ignored);  // the reader ends too, and the connection is made again
+        }
         writer_running_ = false;
         writer_done_.notify();
       });
