@@ -1,7 +1,7 @@
 #pragma once
 // A client's queue of frames waiting to be written, bounded in bytes, with an explicit policy for
-// a client that falls behind (see push()). Free of I/O: the session's writer takes a batch, writes
-// it with one gather write, then completes it.
+// a client that falls behind (see push()). Free of I/O: the session takes a batch, copies it into
+// one contiguous buffer for a single send, then completes it.
 
 #include <cstddef>
 #include <cstdint>
@@ -14,7 +14,7 @@ namespace chat {
 struct OutboxLimits {
   std::size_t soft_bytes = 512 * 1024;       // above: presence and typing events are shed
   std::size_t hard_bytes = 4 * 1024 * 1024;  // above: room messages become a Gap, or disconnect
-  std::size_t batch_max_frames = 512;        // one gather write takes at most this many frames
+  std::size_t batch_max_frames = 512;        // one send takes at most this many frames
   std::size_t batch_max_bytes = 256 * 1024;  // ... and at most about this many bytes
 };
 

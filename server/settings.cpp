@@ -61,9 +61,10 @@ const std::array settings{
     Setting{"outbox", "outbox_hard_bytes",
             "queued bytes above which messages become a Gap or the client is dropped",
             &C::outbox_hard_bytes},
-    Setting{"outbox", "write_batch_frames", "most frames in one gather write",
+    Setting{"outbox", "write_batch_frames", "most frames in one write to a client",
             &C::write_batch_frames},
-    Setting{"outbox", "write_batch_bytes", "most bytes in one gather write", &C::write_batch_bytes},
+    Setting{"outbox", "write_batch_bytes", "most bytes in one write to a client",
+            &C::write_batch_bytes},
     Setting{"outbox", "flush_interval_us",
             "a busy shard writes to its clients at most this often, so more messages share a send "
             "(0: at once)",
