@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 out=${1:-build/bench}
 mkdir -p "$out"
 ulimit -n 20000
-server=./build/release/server/chat-server
+server=${SERVER:-./build/release/server/chat-server}  # SERVER=path compares another build
 loadtest=./build/release/loadtest/chat-loadtest
 port=7950
 
