@@ -50,15 +50,19 @@ bool Session::check_rate(std::uint64_t id, std::size_t text_bytes) {
     return true;
   }
   ServerStats::add(shard_.context().stats.rate_limited);
+  const auto wait = std::max(request_bucket_.wait_for(1, now),
+                             byte_bucket_.wait_for(static_cast<double>(text_bytes), now));
+  const auto retry_after_ms = static_cast<std::uint32_t>(wait.count());
   if (++rate_strikes_ > shard_.config().rate_limit_strikes) {
     spdlog::warn("rate limit {} session={} nick={}: {} refused requests in a row", peer_, ref_.id,
                  nick_, rate_strikes_);
+    // Answered like the others, so that every request before the Disconnect has its answer.
+    send_error(id, v1::Error::RATE_LIMITED, "kept sending above the rate limit: disconnecting",
+               retry_after_ms);
     close_with(v1::Disconnect::RATE_LIMITED, "kept sending above the rate limit");
     return false;
   }
-  const auto wait = std::max(request_bucket_.wait_for(1, now),
-                             byte_bucket_.wait_for(static_cast<double>(text_bytes), now));
-  send_error(id, v1::Error::RATE_LIMITED, "slow down", static_cast<std::uint32_t>(wait.count()));
+  send_error(id, v1::Error::RATE_LIMITED, "slow down", retry_after_ms);
   return false;
 }
 

@@ -423,8 +423,16 @@ TEST_CASE("a flood is disconnected only after every stored message was acknowled
   flooder.join("#flood");
   std::vector<v1::ClientFrame> sends;
   for (int i = 1; i <= 100; ++i) sends.push_back(send("#flood", "spam " + std::to_string(i), i));
-  send_together(flooder, sends);
+  const auto ids = send_together(flooder, sends);
   const auto frames = frames_until_closed(flooder);
+  // Requests are taken in order, and every one taken is answered before the Disconnect: the
+  // answered ones are the first N sent, the strike that ended the connection among them.
+  std::size_t answered = 0;
+  while (answered < ids.size() && answer_to(frames, ids[answered])) ++answered;
+  CHECK(answered > 0);
+  for (std::size_t i = answered; i < ids.size(); ++i) CHECK_FALSE(answer_to(frames, ids[i]));
+  REQUIRE(answered > 0);
+  CHECK(error_code(*answer_to(frames, ids[answered - 1])) == v1::Error::RATE_LIMITED);
   REQUIRE_FALSE(frames.empty());
   REQUIRE(frames.back().has_disconnect());
   CHECK(frames.back().disconnect().reason() == v1::Disconnect::RATE_LIMITED);
@@ -434,7 +442,8 @@ TEST_CASE("a flood is disconnected only after every stored message was acknowled
     if (frame.has_ack()) acked.push_back(frame.ack().seq());
     if (frame.has_error()) ++refused;
   }
-  CHECK(refused > 0);
+  // 20 refusals in a row are allowed; the 21st is refused too, then the connection is closed.
+  CHECK(refused == static_cast<int>(config.rate_limit_strikes) + 1);
   // What was stored is exactly what was acknowledged, and every Ack came before the Disconnect.
   auto reader = TestClient::connect_as(server.port(), "reader");
   reader.join("#flood");
