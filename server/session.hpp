@@ -124,6 +124,9 @@ class Session {
   void welcome(std::uint64_t id, const v1::Hello& hello, const LoginResult& login);
   void handle_register(std::uint64_t id, const v1::Register& request);
   void handle_mark_read(std::uint64_t id, const v1::MarkRead& request);
+  // Takes a request's tokens; false when the rate limit does not allow it now.
+  bool within_rate(std::size_t text_bytes);
+  // within_rate(), or false after answering RATE_LIMITED (and closing after too many in a row).
   bool check_rate(std::uint64_t id, std::size_t text_bytes);
   // False after answering TEXT_TOO_LONG or INVALID_TEXT.
   bool check_message_text(std::uint64_t id, const std::string& text);

@@ -41,15 +41,19 @@ bool Session::check_message_text(std::uint64_t id, const std::string& text) {
   return false;
 }
 
-bool Session::check_rate(std::uint64_t id, std::size_t text_bytes) {
+bool Session::within_rate(std::size_t text_bytes) {
   const auto now = clock::now();
-  const bool ok = request_bucket_.try_take(1, now) &&
-                  byte_bucket_.try_take(static_cast<double>(text_bytes), now);
-  if (ok) {
+  return request_bucket_.try_take(1, now) &&
+         byte_bucket_.try_take(static_cast<double>(text_bytes), now);
+}
+
+bool Session::check_rate(std::uint64_t id, std::size_t text_bytes) {
+  if (within_rate(text_bytes)) {
     rate_strikes_ = 0;
     return true;
   }
   ServerStats::add(shard_.context().stats.rate_limited);
+  const auto now = clock::now();
   const auto wait = std::max(request_bucket_.wait_for(1, now),
                              byte_bucket_.wait_for(static_cast<double>(text_bytes), now));
   const auto retry_after_ms = static_cast<std::uint32_t>(wait.count());
@@ -128,6 +132,11 @@ void Session::handle(const v1::ClientFrame& frame) {
   std::size_t text_bytes = 0;
   if (frame.has_send()) text_bytes = frame.send().text().size();
   if (frame.has_send_direct()) text_bytes = frame.send_direct().text().size();
+  if (frame.request_case() == v1::ClientFrame::kTyping) {
+    // Never answered, so never refused either: above the rate it is dropped.
+    if (within_rate(0)) handle_typing(frame.typing());
+    return;
+  }
   if (frame.request_case() != v1::ClientFrame::kPing && !check_rate(id, text_bytes)) return;
 
   ServerContext& context = shard_.context();
@@ -181,8 +190,7 @@ void Session::handle(const v1::ClientFrame& frame) {
       }
       break;
     case v1::ClientFrame::kTyping:
-      handle_typing(frame.typing());
-      break;
+      break;  // handled above
     case v1::ClientFrame::kPing: {
       v1::ServerFrame pong;
       pong.set_request_id(id);

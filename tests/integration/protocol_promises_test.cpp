@@ -453,3 +453,22 @@ TEST_CASE("a flood is disconnected only after every stored message was acknowled
   CHECK(stored == acked);
   CHECK(acked.size() + static_cast<std::size_t>(refused) <= 100);
 }
+
+TEST_CASE("Typing is never answered, not even above the rate limit") {
+  auto config = test::test_config();
+  config.messages_per_second = 1;
+  config.message_burst = 2;
+  TestServer server(config);
+  auto alice = TestClient::connect_as(server.port(), "alice");
+  std::vector<v1::ClientFrame> frames;
+  for (int i = 0; i < 10; ++i) {
+    frames.push_back(make_request([](v1::ClientFrame& f) { f.mutable_typing()->set_room("#t"); }));
+  }
+  frames.push_back(ping(3));
+  const auto ids = send_together(alice, frames, 500);
+  const auto pong = alice.reply_to(ids.back());
+  REQUIRE(pong);
+  CHECK(pong->pong().nonce() == 3);
+  for (const auto& frame : alice.skipped()) CHECK(frame.request_id() == 0);
+  CHECK_FALSE(alice.closed());
+}
