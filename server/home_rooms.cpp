@@ -112,7 +112,6 @@ void HomeRooms::restore(const storage::RoomRecord& record, std::vector<v1::RoomM
   Room& room = rooms_[record.key];
   room.name = record.name;
   room.topic = record.topic;
-  room.last_seq = record.last_seq;
   room.settled_seq = record.last_seq;
   room.members_per_shard.assign(context_.shards.size(), 0);
   if (recent.empty()) return;
@@ -212,7 +211,7 @@ void HomeRooms::leave(const std::string& key, SessionRef who, const std::string&
   }
   if (room.members.empty()) {
     // The store keeps the room; memory keeps what the next join shows, or nothing if it is unused.
-    if (room.last_seq == 0 && room.topic.empty()) {
+    if (room.settled_seq == 0 && room.topic.empty()) {
       rooms_.erase(it);
     } else if (room.recent) {
       room.recent->trim(shard_.config().history_on_join);

@@ -123,7 +123,6 @@ class HomeRooms {
   struct Room {
     std::string name;
     std::string topic;
-    std::uint64_t last_seq = 0;  // the newest sequence known to be used (the cluster's: seen)
     // The newest sequence settled: stored and fanned out. Joins and History stop here; messages
     // still on their way to the store get their sequence there and reach members live.
     std::uint64_t settled_seq = 0;

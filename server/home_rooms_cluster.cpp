@@ -53,7 +53,7 @@ void HomeRooms::on_loaded(const std::string& key, redis::LoadedRoom loaded) {
   }
   if (!loaded.name.empty()) room.name = loaded.name;
   room.topic = loaded.topic;
-  room.last_seq = room.settled_seq = loaded.last_seq;
+  room.settled_seq = loaded.last_seq;
   room.recent.reset();
   if (!loaded.recent.empty()) {
     room.recent = std::make_unique<RecentHistory>();
@@ -127,7 +127,7 @@ void HomeRooms::skip_hole(const std::string& key, Room& room) {
 
 void HomeRooms::deliver_next(const std::string& key, Room& room, v1::RoomMessage message) {
   const std::uint64_t seq = message.seq();
-  room.settled_seq = room.last_seq = seq;
+  room.settled_seq = seq;
   broadcast(key, room, room_message_frame(message, room.name));
   if (!room.recent) room.recent = std::make_unique<RecentHistory>();
   room.recent->push(std::move(message), memory_keep());

@@ -108,7 +108,7 @@ void HomeRooms::on_stored(const std::string& key, v1::RoomMessage message, const
     return;
   }
   message.set_seq(stored.seq);
-  room.last_seq = room.settled_seq = std::max(room.settled_seq, stored.seq);  // commits in order
+  room.settled_seq = std::max(room.settled_seq, stored.seq);  // commits come back in order
   broadcast(key, room, room_message_frame(message, room.name));
   acknowledge(sender, room.name, message.seq(), message.client_msg_id(), false);
   context_.stats.ack_latency.observe(std::chrono::steady_clock::now() - received_at);
