@@ -50,6 +50,9 @@ class Accounts {
   // Claims a nick with a password (NICK_IN_USE when it is registered already).
   void register_nick(std::string nick, std::string password, std::function<void(LoginResult)> done);
 
+  // Whether unregistered nicks may be used (guests = "allow"), for login and nick changes alike.
+  bool admits_guests() const { return guests_; }
+
   // A one-line reason when a password is not acceptable.
   static std::optional<std::string> check_password(const std::string& password);
 

@@ -377,7 +377,8 @@ void Session::handle_set_nick(std::uint64_t id, const v1::SetNick& set_nick) {
             return session.send_error(id, v1::Error::NICK_IN_USE,
                                       nick + " is registered: connect with its password");
           }
-          if (!found.password_hash && !same_nick && session.shard_.config().guests == "deny") {
+          if (!found.password_hash && !same_nick &&
+              !session.shard_.context().accounts->admits_guests()) {
             return session.send_error(
                 id, v1::Error::FORBIDDEN,
                 "this server admits registered nicks only: " + nick + " is not registered");
