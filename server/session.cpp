@@ -378,11 +378,6 @@ void Session::deliver(const SharedFrame& frame) {
     close_with(v1::Disconnect::SLOW_CONSUMER, "too far behind: resume to catch up");
     return;
   }
-  if (frame->priority == FramePriority::control && answers_request(*frame)) {
-    schedule_write();
-    on_answered();
-    return;
-  }
   if (result == PushResult::dropped) {
     ServerStats::add(shard_.context().stats.presence_dropped);
     if (outbox_.counters().presence_dropped == 1) {
@@ -392,6 +387,8 @@ void Session::deliver(const SharedFrame& frame) {
     return;
   }
   schedule_write();
+  // After the push: an answer that completes a drain goes out before the Disconnect.
+  if (frame->priority == FramePriority::control && answers_request(*frame)) on_answered();
 }
 
 void Session::send_frame(const v1::ServerFrame& frame) { deliver(encode_frame(frame)); }
