@@ -6,7 +6,6 @@
 #include <chrono>
 
 #include "names.hpp"
-#include "redis/redis_engine.hpp"
 #include "session.hpp"
 #include "shard.hpp"
 #include "wall_clock.hpp"
@@ -125,10 +124,10 @@ void HomeRooms::join(JoinArgs args) {
   if (created) {
     room.name = args.room;
     room.members_per_shard.assign(context_.shards.size(), 0);
-    room.live = context_.cluster == nullptr;
+    room.live = context_.bus == nullptr;
   }
   if (!room.live) {
-    if (!room.loading && !context_.cluster->connected()) {
+    if (!room.loading && !context_.bus->connected()) {
       // Loading needs Redis: refused now rather than left waiting until it is back.
       refuse_join(args, v1::Error::UNAVAILABLE, "the cluster store is unavailable; try again");
       rooms_.erase(it);
@@ -148,9 +147,9 @@ void HomeRooms::join(JoinArgs args) {
   if (!already) {
     room.members.emplace(args.who.id, Member{args.who, args.nick});
     ++room.members_per_shard[args.who.shard];
-    if (context_.cluster) {
-      context_.cluster->announce(args.key, room.name, redis::Presence::Change::joined, args.who.id,
-                                 args.nick, "");
+    if (context_.bus) {
+      context_.cluster_presence->announce(args.key, room.name, Presence::Change::joined,
+                                          args.who.id, args.nick, "");
     }
   }
   expire(room);
@@ -199,13 +198,13 @@ void HomeRooms::leave(const std::string& key, SessionRef who, const std::string&
   const std::string nick = member->second.nick;
   room.members.erase(member);
   --room.members_per_shard[who.shard];
-  if (context_.cluster) {
-    context_.cluster->announce(key, room.name, redis::Presence::Change::left, who.id, nick, reason,
-                               room.members.empty());
+  if (context_.bus) {
+    context_.cluster_presence->announce(key, room.name, Presence::Change::left, who.id, nick,
+                                        reason, room.members.empty());
   }
-  if (room.members.empty() && context_.cluster) {
+  if (room.members.empty() && context_.bus) {
     // No longer followed here: the next join loads it again from Redis.
-    context_.cluster->unsubscribe(key);
+    context_.bus->unsubscribe(key);
     rooms_.erase(it);
     return;
   }
@@ -232,7 +231,7 @@ void HomeRooms::typing(const std::string& key, SessionRef who, const std::string
   event.mutable_typing()->set_room(it->second.name);
   event.mutable_typing()->set_nick(nick);
   broadcast_presence(key, it->second, encode_frame(event, FramePriority::presence));
-  if (context_.cluster) context_.cluster->relay(key, event);
+  if (context_.bus) context_.bus->relay(key, event);
 }
 
 void HomeRooms::rename(const std::string& key, SessionRef who, const std::string& new_nick) {
@@ -244,9 +243,9 @@ void HomeRooms::rename(const std::string& key, SessionRef who, const std::string
   event.mutable_nick_changed()->set_room(it->second.name);
   event.mutable_nick_changed()->set_old_nick(member->second.nick);
   event.mutable_nick_changed()->set_new_nick(new_nick);
-  if (context_.cluster) {
-    context_.cluster->announce(key, it->second.name, redis::Presence::Change::renamed, who.id,
-                               new_nick, member->second.nick);
+  if (context_.bus) {
+    context_.cluster_presence->announce(key, it->second.name, Presence::Change::renamed, who.id,
+                                        new_nick, member->second.nick);
   }
   member->second.nick = new_nick;
   broadcast_presence(key, it->second, encode_frame(event, FramePriority::presence));
@@ -266,8 +265,8 @@ void HomeRooms::set_topic(const std::string& key, SessionRef who, const std::str
       rooms.on_topic_stored(key, who, request_id, event, result);
     });
   };
-  if (context_.cluster) {
-    context_.cluster->set_topic_for_all(key, room->name, event, std::move(stored));
+  if (context_.bus) {
+    context_.bus->set_topic_for_all(key, room->name, event, std::move(stored));
   } else {
     context_.room_log->set_topic(key, room->name, topic, std::move(stored));
   }
@@ -278,12 +277,11 @@ void HomeRooms::on_topic_stored(const std::string& key, SessionRef who, std::uin
   if (!stored.ok) {
     spdlog::error("store: the topic of {} was not stored: {}", event.topic_changed().room(),
                   stored.error);
-    return reply_error(who, request_id,
-                       context_.cluster ? v1::Error::UNAVAILABLE : v1::Error::INTERNAL,
+    return reply_error(who, request_id, context_.bus ? v1::Error::UNAVAILABLE : v1::Error::INTERNAL,
                        "the topic could not be stored; try again");
   }
   // In a cluster the change is shown when it comes back on the room's channel, in Redis's order.
-  if (auto it = rooms_.find(key); it != rooms_.end() && !context_.cluster) {
+  if (auto it = rooms_.find(key); it != rooms_.end() && !context_.bus) {
     it->second.topic = event.topic_changed().topic();
     broadcast(key, it->second, encode_frame(event));
   }

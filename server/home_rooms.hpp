@@ -14,17 +14,13 @@
 #include <vector>
 
 #include "chat.pb.h"
+#include "engine/cluster_types.hpp"
 #include "framing.hpp"
 #include "recent_history.hpp"
-#include "redis/presence.hpp"
 #include "session_ref.hpp"
 #include "store_types.hpp"
 
 namespace chat::server {
-
-namespace redis {
-struct LoadedRoom;
-}
 
 class Shard;
 struct ServerContext;
@@ -100,7 +96,7 @@ class HomeRooms {
   void resync(const std::string& key);
   // (home_rooms_presence.cpp) A member joined or left on another node; a node stopped (its
   // members leave every room).
-  void on_presence(const std::string& key, redis::Presence presence);
+  void on_presence(const std::string& key, Presence presence);
   void on_node_lost(const std::string& node);
   // A topic change (made on any node, this one too), or an edit or delete made on another node.
   void on_room_event(const std::string& key, v1::ServerFrame event);
@@ -142,7 +138,7 @@ class HomeRooms {
     bool loading = false;
     std::vector<JoinArgs> waiting_joins;
     std::vector<v1::RoomMessage> early;  // from the channel while loading
-    std::vector<redis::Presence> early_presence;
+    std::vector<Presence> early_presence;
     // Arrived past a hole in the sequence: held while the hole is read from the stream. With each,
     // how many catch-up reads had been asked when it arrived: a read asked after it that still
     // lacks the hole proves the hole gone (trimmed); one asked before proves nothing.
@@ -159,7 +155,7 @@ class HomeRooms {
     // and the changes that came on the channel meanwhile.
     int member_reads_pending = 0;
     std::uint64_t member_reads = 0;
-    std::vector<redis::Presence> presence_while_reading;
+    std::vector<Presence> presence_while_reading;
     // Acks wait until the message came back on the channel and went out here: by sequence.
     std::map<std::uint64_t, std::vector<DueAck>> acks_due;
   };
@@ -189,7 +185,7 @@ class HomeRooms {
   // home_rooms_cluster.cpp
   void start_loading(const std::string& key, Room& room);
   void on_subscribed(const std::string& key);
-  void on_loaded(const std::string& key, redis::LoadedRoom loaded);
+  void on_loaded(const std::string& key, LoadedRoom loaded);
   // reads_before: the catch-up reads asked before the message was known here.
   void apply_in_order(const std::string& key, Room& room, v1::RoomMessage message,
                       std::uint64_t reads_before);
@@ -199,15 +195,15 @@ class HomeRooms {
   void release_acks(Room& room);
   void on_caught_up(const std::string& key, std::uint64_t read, storage::HistoryResult result);
   void catch_up_later(const std::string& key, int attempt);
-  void apply_presence(const std::string& key, Room& room, redis::Presence presence);
+  void apply_presence(const std::string& key, Room& room, Presence presence);
   // A room's members as Redis has them, without this node's own.
   std::unordered_map<std::string, std::string> other_nodes_members(
-      const redis::RoomMembers& members) const;
+      const RoomMembers& members) const;
   static void apply_to(std::unordered_map<std::string, std::string>& members,
-                       const redis::Presence& presence);
+                       const Presence& presence);
   void read_members(const std::string& key);
   void on_members_read(const std::string& key, std::uint64_t read,
-                       const std::optional<redis::RoomMembers>& members);
+                       const std::optional<RoomMembers>& members);
   std::size_t member_total(const Room& room) const {
     return room.members.size() + room.remote_members.size();
   }

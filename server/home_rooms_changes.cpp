@@ -4,7 +4,6 @@
 
 #include "home_rooms.hpp"
 #include "names.hpp"
-#include "redis/redis_engine.hpp"
 #include "shard.hpp"
 #include "wall_clock.hpp"
 
@@ -76,7 +75,7 @@ void HomeRooms::on_changed(const ChangeArgs& args, const storage::EditResult& re
   }
   send_to_session(context_, args.who, ok_frame(args.request_id));
   broadcast(args.key, room, encode_frame(event));
-  if (context_.cluster) context_.cluster->relay(args.key, event);
+  if (context_.bus) context_.bus->relay(args.key, event);
 }
 
 void HomeRooms::mark_read(const std::string& key, SessionRef who, std::string account_key,

@@ -6,7 +6,6 @@
 #include <spdlog/spdlog.h>
 
 #include "home_rooms.hpp"
-#include "redis/redis_engine.hpp"
 #include "session.hpp"
 #include "shard.hpp"
 
@@ -14,22 +13,22 @@ namespace chat::server {
 
 void HomeRooms::start_loading(const std::string& key, Room& room) {
   room.loading = true;
-  context_.cluster->subscribe(key, [context = &context_, key] {
+  context_.bus->subscribe(key, [context = &context_, key] {
     post_to_home(*context, key, [key](HomeRooms& rooms) { rooms.on_subscribed(key); });
   });
 }
 
 void HomeRooms::on_subscribed(const std::string& key) {
   if (!rooms_.contains(key)) return;
-  context_.cluster->load_room(
-      key, shard_.config().history_in_memory, [context = &context_, key](redis::LoadedRoom loaded) {
+  context_.bus->load_room(
+      key, shard_.config().history_in_memory, [context = &context_, key](LoadedRoom loaded) {
         post_to_home(*context, key, [key, loaded = std::move(loaded)](HomeRooms& rooms) mutable {
           rooms.on_loaded(key, std::move(loaded));
         });
       });
 }
 
-void HomeRooms::on_loaded(const std::string& key, redis::LoadedRoom loaded) {
+void HomeRooms::on_loaded(const std::string& key, LoadedRoom loaded) {
   auto it = rooms_.find(key);
   if (it == rooms_.end()) return;
   Room& room = it->second;
@@ -38,7 +37,7 @@ void HomeRooms::on_loaded(const std::string& key, redis::LoadedRoom loaded) {
   room.loading = false;
   if (!loaded.ok) {
     spdlog::warn("cluster: cannot load room {}: {}", room.name, loaded.error);
-    context_.cluster->unsubscribe(key);
+    context_.bus->unsubscribe(key);
     rooms_.erase(it);
     for (const JoinArgs& join : joins) {
       refuse_join(join, v1::Error::UNAVAILABLE, "the cluster store is unavailable; try again");
@@ -47,7 +46,7 @@ void HomeRooms::on_loaded(const std::string& key, redis::LoadedRoom loaded) {
   }
   if (joins.empty()) {
     // Every join gave up while the room loaded (their sessions ended): not followed here.
-    context_.cluster->unsubscribe(key);
+    context_.bus->unsubscribe(key);
     rooms_.erase(it);
     return;
   }
@@ -61,10 +60,10 @@ void HomeRooms::on_loaded(const std::string& key, redis::LoadedRoom loaded) {
   }
   room.remote_members = other_nodes_members(loaded.members);
   for (const auto& [field, nick] : room.remote_members) {
-    context_.cluster->watch_node(redis::node_of(field));
+    context_.cluster_presence->watch_node(node_of(field));
   }
   room.live = true;
-  std::vector<redis::Presence> early_presence = std::move(room.early_presence);
+  std::vector<Presence> early_presence = std::move(room.early_presence);
   room.early_presence.clear();
   for (auto& presence : early_presence) apply_presence(key, room, std::move(presence));
   std::vector<v1::RoomMessage> early = std::move(room.early);
@@ -137,11 +136,11 @@ void HomeRooms::deliver_next(const std::string& key, Room& room, v1::RoomMessage
 void HomeRooms::rejoin() {
   for (const auto& [key, room] : rooms_) {
     if (!room.live) continue;
-    context_.cluster->raise_seq(key, room.settled_seq);
+    context_.bus->raise_seq(key, room.settled_seq);
     std::vector<std::pair<std::uint64_t, std::string>> members;
     members.reserve(room.members.size());
     for (const auto& [id, member] : room.members) members.emplace_back(id, member.nick);
-    context_.cluster->sync_members(key, room.name, std::move(members));
+    context_.cluster_presence->sync_members(key, room.name, std::move(members));
     read_members(key);  // what the channel missed of the others, if it went away too
     catch_up(key);
   }
@@ -198,7 +197,7 @@ void HomeRooms::on_caught_up(const std::string& key, std::uint64_t read,
     // Redis is away: the hole is read when it is back (rejoin). A read that failed otherwise
     // (Redis busy) is no proof that the hole is gone: it is asked again twice, after 0.2 and
     // 0.4 s.
-    if (!context_.cluster->connected()) return;
+    if (!context_.bus->connected()) return;
     spdlog::warn("cluster: room {} could not catch up: {}", room.name, result.error);
     if (++room.failed_catch_ups < 3) return catch_up_later(key, room.failed_catch_ups);
     if (!room.ahead.empty()) skip_hole(key, room);

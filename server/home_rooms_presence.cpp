@@ -3,12 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include "home_rooms.hpp"
-#include "redis/redis_engine.hpp"
 #include "shard.hpp"
 
 namespace chat::server {
 
-void HomeRooms::on_presence(const std::string& key, redis::Presence presence) {
+void HomeRooms::on_presence(const std::string& key, Presence presence) {
   auto it = rooms_.find(key);
   if (it == rooms_.end()) return;
   Room& room = it->second;
@@ -28,8 +27,8 @@ void HomeRooms::read_members(const std::string& key) {
   Room& room = it->second;
   if (room.member_reads_pending++ == 0) room.presence_while_reading.clear();
   const std::uint64_t read = ++room.member_reads;
-  context_.cluster->room_members(
-      key, [context = &context_, key, read](std::optional<redis::RoomMembers> members) {
+  context_.cluster_presence->room_members(
+      key, [context = &context_, key, read](std::optional<RoomMembers> members) {
         post_to_home(*context, key, [key, read, members = std::move(members)](HomeRooms& rooms) {
           rooms.on_members_read(key, read, members);
         });
@@ -40,21 +39,21 @@ void HomeRooms::read_members(const std::string& key) {
 // came on the channel since the read was asked are applied to it again (in order, each one
 // idempotent), and the difference from what this node showed is told to its members.
 void HomeRooms::on_members_read(const std::string& key, std::uint64_t read,
-                                const std::optional<redis::RoomMembers>& members) {
+                                const std::optional<RoomMembers>& members) {
   auto it = rooms_.find(key);
   if (it == rooms_.end() || !it->second.live) return;
   Room& room = it->second;
   --room.member_reads_pending;
   if (read != room.member_reads || !members) return;  // a later read decides; or none could
   auto target = other_nodes_members(*members);
-  for (const redis::Presence& change : room.presence_while_reading) apply_to(target, change);
+  for (const Presence& change : room.presence_while_reading) apply_to(target, change);
   room.presence_while_reading.clear();
 
-  std::vector<redis::Presence> differences;
+  std::vector<Presence> differences;
   for (const auto& [field, nick] : room.remote_members) {
     if (!target.contains(field)) {
-      differences.push_back({.change = redis::Presence::Change::left,
-                             .node = redis::node_of(field),
+      differences.push_back({.change = Presence::Change::left,
+                             .node = node_of(field),
                              .field = field,
                              .nick = nick,
                              .detail = "disconnected"});
@@ -62,16 +61,16 @@ void HomeRooms::on_members_read(const std::string& key, std::uint64_t read,
   }
   for (const auto& [field, nick] : target) {
     const auto known = room.remote_members.find(field);
-    const std::string node = redis::node_of(field);
+    const std::string node = node_of(field);
     if (known == room.remote_members.end()) {
-      context_.cluster->watch_node(node);
-      differences.push_back({.change = redis::Presence::Change::joined,
+      context_.cluster_presence->watch_node(node);
+      differences.push_back({.change = Presence::Change::joined,
                              .node = node,
                              .field = field,
                              .nick = nick,
                              .detail = {}});
     } else if (known->second != nick) {
-      differences.push_back({.change = redis::Presence::Change::renamed,
+      differences.push_back({.change = Presence::Change::renamed,
                              .node = node,
                              .field = field,
                              .nick = nick,
@@ -82,8 +81,8 @@ void HomeRooms::on_members_read(const std::string& key, std::uint64_t read,
 }
 
 std::unordered_map<std::string, std::string> HomeRooms::other_nodes_members(
-    const redis::RoomMembers& members) const {
-  const std::string own_prefix = context_.cluster->node_id() + ":";
+    const RoomMembers& members) const {
+  const std::string own_prefix = context_.cluster_presence->node_id() + ":";
   std::unordered_map<std::string, std::string> others;
   for (const auto& [field, nick] : members) {
     if (!field.starts_with(own_prefix)) others.emplace(field, nick);
@@ -92,23 +91,23 @@ std::unordered_map<std::string, std::string> HomeRooms::other_nodes_members(
 }
 
 void HomeRooms::apply_to(std::unordered_map<std::string, std::string>& members,
-                         const redis::Presence& presence) {
+                         const Presence& presence) {
   switch (presence.change) {
-    case redis::Presence::Change::joined:
+    case Presence::Change::joined:
       members.emplace(presence.field, presence.nick);
       break;
-    case redis::Presence::Change::left:
+    case Presence::Change::left:
       members.erase(presence.field);
       break;
-    case redis::Presence::Change::renamed:
+    case Presence::Change::renamed:
       if (auto member = members.find(presence.field); member != members.end())
         member->second = presence.nick;
       break;
   }
 }
 
-void HomeRooms::apply_presence(const std::string& key, Room& room, redis::Presence presence) {
-  using Change = redis::Presence::Change;
+void HomeRooms::apply_presence(const std::string& key, Room& room, Presence presence) {
+  using Change = Presence::Change;
   v1::ServerFrame event;
   switch (presence.change) {
     case Change::joined:
@@ -146,7 +145,7 @@ void HomeRooms::on_node_lost(const std::string& node) {
     for (const std::string& field : gone) {
       const std::string nick = room.remote_members.at(field);
       apply_presence(key, room,
-                     {.change = redis::Presence::Change::left,
+                     {.change = Presence::Change::left,
                       .node = node,
                       .field = field,
                       .nick = nick,

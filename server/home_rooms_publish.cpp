@@ -78,7 +78,7 @@ void HomeRooms::on_stored(const std::string& key, v1::RoomMessage message, const
     spdlog::error("store: message {} of {} was not stored: {}", message.seq(), room.name,
                   stored.error);
     // The cluster's store can come back: there the client may retry.
-    const auto code = context_.cluster ? v1::Error::UNAVAILABLE : v1::Error::INTERNAL;
+    const auto code = context_.bus ? v1::Error::UNAVAILABLE : v1::Error::INTERNAL;
     for (const Waiter& waiter : resent)
       reply_error(waiter.who, waiter.request_id, code, "the message could not be stored");
     reply_error(sender.who, sender.request_id, code, "the message could not be stored");
@@ -91,7 +91,7 @@ void HomeRooms::on_stored(const std::string& key, v1::RoomMessage message, const
     acknowledge(sender, room.name, stored.seq, message.client_msg_id(), true);
     return;
   }
-  if (context_.cluster) {
+  if (context_.bus) {
     // Fanned out when it comes back on the channel, in order; acknowledged once it has.
     auto& due = room.acks_due[stored.seq];
     due.push_back({.to = sender,

@@ -9,8 +9,8 @@
 #include <thread>
 
 #include "acceptor.hpp"
+#include "cluster_dispatch.hpp"
 #include "logging.hpp"
-#include "redis/redis_engine.hpp"
 #include "shard.hpp"
 #include "status_endpoint.hpp"
 #include "tls_context.hpp"
@@ -61,47 +61,18 @@ Server::Server(const ServerConfig& config) : context_(std::make_unique<ServerCon
         stats->commit_latency.observe(took);
       });
   context_->room_log = &context_->storage->log();
-  context_->cluster = dynamic_cast<redis::RedisEngine*>(context_->room_log);
+  context_->bus = context_->storage->bus();
+  context_->cluster_presence = context_->storage->presence();
+  context_->nick_registry = context_->storage->nick_registry();
   context_->accounts = std::make_unique<Accounts>(*context_->room_log, accounts_options(config));
   std::uint32_t shards = config.shards;
   if (shards == 0) shards = std::max(1u, std::thread::hardware_concurrency());
   for (std::uint32_t i = 0; i < shards; ++i)
     context_->shards.push_back(std::make_unique<Shard>(i, *context_));
   restore_rooms();
-  if (context_->cluster) {
-    context_->cluster->set_sink([context = context_.get()](const std::string& key,
-                                                           v1::RoomMessage message) {
-      post_to_home(*context, key, [key, message = std::move(message)](HomeRooms& rooms) mutable {
-        rooms.on_bus_message(key, std::move(message));
-      });
-    });
-    context_->cluster->set_resubscribed([context = context_.get()](const std::string& key) {
-      post_to_home(*context, key, [key](HomeRooms& rooms) { rooms.resync(key); });
-    });
-    context_->cluster->set_presence_sink([context = context_.get()](const std::string& key,
-                                                                    redis::Presence presence) {
-      post_to_home(*context, key, [key, presence = std::move(presence)](HomeRooms& rooms) mutable {
-        rooms.on_presence(key, std::move(presence));
-      });
-    });
-    context_->cluster->set_event_sink(
-        [context = context_.get()](const std::string& key, v1::ServerFrame event) {
-          post_to_home(*context, key, [key, event = std::move(event)](HomeRooms& rooms) mutable {
-            rooms.on_room_event(key, std::move(event));
-          });
-        });
-    context_->cluster->set_node_lost([context = context_.get()](const std::string& node) {
-      for (auto& shard : context->shards) {
-        Shard& s = *shard;
-        s.post([&s, node] { s.home_rooms().on_node_lost(node); });
-      }
-    });
-    context_->cluster->set_rejoin([context = context_.get()] {
-      for (auto& shard : context->shards) {
-        Shard& s = *shard;
-        s.post([&s] { s.home_rooms().rejoin(); });
-      }
-    });
+  if (context_->bus) {
+    cluster_dispatch_ = std::make_unique<ClusterDispatch>(*context_);
+    context_->bus->listen(*cluster_dispatch_);
   }
 }
 
@@ -151,7 +122,7 @@ void Server::start() {
   if (!config.http.empty()) status_ = std::make_unique<StatusEndpoint>(*context_, config.http);
   // A node whose Redis answers takes its first clients ready; one whose Redis is away starts
   // anyway, not ready, and catches up once Redis is back.
-  if (context_->cluster && !context_->cluster->wait_connected(std::chrono::seconds(3)))
+  if (context_->bus && !context_->bus->wait_connected(std::chrono::seconds(3)))
     spdlog::warn("cluster: Redis does not answer yet; starting without it (not ready)");
   for (auto& shard : context_->shards) shard->start();
   if (acceptor_) acceptor_->start();

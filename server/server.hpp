@@ -13,6 +13,7 @@ namespace chat::server {
 struct ServerContext;
 class Acceptor;
 class Admission;
+class ClusterDispatch;
 class StatusEndpoint;
 
 class Server {
@@ -44,6 +45,8 @@ class Server {
   void restore_rooms();
 
   std::unique_ptr<ServerContext> context_;
+  // Told by the cluster engine (in context_->storage, which it outlives: storage goes first).
+  std::unique_ptr<ClusterDispatch> cluster_dispatch_;
   std::unique_ptr<Admission> admission_;
   std::unique_ptr<Acceptor> acceptor_;
   std::unique_ptr<Acceptor> tls_acceptor_;

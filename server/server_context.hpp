@@ -19,17 +19,17 @@
 namespace chat::server {
 
 class Shard;
-namespace redis {
-class RedisEngine;
-}
 
 struct ServerContext {
   ServerConfig config;
   NickDirectory nicks;
   ServerStats stats;
   std::unique_ptr<StorageEngine> storage;
-  RoomLog* room_log = nullptr;            // storage's
-  redis::RedisEngine* cluster = nullptr;  // storage's too, in cluster mode (engine = "redis")
+  RoomLog* room_log = nullptr;  // storage's
+  // Cluster mode (engine = "redis") only, storage's too: the bus, presence and nicks of the nodes.
+  RoomBus* bus = nullptr;
+  ClusterPresence* cluster_presence = nullptr;
+  NickRegistry* nick_registry = nullptr;
   std::unique_ptr<Accounts> accounts;
   std::vector<std::unique_ptr<Shard>> shards;
   std::atomic<std::uint64_t> next_session_id{1};

@@ -8,7 +8,6 @@
 #include <array>
 
 #include "logging.hpp"
-#include "redis/redis_engine.hpp"
 #include "reply_frames.hpp"
 #include "shard.hpp"
 #include "tls_channel.hpp"
@@ -59,8 +58,9 @@ Session::~Session() {
                                                                               : "disconnected");
   if (!nick_.empty()) shard_.context().nicks.release(nick_, ref_);
   // (Also when the claim is still on its way: the release queues behind it.)
-  if (!cluster_nick_.empty()) shard_.context().cluster->release_nick(cluster_nick_, ref_.id);
-  for (const auto& claimed : renaming_to_) shard_.context().cluster->release_nick(claimed, ref_.id);
+  if (!cluster_nick_.empty()) shard_.context().nick_registry->release_nick(cluster_nick_, ref_.id);
+  for (const auto& claimed : renaming_to_)
+    shard_.context().nick_registry->release_nick(claimed, ref_.id);
   shard_.context().stats.sessions_current.fetch_sub(1, std::memory_order_relaxed);
   shard_.remove_session(*this);
 }

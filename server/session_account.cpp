@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include "names.hpp"
-#include "redis/redis_engine.hpp"
 #include "session.hpp"
 #include "shard.hpp"
 
@@ -46,10 +45,10 @@ void Session::finish_hello(std::uint64_t id, const v1::Hello& hello, const Login
     send_error(id, login.code, login.message, login.retry_after_ms);
   } else if (!shard_.context().nicks.claim(hello.nick(), ref_)) {
     send_error(id, v1::Error::NICK_IN_USE, "nick is in use");
-  } else if (ServerContext& context = shard_.context(); context.cluster) {
+  } else if (ServerContext& context = shard_.context(); context.nick_registry) {
     // Unique on this node; now across the cluster. Requests wait behind the Hello meanwhile.
     cluster_nick_ = name_key(hello.nick());
-    context.cluster->claim_nick(
+    context.nick_registry->claim_nick(
         cluster_nick_, ref_.id,
         [&context, ref = ref_, id, hello, login](storage::WriteResult claimed) {
           with_session(context, ref, [id, hello, login, claimed](Session& session) {

@@ -6,7 +6,6 @@
 #include <memory>
 
 #include "names.hpp"
-#include "redis/redis_engine.hpp"
 #include "session.hpp"
 #include "shard.hpp"
 #include "string_field_check.hpp"
@@ -390,22 +389,22 @@ void Session::handle_set_nick(std::uint64_t id, const v1::SetNick& set_nick) {
 
 void Session::rename(std::uint64_t id, const std::string& nick) {
   ServerContext& context = shard_.context();
-  if (!context.cluster || name_key(nick) == name_key(nick_)) {
+  if (!context.nick_registry || name_key(nick) == name_key(nick_)) {
     apply_rename(id, nick);
     return;
   }
   renaming_to_.push_back(name_key(nick));
-  context.cluster->claim_nick(name_key(nick), ref_.id,
-                              [&context, ref = ref_, id, nick](storage::WriteResult claimed) {
-                                with_session(context, ref, [id, nick, claimed](Session& session) {
-                                  session.rename_claimed(id, nick, claimed);
-                                });
-                              });
+  context.nick_registry->claim_nick(
+      name_key(nick), ref_.id, [&context, ref = ref_, id, nick](storage::WriteResult claimed) {
+        with_session(context, ref, [id, nick, claimed](Session& session) {
+          session.rename_claimed(id, nick, claimed);
+        });
+      });
 }
 
 void Session::rename_claimed(std::uint64_t id, const std::string& nick,
                              const storage::WriteResult& claimed) {
-  redis::RedisEngine& cluster = *shard_.context().cluster;
+  NickRegistry& registry = *shard_.context().nick_registry;
   if (auto asked = std::find(renaming_to_.begin(), renaming_to_.end(), name_key(nick));
       asked != renaming_to_.end()) {
     renaming_to_.erase(asked);
@@ -419,10 +418,10 @@ void Session::rename_claimed(std::uint64_t id, const std::string& nick,
     return;
   }
   if (!apply_rename(id, nick)) {
-    cluster.release_nick(name_key(nick), ref_.id);
+    registry.release_nick(name_key(nick), ref_.id);
     return;
   }
-  cluster.release_nick(cluster_nick_, ref_.id);
+  registry.release_nick(cluster_nick_, ref_.id);
   cluster_nick_ = name_key(nick);
 }
 
@@ -464,11 +463,10 @@ void Session::handle_list_rooms(std::uint64_t id, const v1::ListRooms& list) {
   ServerContext& context = shard_.context();
   const std::uint32_t max = shard_.config().max_history;  // the same cap bounds a reply's size
   const std::uint32_t limit = list.limit() == 0 ? max : std::min(list.limit(), max);
-  if (context.cluster) {
+  if (context.bus) {
     // Redis knows every node's rooms; one more than the limit tells whether it was truncated.
-    context.cluster->list_rooms(
-        name_key(list.prefix()), limit + 1,
-        [&context, who = ref_, id, limit](redis::ListedRooms listed) {
+    context.bus->list_rooms(
+        name_key(list.prefix()), limit + 1, [&context, who = ref_, id, limit](ListedRooms listed) {
           with_session(context, who, [id, limit, listed = std::move(listed)](Session& s) mutable {
             if (!listed.ok) {
               spdlog::warn("cluster: rooms could not be listed: {}", listed.error);

@@ -31,10 +31,14 @@ StorageEngine::StorageEngine(const ServerConfig& config,
                              std::function<void(std::chrono::nanoseconds)> on_commit) {
   if (config.engine == "redis") {
     const HostPort address = parse_host_port(config.redis).value_or(HostPort{});
-    log_ = std::make_unique<redis::RedisEngine>(
+    auto engine = std::make_unique<redis::RedisEngine>(
         redis::RedisEngine::Options{.address = address,
                                     .retention_messages = config.retention_messages,
                                     .retention_seconds = config.retention_seconds});
+    bus_ = engine.get();
+    presence_ = engine.get();
+    nick_registry_ = engine.get();
+    log_ = std::move(engine);
     return;
   }
   std::filesystem::path dir = config.data_dir;

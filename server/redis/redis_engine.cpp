@@ -64,8 +64,8 @@ RedisEngine::RedisEngine(Options options)
     auto it = subscribing_.find(channel);
     if (it == subscribing_.end()) {
       const std::string& channel_prefix = keys::rooms_prefix;
-      if (resubscribed_ && channel.starts_with(channel_prefix))
-        resubscribed_(channel.substr(channel_prefix.size()));
+      if (listener_ && channel.starts_with(channel_prefix))
+        listener_->on_resubscribed(channel.substr(channel_prefix.size()));
       return;
     }
     auto waiting = std::move(it->second);
@@ -96,6 +96,10 @@ RedisEngine::~RedisEngine() {
   subscriptions_.reset();
   heartbeats_.reset();
   heartbeat_timer_.reset();
+}
+
+void RedisEngine::listen(ClusterListener& listener) {
+  run([this, listener = &listener] { listener_ = listener; });
 }
 
 bool RedisEngine::wait_connected(std::chrono::milliseconds timeout) {
@@ -313,24 +317,24 @@ void RedisEngine::on_published(const std::string& channel, const std::string& pa
   if (payload.starts_with("T")) {
     // "T<ServerFrame>": a topic change, shown by every node following the room (this one too).
     v1::ServerFrame event;
-    if (!event_sink_ ||
+    if (!listener_ ||
         !event.ParseFromArray(payload.data() + 1, static_cast<int>(payload.size() - 1)))
       return;
-    return event_sink_(channel.substr(channel_prefix.size()), std::move(event));
+    return listener_->on_room_event(channel.substr(channel_prefix.size()), std::move(event));
   }
   if (payload.starts_with("E")) {
     // "E<node> <ServerFrame>": an event from another node.
     const auto space = payload.find(' ');
-    if (space == std::string::npos || !event_sink_) return;
+    if (space == std::string::npos || !listener_) return;
     if (std::string_view(payload).substr(1, space - 1) == node_id_) return;
     v1::ServerFrame event;
     if (!event.ParseFromArray(payload.data() + space + 1,
                               static_cast<int>(payload.size() - space - 1)))
       return;
-    return event_sink_(channel.substr(channel_prefix.size()), std::move(event));
+    return listener_->on_room_event(channel.substr(channel_prefix.size()), std::move(event));
   }
   const auto space = payload.find(' ');
-  if (!sink_ || space == std::string::npos) return;
+  if (!listener_ || space == std::string::npos) return;
   v1::RoomMessage message;
   if (!message.ParseFromArray(payload.data() + space + 1,
                               static_cast<int>(payload.size() - space - 1))) {
@@ -338,7 +342,7 @@ void RedisEngine::on_published(const std::string& channel, const std::string& pa
     return;
   }
   message.set_seq(parse_u64(std::string_view(payload).substr(0, space)));
-  sink_(channel.substr(channel_prefix.size()), std::move(message));
+  listener_->on_message(channel.substr(channel_prefix.size()), std::move(message));
 }
 
 }  // namespace chat::server::redis

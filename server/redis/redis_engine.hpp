@@ -1,6 +1,8 @@
 #pragma once
 // The cluster engine (DESIGN.md, "the engine"): history, accounts and read markers in Redis
-// behind RoomLog, and a bus that carries every room's messages to each node with members there.
+// behind RoomLog, a bus that carries every room's messages to each node with members there
+// (RoomBus), presence across nodes (ClusterPresence) and nicks unique in the cluster
+// (NickRegistry).
 //
 // One server-side script sequences a message: it increments the room's counter, appends the
 // message to the room's stream under that sequence, remembers its client_msg_id and publishes it
@@ -28,8 +30,10 @@
 #include <utility>
 #include <vector>
 
+#include "engine/cluster_presence.hpp"
+#include "engine/nick_registry.hpp"
+#include "engine/room_bus.hpp"
 #include "host_port.hpp"
-#include "presence.hpp"
 #include "room_log.hpp"
 
 namespace asio {
@@ -44,23 +48,10 @@ namespace scripts {
 struct Script;
 }
 
-struct ListedRooms {
-  bool ok = false;
-  std::string error;
-  std::vector<v1::RoomInfo> rooms;  // in key order
-};
-
-struct LoadedRoom {
-  bool ok = false;
-  std::string error;
-  std::string name;  // empty when the room has never had a message or topic
-  std::string topic;
-  std::uint64_t last_seq = 0;
-  std::vector<v1::RoomMessage> recent;  // ascending, at most the count asked for
-  RoomMembers members;                  // every node's
-};
-
-class RedisEngine final : public RoomLog {
+class RedisEngine final : public RoomLog,
+                          public RoomBus,
+                          public ClusterPresence,
+                          public NickRegistry {
  public:
   struct Options {
     HostPort address;
@@ -100,84 +91,40 @@ class RedisEngine final : public RoomLog {
     return {};
   }
 
-  // The bus. Every message published to a subscribed room goes to the sink (set it before the
-  // first subscribe), on the engine's thread, in the room's order.
-  using Sink = std::function<void(const std::string& room_key, v1::RoomMessage message)>;
-  void set_sink(Sink sink) { on_engine_thread(sink_, std::move(sink)); }
-  // After Redis came back, each room re-subscribed: what was published meanwhile is only in its
-  // stream. Runs on the engine's thread; set before the first subscribe.
-  void set_resubscribed(std::function<void(const std::string& room_key)> resubscribed) {
-    on_engine_thread(resubscribed_, std::move(resubscribed));
-  }
-  // subscribed runs once Redis confirms: messages published after that reach the sink.
-  void subscribe(const std::string& room_key, std::function<void()> subscribed);
-  void unsubscribe(const std::string& room_key);
-  // The room as Redis has it now, with its newest `recent` messages.
+  // RoomBus
+  void listen(ClusterListener& listener) override;
+  bool connected() const override { return connected_.load(std::memory_order_relaxed); }
+  bool wait_connected(std::chrono::milliseconds timeout) override;
+  void subscribe(const std::string& room_key, std::function<void()> subscribed) override;
+  void unsubscribe(const std::string& room_key) override;
   void load_room(const std::string& room_key, std::uint32_t recent,
-                 std::function<void(LoadedRoom)> done);
-  bool connected() const { return connected_.load(std::memory_order_relaxed); }
-  // Blocks until the command connection is up or the time is over; true when it is up.
-  bool wait_connected(std::chrono::milliseconds timeout);
-
-  // Presence across nodes. This node's id (random per process) names its members' fields.
-  const std::string& node_id() const { return node_id_; }
-  // A local member joined, left (detail: the reason) or changed nick (detail: the old nick).
-  // last_here: it was this node's last member of the room.
-  void announce(const std::string& room_key, const std::string& room_name, Presence::Change change,
-                std::uint64_t session_id, const std::string& nick, const std::string& detail,
-                bool last_here = false);
-  // The room's members on every node as Redis has them now; nullopt when Redis did not answer.
-  void room_members(const std::string& room_key,
-                    std::function<void(std::optional<RoomMembers>)> done);
-  // After a rejoin: Redis's record of this node's members of the room becomes exactly these
-  // (session id, nick), whatever it missed, and the nodes following the room are told.
-  void sync_members(const std::string& room_key, const std::string& room_name,
-                    std::vector<std::pair<std::uint64_t, std::string>> members);
-  // Presence events from other nodes, and nodes whose heartbeat expired; on the engine's thread.
-  void set_presence_sink(std::function<void(const std::string& room_key, Presence)> sink) {
-    on_engine_thread(presence_sink_, std::move(sink));
-  }
-  void set_node_lost(std::function<void(const std::string& node)> lost) {
-    on_engine_thread(node_lost_, std::move(lost));
-  }
-  // Redis may have lost this node's members (taken for dead, or restarted empty) and what its
-  // channels carried: runs when the command connection comes back after a loss and when this
-  // node's heartbeat had expired. Members are to be recorded again and rooms caught up. On the
-  // engine's thread; set before the engine connects.
-  void set_rejoin(std::function<void()> rejoin) { on_engine_thread(rejoin_, std::move(rejoin)); }
-  // After a rejoin: the room's counter in Redis is raised to seq (the highest this node has seen)
-  // if it is below, as when Redis restarted without its data.
-  void raise_seq(const std::string& room_key, std::uint64_t seq);
-  // A topic change (event: its TopicChanged) stored and published in one step; every node
-  // following the room, this one included, shows it when it comes on the channel.
+                 std::function<void(LoadedRoom)> done) override;
+  void raise_seq(const std::string& room_key, std::uint64_t seq) override;
   void set_topic_for_all(const std::string& room_key, const std::string& room_name,
                          const v1::ServerFrame& event,
-                         std::function<void(storage::WriteResult)> done);
-  // Room events other than messages and topics (message edited or deleted, typing): sent to the
-  // other nodes following the room, which show them to their members.
-  void relay(const std::string& room_key, const v1::ServerFrame& event);
-  void set_event_sink(std::function<void(const std::string& room_key, v1::ServerFrame)> sink) {
-    on_engine_thread(event_sink_, std::move(sink));
-  }
-  // Nicks are unique across the cluster: a session claims its nick here after claiming it on its
-  // node. done: ok, or not ok with an empty error when another live node's session holds it.
-  void claim_nick(const std::string& nick_key, std::uint64_t session_id,
-                  std::function<void(storage::WriteResult)> done);
-  void release_nick(const std::string& nick_key, std::uint64_t session_id);
-  // The rooms in the cluster whose key starts with prefix_key (members on every node), the first
-  // `count` in key order.
+                         std::function<void(storage::WriteResult)> done) override;
+  void relay(const std::string& room_key, const v1::ServerFrame& event) override;
   void list_rooms(const std::string& prefix_key, std::uint32_t count,
-                  std::function<void(ListedRooms)> done);
-  // Nodes a room has members of: watched from now on (their heartbeat).
-  void watch_node(const std::string& node);
+                  std::function<void(ListedRooms)> done) override;
+
+  // ClusterPresence: this node's id is random per process.
+  const std::string& node_id() const override { return node_id_; }
+  void announce(const std::string& room_key, const std::string& room_name, Presence::Change change,
+                std::uint64_t session_id, const std::string& nick, const std::string& detail,
+                bool last_here = false) override;
+  void room_members(const std::string& room_key,
+                    std::function<void(std::optional<RoomMembers>)> done) override;
+  void sync_members(const std::string& room_key, const std::string& room_name,
+                    std::vector<std::pair<std::uint64_t, std::string>> members) override;
+  void watch_node(const std::string& node) override;
+
+  // NickRegistry
+  void claim_nick(const std::string& nick_key, std::uint64_t session_id,
+                  std::function<void(storage::WriteResult)> done) override;
+  void release_nick(const std::string& nick_key, std::uint64_t session_id) override;
 
  private:
   void run(std::function<void()> work);  // on the engine's thread
-  // The callbacks are read on the engine's thread, which runs from the constructor on.
-  template <class Callback>
-  void on_engine_thread(Callback& callback, Callback value) {
-    run([&callback, value = std::move(value)]() mutable { callback = std::move(value); });
-  }
   void command(std::vector<std::string> args, std::function<void(Reply)> done);
   // Runs a script by its SHA-1 (loaded on every connection as it comes up): args are the key
   // count, the keys, then the arguments. eval_on runs on the engine's thread.
@@ -204,7 +151,7 @@ class RedisEngine final : public RoomLog {
   // Rooms with presence changes Redis missed that this node no longer follows: its members
   // there leave (the followed ones are synced by their home shards).
   void sync_unfollowed_rooms();
-  // Redis may have lost this node's records: nicks are claimed again, then rejoin_ runs.
+  // Redis may have lost this node's records: nicks are claimed again, then the listener rejoins.
   void rejoin();
   void on_presence(const std::string& room_key, std::string_view payload);
   void heartbeat();
@@ -226,15 +173,11 @@ class RedisEngine final : public RoomLog {
   // Heartbeats on a connection of their own: behind a deep pipeline of appends they could be late
   // enough for the other nodes to think this one dead.
   std::unique_ptr<Connection> heartbeats_;
-  Sink sink_;
+  ClusterListener* listener_ = nullptr;  // engine thread
   std::string node_id_;
-  std::function<void(const std::string&, Presence)> presence_sink_;
-  std::function<void(const std::string&)> node_lost_;
-  std::function<void()> rejoin_;
   bool has_beaten_ = false;     // engine thread
   bool was_connected_ = false;  // engine thread: the command connection was up before
-  std::chrono::steady_clock::time_point next_sweep_{};  // engine thread
-  std::function<void(const std::string&, v1::ServerFrame)> event_sink_;
+  std::chrono::steady_clock::time_point next_sweep_{};     // engine thread
   std::set<std::string> watched_nodes_;                    // engine thread
   std::unordered_map<std::string, std::uint64_t> claims_;  // engine thread: nick key -> session
   std::set<std::pair<std::string, std::uint64_t>> unreleased_;  // engine thread
@@ -243,7 +186,6 @@ class RedisEngine final : public RoomLog {
   std::chrono::steady_clock::time_point last_rejoin_{};  // engine thread
   std::unique_ptr<asio::steady_timer> heartbeat_timer_;
   bool sweeping_ = false;  // engine thread
-  std::function<void(const std::string& room_key)> resubscribed_;
   std::unordered_map<std::string, std::vector<std::function<void()>>> subscribing_;  // by channel
   std::atomic<bool> connected_{false};
   std::mutex connected_mutex_;

@@ -68,7 +68,7 @@ void RedisEngine::check_nodes() {
       if (reply.type != Reply::Type::integer || reply.integer != 0) return;
       if (watched_nodes_.erase(node) == 0) return;
       spdlog::warn("cluster: node {} stopped its heartbeat; its members leave", node);
-      if (node_lost_) node_lost_(node);
+      if (listener_) listener_->on_node_lost(node);
     });
   }
 }
@@ -164,9 +164,9 @@ void RedisEngine::on_presence(const std::string& room_key, std::string_view payl
   presence.field = head.substr(second + 1, third - second - 1);
   presence.nick = head.substr(third + 1);
   if (newline != std::string_view::npos) presence.detail = payload.substr(newline + 1);
-  if (presence.node == node_id_ || !presence_sink_) return;
+  if (presence.node == node_id_ || !listener_) return;
   if (presence.change == Presence::Change::joined) watched_nodes_.insert(presence.node);
-  presence_sink_(room_key, std::move(presence));
+  listener_->on_presence(room_key, std::move(presence));
 }
 
 void RedisEngine::claim_nick(const std::string& nick_key, std::uint64_t session_id,
@@ -259,7 +259,7 @@ void RedisEngine::rejoin() {
   last_rejoin_ = std::chrono::steady_clock::now();
   reclaim_nicks();  // first: a login on another node could take a nick that Redis forgot
   sync_unfollowed_rooms();
-  if (rejoin_) rejoin_();
+  if (listener_) listener_->on_rejoin();
 }
 
 }  // namespace chat::server::redis
