@@ -67,14 +67,14 @@ std::vector<SharedFrame> HomeRooms::catch_up_frames(const Room& room, const Join
   const auto& recent = room.history();
   std::uint64_t after = 0;
   if (args.resume_after) {
-    after =
-        std::min(*args.resume_after, room.settled_seq);  // a sequence in the future: nothing missed
+    after = std::min(*args.resume_after,
+                     room.settled_seq());  // a sequence in the future: nothing missed
   } else {
-    after = room.settled_seq - std::min<std::uint64_t>(room.settled_seq, args.history);
+    after = room.settled_seq() - std::min<std::uint64_t>(room.settled_seq(), args.history);
   }
   std::vector<SharedFrame> messages;  // newest first while collecting
   std::size_t budget = shard_.config().outbox_soft_bytes / 2;
-  std::uint64_t first_sent = room.settled_seq + 1;
+  std::uint64_t first_sent = room.settled_seq() + 1;
   for (auto it = recent.rbegin(); it != recent.rend() && it->seq() > after; ++it) {
     SharedFrame frame = room_message_frame(*it, room.name);
     if (frame->bytes.size() > budget) break;
@@ -111,7 +111,7 @@ void HomeRooms::restore(const storage::RoomRecord& record, std::vector<v1::RoomM
   Room& room = rooms_[record.key];
   room.name = record.name;
   room.topic = record.topic;
-  room.settled_seq = record.last_seq;
+  room.order.reset(record.last_seq);
   room.members_per_shard.assign(context_.shards.size(), 0);
   if (recent.empty()) return;
   room.recent = std::make_unique<RecentHistory>();
@@ -160,7 +160,7 @@ void HomeRooms::join(JoinArgs args) {
   auto* join_reply = reply.mutable_join_reply();
   join_reply->set_room(room.name);
   join_reply->set_topic(room.topic);
-  join_reply->set_last_seq(room.settled_seq);
+  join_reply->set_last_seq(room.settled_seq());
   join_reply->set_member_count(static_cast<std::uint32_t>(member_total(room)));
   frames.push_back(encode_frame(reply));
   auto catch_up = catch_up_frames(room, args);
@@ -210,7 +210,7 @@ void HomeRooms::leave(const std::string& key, SessionRef who, const std::string&
   }
   if (room.members.empty()) {
     // The store keeps the room; memory keeps what the next join shows, or nothing if it is unused.
-    if (room.settled_seq == 0 && room.topic.empty()) {
+    if (room.settled_seq() == 0 && room.topic.empty()) {
       rooms_.erase(it);
     } else if (room.recent) {
       room.recent->trim(shard_.config().history_on_join);
@@ -297,7 +297,7 @@ void HomeRooms::who(const std::string& key, SessionRef asker, std::uint64_t requ
   std::vector<std::string> nicks;
   nicks.reserve(room->members.size());
   for (const auto& [id, member] : room->members) nicks.push_back(member.nick);
-  for (const auto& [field, nick] : room->remote_members) nicks.push_back(nick);
+  for (const auto& [field, nick] : room->remote.members()) nicks.push_back(nick);
   std::sort(nicks.begin(), nicks.end(),
             [](const std::string& a, const std::string& b) { return name_key(a) < name_key(b); });
   v1::ServerFrame frame;
@@ -315,7 +315,7 @@ std::vector<v1::RoomInfo> HomeRooms::list(const std::string& prefix_key) const {
     info.set_room(room.name);
     info.set_member_count(static_cast<std::uint32_t>(member_total(room)));
     info.set_topic(room.topic);
-    info.set_last_seq(room.settled_seq);
+    info.set_last_seq(room.settled_seq());
     rooms.push_back(std::move(info));
   }
   return rooms;

@@ -16,7 +16,9 @@
 #include "chat.pb.h"
 #include "engine/cluster_types.hpp"
 #include "framing.hpp"
+#include "message_order.hpp"
 #include "recent_history.hpp"
+#include "remote_members.hpp"
 #include "session_ref.hpp"
 #include "store_types.hpp"
 
@@ -119,9 +121,11 @@ class HomeRooms {
   struct Room {
     std::string name;
     std::string topic;
-    // The newest sequence settled: stored and fanned out. Joins and History stop here; messages
-    // still on their way to the store get their sequence there and reach members live.
-    std::uint64_t settled_seq = 0;
+    // The newest sequence settled (order.settled()): stored and fanned out. Joins and History
+    // stop here; messages still on their way to the store get their sequence there and reach
+    // members live. In cluster mode the order also holds what came past a hole on the channel.
+    MessageOrder order;
+    std::uint64_t settled_seq() const { return order.settled(); }
     std::unordered_map<std::uint64_t, Member> members;  // by session id
     std::vector<std::uint32_t> members_per_shard;
     // The last history_in_memory messages; allocated with the first message, because an empty
@@ -139,23 +143,7 @@ class HomeRooms {
     std::vector<JoinArgs> waiting_joins;
     std::vector<v1::RoomMessage> early;  // from the channel while loading
     std::vector<Presence> early_presence;
-    // Arrived past a hole in the sequence: held while the hole is read from the stream. With each,
-    // how many catch-up reads had been asked when it arrived: a read asked after it that still
-    // lacks the hole proves the hole gone (trimmed); one asked before proves nothing.
-    struct Ahead {
-      v1::RoomMessage message;
-      std::uint64_t reads_before = 0;
-    };
-    std::map<std::uint64_t, Ahead> ahead;
-    bool catching_up = false;
-    std::uint64_t catch_up_reads = 0;  // asked so far: only the last one's answer decides
-    int failed_catch_ups = 0;          // in a row, while Redis was connected
-    std::unordered_map<std::string, std::string> remote_members;  // other nodes': field -> nick
-    // Reading the members from Redis: how many reads are out, the last one asked (it decides),
-    // and the changes that came on the channel meanwhile.
-    int member_reads_pending = 0;
-    std::uint64_t member_reads = 0;
-    std::vector<Presence> presence_while_reading;
+    RemoteMembers remote;  // other nodes' members
     // Acks wait until the message came back on the channel and went out here: by sequence.
     std::map<std::uint64_t, std::vector<DueAck>> acks_due;
   };
@@ -186,26 +174,20 @@ class HomeRooms {
   void start_loading(const std::string& key, Room& room);
   void on_subscribed(const std::string& key);
   void on_loaded(const std::string& key, LoadedRoom loaded);
-  // reads_before: the catch-up reads asked before the message was known here.
-  void apply_in_order(const std::string& key, Room& room, v1::RoomMessage message,
-                      std::uint64_t reads_before);
+  // Where a room's MessageOrder puts what is in order (home_rooms_cluster.cpp).
+  class OrderedOutput;
   void deliver_next(const std::string& key, Room& room, v1::RoomMessage message);
-  // Gives up on a hole the stream cannot fill (retention, Redis away): a Gap, then what is ahead.
-  void skip_hole(const std::string& key, Room& room);
   void release_acks(Room& room);
   void on_caught_up(const std::string& key, std::uint64_t read, storage::HistoryResult result);
   void catch_up_later(const std::string& key, int attempt);
-  void apply_presence(const std::string& key, Room& room, Presence presence);
-  // A room's members as Redis has them, without this node's own.
-  std::unordered_map<std::string, std::string> other_nodes_members(
-      const RoomMembers& members) const;
-  static void apply_to(std::unordered_map<std::string, std::string>& members,
-                       const Presence& presence);
+  // A change from the channel: shown when it changes what this node shows.
+  void apply_presence(const std::string& key, Room& room, const Presence& presence);
+  void show_presence(const std::string& key, const Room& room, const Presence& presence);
   void read_members(const std::string& key);
   void on_members_read(const std::string& key, std::uint64_t read,
                        const std::optional<RoomMembers>& members);
   std::size_t member_total(const Room& room) const {
-    return room.members.size() + room.remote_members.size();
+    return room.members.size() + room.remote.size();
   }
   // home_rooms_changes.cpp
   void on_changed(const ChangeArgs& args, const storage::EditResult& result);

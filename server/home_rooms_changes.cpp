@@ -83,7 +83,7 @@ void HomeRooms::mark_read(const std::string& key, SessionRef who, std::string ac
   Room* room = find_member_room(key, who, request_id);
   if (!room) return;
   context_.room_log->mark_read(
-      std::move(account_key), key, std::min(seq, room->settled_seq),
+      std::move(account_key), key, std::min(seq, room->settled_seq()),
       [context = &context_, who, request_id](storage::WriteResult written) {
         if (written.ok) return send_to_session(*context, who, ok_frame(request_id));
         v1::ServerFrame frame;

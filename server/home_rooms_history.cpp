@@ -52,20 +52,20 @@ void HomeRooms::history(const std::string& key, SessionRef asker, const v1::Hist
   const std::uint32_t max = shard_.config().max_history;
   const std::uint32_t limit = query.limit() == 0 ? max : std::min(query.limit(), max);
   const auto& recent = room->history();
-  const std::uint64_t oldest = recent.empty() ? room->settled_seq + 1 : recent.front().seq();
+  const std::uint64_t oldest = recent.empty() ? room->settled_seq() + 1 : recent.front().seq();
 
   // Select [first, last] of the sequences asked for.
   std::uint64_t first = 1;
-  std::uint64_t last = room->settled_seq;
+  std::uint64_t last = room->settled_seq();
   if (query.position_case() == v1::History::kAfterSeq) {
     first = query.after_seq() + 1;
-    last = std::min<std::uint64_t>(room->settled_seq, query.after_seq() + limit);
-    if (query.after_seq() >= room->settled_seq) last = 0;  // nothing after it
+    last = std::min<std::uint64_t>(room->settled_seq(), query.after_seq() + limit);
+    if (query.after_seq() >= room->settled_seq()) last = 0;  // nothing after it
   } else if (query.position_case() == v1::History::kBeforeSeq) {
-    last = std::min(room->settled_seq, query.before_seq() == 0 ? 0 : query.before_seq() - 1);
+    last = std::min(room->settled_seq(), query.before_seq() == 0 ? 0 : query.before_seq() - 1);
     first = last >= limit ? last - limit + 1 : 1;
   } else {
-    first = room->settled_seq >= limit ? room->settled_seq - limit + 1 : 1;
+    first = room->settled_seq() >= limit ? room->settled_seq() - limit + 1 : 1;
   }
   if (last >= first && first < oldest) {
     history_from_store(key, *room, asker, query, limit, request_id);
@@ -79,7 +79,7 @@ void HomeRooms::history(const std::string& key, SessionRef asker, const v1::Hist
   const bool cut =
       add_within(*reply, recent, first, last, ascending, shard_.config().max_frame_bytes - 1024);
   if (ascending) {
-    reply->set_has_more(cut || (last < room->settled_seq && last != 0));
+    reply->set_has_more(cut || (last < room->settled_seq() && last != 0));
   } else {
     reply->set_has_more(cut || first > 1);
   }

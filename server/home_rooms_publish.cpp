@@ -41,7 +41,7 @@ void HomeRooms::publish(PublishArgs args) {
   message.set_room(room->name);
   // The engine gives the message its sequence as it stores it (so a duplicate or a failed write
   // uses none): the next in the room, and above the highest seen here (Redis may have lost count).
-  message.set_seq(room->settled_seq + 1);
+  message.set_seq(room->settled_seq() + 1);
   message.set_from(args.nick);
   message.set_text(std::move(args.text));
   message.set_server_time_ms(unix_time_ms());
@@ -108,7 +108,7 @@ void HomeRooms::on_stored(const std::string& key, v1::RoomMessage message, const
     return;
   }
   message.set_seq(stored.seq);
-  room.settled_seq = std::max(room.settled_seq, stored.seq);  // commits come back in order
+  room.order.settle(stored.seq);
   broadcast(key, room, room_message_frame(message, room.name));
   acknowledge(sender, room.name, message.seq(), message.client_msg_id(), false);
   context_.stats.ack_latency.observe(std::chrono::steady_clock::now() - received_at);
