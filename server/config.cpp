@@ -61,6 +61,9 @@ std::optional<std::string> validate(const ServerConfig& c) {
     return fmt::format("engine: '{}' is not embedded or redis", c.engine);
   if (c.engine == "redis" && !parse_host_port(c.redis))
     return fmt::format("redis: '{}' is not HOST:PORT", c.redis);
+  if (c.heartbeat_ms < 10) return "heartbeat_ms: at least 10";
+  if (c.node_expiry_ms < 2 * static_cast<std::uint64_t>(c.heartbeat_ms))
+    return "node_expiry_ms: at least twice heartbeat_ms";
   if (!c.http.empty() && !parse_host_port(c.http))
     return fmt::format("http: '{}' is not HOST:PORT", c.http);
   if (!parse_log_format(c.log_format))

@@ -61,6 +61,8 @@ struct ServerConfig {
   // [cluster]
   std::string engine = "embedded";       // "embedded" (SQLite, one node) or "redis" (cluster)
   std::string redis = "127.0.0.1:6379";  // HOST:PORT of Redis, with engine = "redis"
+  std::uint32_t heartbeat_ms = 1000;     // how often a node tells Redis it is alive
+  std::uint32_t node_expiry_ms = 5000;   // a node silent this long is taken for dead
   // [accounts]
   std::string guests = "allow";           // "allow": unregistered nicks may connect; "deny"
   std::string hash_cost = "interactive";  // argon2id cost: "interactive" or "minimum" (tests)

@@ -86,6 +86,12 @@ const std::array settings{
             "Redis; storage and data_dir do not apply)",
             &C::engine},
     Setting{"cluster", "redis", "HOST:PORT of Redis, with engine = redis", &C::redis},
+    Setting{"cluster", "heartbeat_ms", "how often a node tells Redis it is alive (ms)",
+            &C::heartbeat_ms},
+    Setting{"cluster", "node_expiry_ms",
+            "a node silent this long is taken for dead: its members leave (ms, at least twice "
+            "heartbeat_ms)",
+            &C::node_expiry_ms},
     Setting{"accounts", "guests", "allow (unregistered nicks may connect) or deny", &C::guests},
     Setting{"accounts", "hash_cost", "argon2id cost of password hashes: interactive or minimum",
             &C::hash_cost},

@@ -31,10 +31,12 @@ StorageEngine::StorageEngine(const ServerConfig& config,
                              std::function<void(std::chrono::nanoseconds)> on_commit) {
   if (config.engine == "redis") {
     const HostPort address = parse_host_port(config.redis).value_or(HostPort{});
-    auto engine = std::make_unique<redis::RedisEngine>(
-        redis::RedisEngine::Options{.address = address,
-                                    .retention_messages = config.retention_messages,
-                                    .retention_seconds = config.retention_seconds});
+    auto engine = std::make_unique<redis::RedisEngine>(redis::RedisEngine::Options{
+        .address = address,
+        .retention_messages = config.retention_messages,
+        .retention_seconds = config.retention_seconds,
+        .heartbeat = std::chrono::milliseconds(config.heartbeat_ms),
+        .node_expiry = std::chrono::milliseconds(config.node_expiry_ms)});
     bus_ = engine.get();
     presence_ = engine.get();
     nick_registry_ = engine.get();

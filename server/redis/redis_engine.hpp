@@ -57,6 +57,8 @@ class RedisEngine final : public RoomLog,
     HostPort address;
     std::uint32_t retention_messages = 0;  // per room; 0: keep all
     std::uint32_t retention_seconds = 0;   // 0: keep forever
+    std::chrono::milliseconds heartbeat{1000};
+    std::chrono::milliseconds node_expiry{5000};  // a node silent this long is dead
   };
 
   // Starts connecting in the background; a node whose Redis is down starts anyway (not ready).

@@ -12,9 +12,6 @@
 namespace chat::server::redis {
 namespace {
 
-constexpr auto heartbeat_interval = std::chrono::seconds(1);
-constexpr auto heartbeat_ttl_ms = 5000;
-
 char change_letter(Presence::Change change) {
   switch (change) {
     case Presence::Change::joined:
@@ -29,13 +26,14 @@ char change_letter(Presence::Change change) {
 
 }  // namespace
 
-// Every second: this node's key, alive for five; and a look at the nodes this one watches.
+// Every heartbeat: this node's key, alive for node_expiry; and a look at the nodes this one
+// watches.
 void RedisEngine::heartbeat() {
   beat();
   check_nodes();
   reap_nodes();
   start_sweep();
-  heartbeat_timer_->expires_after(heartbeat_interval);
+  heartbeat_timer_->expires_after(options_.heartbeat);
   heartbeat_timer_->async_wait([this](const asio::error_code& error) {
     if (!error) heartbeat();
   });
@@ -47,7 +45,7 @@ void RedisEngine::beat() {
   // GET answers the key's old value: nil after the first beat means it expired, so the other
   // nodes may have taken this one for dead and removed its members from every room.
   heartbeats_->command(
-      {"SET", keys::node(node_id_), "1", "PX", std::to_string(heartbeat_ttl_ms), "GET"},
+      {"SET", keys::node(node_id_), "1", "PX", std::to_string(options_.node_expiry.count()), "GET"},
       [this](Reply reply) {
         if (reply.is_error()) return;
         if (reply.is_nil() && has_beaten_) {
@@ -198,7 +196,7 @@ void RedisEngine::send_claim(const std::string& nick_key, std::uint64_t session_
                              std::function<void(std::optional<bool>, std::string)> done) {
   eval_on(*commands_, scripts::claim_nick,
           {"1", keys::nicks, nick_key, node_id_ + ":" + std::to_string(session_id),
-           keys::nodes_prefix, node_id_, std::to_string(heartbeat_ttl_ms)},
+           keys::nodes_prefix, node_id_, std::to_string(options_.node_expiry.count())},
           [this, done = std::move(done)](Reply reply) {
             if (reply.type != Reply::Type::array || reply.elements.size() != 2)
               return done(std::nullopt, reply_failure(reply));

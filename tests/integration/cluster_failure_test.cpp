@@ -210,7 +210,9 @@ TEST_CASE(
 
 TEST_CASE("a node killed with SIGKILL: the others go on, its clients resume on another node") {
   chat::test::RedisProcess redis;
-  const std::vector<std::string> flags{"--engine", "redis", "--redis", redis.address()};
+  const std::vector<std::string> flags{
+      "--engine",       "redis", "--redis",          redis.address(),
+      "--heartbeat-ms", "100",   "--node-expiry-ms", "1000"};
   chat::test::ServerProcess doomed(flags);
   chat::test::ServerProcess survivor(flags);
 
@@ -232,7 +234,7 @@ TEST_CASE("a node killed with SIGKILL: the others go on, its clients resume on a
 
   doomed.stop(SIGKILL);
   CHECK_FALSE(alice.wait_closed().has_value());  // no Disconnect: the node just died
-  // Its heartbeat expires (5 s): the survivor tells its members alice left with her node.
+  // Its heartbeat expires (1 s here): the survivor tells its members alice left with her node.
   const auto left = bob.wait_for(
       [](const v1::ServerFrame& f) {
         return f.has_member_left() && f.member_left().nick() == "alice";

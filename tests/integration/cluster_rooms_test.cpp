@@ -254,7 +254,9 @@ TEST_CASE("retention by age in Redis: old messages go, read or not, and the sequ
 
 TEST_CASE("a dead node's members leave the room list even when no other node follows its rooms") {
   chat::test::RedisProcess redis;
-  const std::vector<std::string> flags{"--engine", "redis", "--redis", redis.address()};
+  const std::vector<std::string> flags{
+      "--engine",       "redis", "--redis",          redis.address(),
+      "--heartbeat-ms", "100",   "--node-expiry-ms", "1000"};
   chat::test::ServerProcess doomed(flags);
   TestServer survivor(node_config(redis));
 
@@ -269,7 +271,7 @@ TEST_CASE("a dead node's members leave the room list even when no other node fol
   CHECK(redis.query({"SMEMBERS", doomed_nicks}) == "alice");
 
   doomed.stop(SIGKILL);
-  // Its heartbeat expires after 5 s; the survivor then removes its members from Redis.
+  // Its heartbeat expires after 1 s here; the survivor then removes its members from Redis.
   CHECK(chat::test::eventually([&] { return summary(list_rooms(bob)) == Names{"solo:0"}; },
                                std::chrono::seconds(20)));
   CHECK(redis.query({"SCARD", "chat:nodes"}) == "1");  // the survivor alone

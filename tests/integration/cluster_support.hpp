@@ -11,6 +11,9 @@ inline server::ServerConfig node_config(const RedisProcess& redis) {
   auto config = test_config();
   config.engine = "redis";
   config.redis = redis.address();
+  // A dead node is noticed within a second, not five.
+  config.heartbeat_ms = 100;
+  config.node_expiry_ms = 1000;
   return config;
 }
 

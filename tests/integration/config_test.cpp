@@ -174,6 +174,9 @@ TEST_CASE("chat-server exits 2 with one line for a bad log format, HTTP address 
            {{"--engine", "Redis"}, "engine: 'Redis' is not embedded or redis"},
            {{"--engine", "redis", "--redis", "127.0.0.1"}, "redis: '127.0.0.1' is not HOST:PORT"},
            {{"--engine", "redis", "--redis", "127.0.0.1:"}, "redis: '127.0.0.1:' is not HOST:PORT"},
+           {{"--heartbeat-ms", "5"}, "heartbeat_ms: at least 10"},
+           {{"--heartbeat-ms", "1000", "--node-expiry-ms", "1999"},
+            "node_expiry_ms: at least twice heartbeat_ms"},
        }) {
     CAPTURE(c.flags.front());
     std::vector<std::string> args{CHAT_SERVER_BINARY, "--listen", "127.0.0.1:0", "--storage",
