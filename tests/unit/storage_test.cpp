@@ -151,10 +151,16 @@ TEST_CASE("group commit: appends from four threads are all acknowledged in fewer
   TempDir dir;
   auto store = SqliteStore::open(dir.path());
   // The first callback holds the writer thread until every append is queued, so the test does not
-  // depend on how fast the writer would otherwise be.
+  // depend on how fast the writer would otherwise be; the appends start once it holds (a writer
+  // slow to wake up would otherwise take them into the first commit too).
   std::promise<void> all_queued;
+  std::promise<void> holding;
   std::shared_future<void> queued = all_queued.get_future().share();
-  store->append(message(1), "hold", "alice", [queued](AppendResult) { queued.wait(); });
+  store->append(message(1), "hold", "alice", [queued, &holding](AppendResult) {
+    holding.set_value();
+    queued.wait();
+  });
+  REQUIRE(holding.get_future().wait_for(std::chrono::seconds(60)) == std::future_status::ready);
   constexpr int threads = 4;
   constexpr int per_thread = 250;
   std::atomic<int> acknowledged{0};
