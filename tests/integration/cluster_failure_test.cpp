@@ -212,7 +212,7 @@ TEST_CASE("a node killed with SIGKILL: the others go on, its clients resume on a
   chat::test::RedisProcess redis;
   const std::vector<std::string> flags{
       "--engine",       "redis", "--redis",          redis.address(),
-      "--heartbeat-ms", "100",   "--node-expiry-ms", "1000"};
+      "--heartbeat-ms", "200",   "--node-expiry-ms", "2000"};
   chat::test::ServerProcess doomed(flags);
   chat::test::ServerProcess survivor(flags);
 
@@ -234,7 +234,7 @@ TEST_CASE("a node killed with SIGKILL: the others go on, its clients resume on a
 
   doomed.stop(SIGKILL);
   CHECK_FALSE(alice.wait_closed().has_value());  // no Disconnect: the node just died
-  // Its heartbeat expires (1 s here): the survivor tells its members alice left with her node.
+  // Its heartbeat expires (2 s here): the survivor tells its members alice left with her node.
   const auto left = bob.wait_for(
       [](const v1::ServerFrame& f) {
         return f.has_member_left() && f.member_left().nick() == "alice";
@@ -277,14 +277,15 @@ TEST_CASE("a node taken for dead while it was up records its members again") {
   chat::test::TwoNodeLobby cluster;
   auto& redis = cluster.redis;
   CHECK(redis.query({"HLEN", "chat:r:lobby:members"}) == "2");
-  // As if both nodes had stalled past their heartbeat's expiry and been reaped meanwhile.
+  // As if both nodes had stalled past their heartbeat's expiry and been reaped meanwhile (the
+  // members first: a heartbeat that finds its key gone records them again at once).
+  redis.query({"DEL", "chat:r:lobby:members"});
   const std::string heartbeats = redis.query({"KEYS", "chat:node:*[^s]"});
   for (std::size_t at = 0; at < heartbeats.size();) {
     const auto end = std::min(heartbeats.find('\n', at), heartbeats.size());
     redis.query({"DEL", heartbeats.substr(at, end - at)});
     at = end + 1;
   }
-  redis.query({"DEL", "chat:r:lobby:members"});
   CHECK(chat::test::eventually(
       [&] {
         return redis.query({"HLEN", "chat:r:lobby:members"}) == "2";
@@ -302,14 +303,15 @@ TEST_CASE("a node taken for dead while it was up records its members again") {
 }
 
 TEST_CASE("a login that renews an expired heartbeat still has its node record its members again") {
-  chat::test::TwoNodeLobby cluster;
+  // The default heartbeat (1 s): the login's claim comes before the next beat.
+  chat::test::TwoNodeLobby cluster(false, 1000);
   auto& redis = cluster.redis;
   const std::string owner = redis.query({"HGET", "chat:nicks", "alice"});
   const std::string heartbeat = "chat:node:" + owner.substr(0, owner.find(':'));
   // As if the first node had stalled and been reaped; a login there claims a nick before its next
   // heartbeat, and the claim renews the key the heartbeat would have found missing.
-  redis.query({"DEL", heartbeat});
   redis.query({"DEL", "chat:r:lobby:members"});
+  redis.query({"DEL", heartbeat});
   auto carol = TestClient::connect_as(cluster.first.port(), "carol");
   CHECK(chat::test::eventually(
       [&] {

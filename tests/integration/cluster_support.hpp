@@ -7,22 +7,23 @@
 
 namespace chat::test {
 
-inline server::ServerConfig node_config(const RedisProcess& redis) {
+// heartbeat_ms: short, so that a dead node is noticed within two seconds, not five.
+inline server::ServerConfig node_config(const RedisProcess& redis,
+                                        std::uint32_t heartbeat_ms = 200) {
   auto config = test_config();
   config.engine = "redis";
   config.redis = redis.address();
-  // A dead node is noticed within a second, not five.
-  config.heartbeat_ms = 100;
-  config.node_expiry_ms = 1000;
+  config.heartbeat_ms = heartbeat_ms;
+  config.node_expiry_ms = 10 * heartbeat_ms;
   return config;
 }
 
 // Two nodes on one Redis, alice on the first and bob on the second, both in "lobby".
 struct TwoNodeLobby {
-  explicit TwoNodeLobby(bool durable_redis = false)
+  explicit TwoNodeLobby(bool durable_redis = false, std::uint32_t heartbeat_ms = 200)
       : redis(durable_redis),
-        first(node_config(redis)),
-        second(node_config(redis)),
+        first(node_config(redis, heartbeat_ms)),
+        second(node_config(redis, heartbeat_ms)),
         alice(TestClient::connect_as(first.port(), "alice")),
         bob(TestClient::connect_as(second.port(), "bob")) {
     if (!alice.join("lobby").has_join_reply() || !bob.join("lobby").has_join_reply())
