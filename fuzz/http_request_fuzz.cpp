@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "http/http_request.hpp"
+#include "http_request.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;

@@ -2,7 +2,7 @@
 // Takes what the cluster engine tells on its thread to the shards it concerns: a room's news to
 // the room's home shard, news about nodes to every shard.
 
-#include "engine/cluster_listener.hpp"
+#include "cluster_listener.hpp"
 
 namespace chat::server {
 

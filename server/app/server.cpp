@@ -13,6 +13,7 @@
 #include "logging.hpp"
 #include "shard.hpp"
 #include "status_endpoint.hpp"
+#include "storage_engine.hpp"
 #include "tls_context.hpp"
 
 namespace chat::server {

@@ -10,15 +10,18 @@
 #include <vector>
 
 #include "accounts.hpp"
+#include "cluster_presence.hpp"
 #include "config.hpp"
 #include "nick_directory.hpp"
+#include "nick_registry.hpp"
+#include "room_bus.hpp"
 #include "room_log.hpp"
 #include "server_stats.hpp"
-#include "storage_engine.hpp"
 
 namespace chat::server {
 
 class Shard;
+class StorageEngine;  // the app layer's: it opens the engine and fills in the pointers below
 
 struct ServerContext {
   ServerConfig config;

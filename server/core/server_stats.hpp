@@ -6,7 +6,7 @@
 #include <cstdint>
 
 #include "chat.pb.h"
-#include "metrics/latency_histogram.hpp"
+#include "latency_histogram.hpp"
 
 namespace chat::server {
 

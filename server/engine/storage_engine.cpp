@@ -3,7 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <stdlib.h>
 
-#include "redis/redis_engine.hpp"
+#include "redis_engine.hpp"
 #include "sqlite_store.hpp"
 
 namespace chat::server {

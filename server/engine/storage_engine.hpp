@@ -10,9 +10,9 @@
 #include <memory>
 
 #include "config.hpp"
-#include "engine/cluster_presence.hpp"
-#include "engine/nick_registry.hpp"
-#include "engine/room_bus.hpp"
+#include "cluster_presence.hpp"
+#include "nick_registry.hpp"
+#include "room_bus.hpp"
 #include "room_log.hpp"
 
 namespace chat::server {

@@ -6,7 +6,7 @@
 #include <cctype>
 #include <vector>
 
-#include "metrics/prometheus_text.hpp"
+#include "prometheus_text.hpp"
 #include "server_context.hpp"
 #include "shard.hpp"
 

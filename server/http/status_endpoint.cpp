@@ -11,7 +11,7 @@
 #include <optional>
 
 #include "host_port.hpp"
-#include "http/http_endpoint.hpp"
+#include "http_endpoint.hpp"
 #include "metrics_page.hpp"
 #include "server_context.hpp"
 

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "chat.pb.h"
-#include "engine/cluster_types.hpp"
+#include "cluster_types.hpp"
 #include "framing.hpp"
 #include "message_order.hpp"
 #include "recent_history.hpp"

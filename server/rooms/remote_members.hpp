@@ -10,7 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "engine/cluster_types.hpp"
+#include "cluster_types.hpp"
 
 namespace chat::server {
 

@@ -16,7 +16,7 @@
 #include <thread>
 
 #include "coroutine_test.hpp"
-#include "http/http_endpoint.hpp"
+#include "http_endpoint.hpp"
 
 using namespace chat::server;
 using chat::test::run_coroutine_test;

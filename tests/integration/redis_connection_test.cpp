@@ -13,7 +13,7 @@
 #include <string>
 
 #include "coroutine_test.hpp"
-#include "redis/redis_connection.hpp"
+#include "redis_connection.hpp"
 #include "redis_process.hpp"
 
 namespace {

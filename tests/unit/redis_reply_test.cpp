@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "redis/redis_reply.hpp"
+#include "redis_reply.hpp"
 
 using chat::server::redis::encode_command;
 using chat::server::redis::Reply;

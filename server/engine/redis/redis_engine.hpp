@@ -30,9 +30,9 @@
 #include <utility>
 #include <vector>
 
-#include "engine/cluster_presence.hpp"
-#include "engine/nick_registry.hpp"
-#include "engine/room_bus.hpp"
+#include "cluster_presence.hpp"
+#include "nick_registry.hpp"
+#include "room_bus.hpp"
 #include "host_port.hpp"
 #include "room_log.hpp"
 
