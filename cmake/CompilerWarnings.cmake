@@ -9,3 +9,8 @@ target_compile_options(chat_warnings INTERFACE
 if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
   target_compile_options(chat_warnings INTERFACE -Wno-mismatched-new-delete)
 endif()
+# On in every preset (CI builds with them): a warning fails the build.
+option(CHAT_WERROR "Treat compiler warnings as errors" OFF)
+if(CHAT_WERROR)
+  target_compile_options(chat_warnings INTERFACE -Werror)
+endif()

@@ -1,6 +1,7 @@
 // A cluster room's messages in order: live from the channel, holes read from the log, and the
 // verdict on a hole the log no longer has.
 #include <doctest/doctest.h>
+#include <fmt/core.h>
 
 #include <string>
 #include <utility>
@@ -14,7 +15,7 @@ namespace {
 v1::RoomMessage message(std::uint64_t seq) {
   v1::RoomMessage m;
   m.set_seq(seq);
-  m.set_text("m" + std::to_string(seq));
+  m.set_text(fmt::format("m{}", seq));
   return m;
 }
 
@@ -29,10 +30,10 @@ struct Recorder : MessageOrder::Output {
   std::vector<std::string> steps;
   void deliver(v1::RoomMessage m) override { steps.push_back(std::to_string(m.seq())); }
   void skipped(std::uint64_t first, std::uint64_t last) override {
-    steps.push_back("gap " + std::to_string(first) + "-" + std::to_string(last));
+    steps.push_back(fmt::format("gap {}-{}", first, last));
   }
   void stale(const v1::RoomMessage& m) override {
-    steps.push_back("stale " + std::to_string(m.seq()));
+    steps.push_back(fmt::format("stale {}", m.seq()));
   }
   std::vector<std::string> take() { return std::exchange(steps, {}); }
 };
