@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "session.hpp"
+#include "connection.hpp"
 
 namespace chat::server {
 
@@ -38,9 +38,9 @@ void Shard::stop_and_join() {
   if (thread_.joinable()) thread_.join();
 }
 
-void Shard::add_session(Session& session) { sessions_.emplace(session.ref().id, &session); }
+void Shard::add_session(ClientSession& session) { sessions_.emplace(session.ref().id, &session); }
 
-void Shard::remove_session(Session& session) {
+void Shard::remove_session(ClientSession& session) {
   sessions_.erase(session.ref().id);
   if (sessions_.empty() && on_drained_) std::exchange(on_drained_, nullptr)();
 }
@@ -57,13 +57,13 @@ ShardSnapshot Shard::snapshot() const {
   return snapshot;
 }
 
-Session* Shard::find_session(std::uint64_t id) const {
+ClientSession* Shard::find_session(std::uint64_t id) const {
   auto it = sessions_.find(id);
   return it == sessions_.end() ? nullptr : it->second;
 }
 
-void Shard::schedule_flush(Session& session) {
-  dirty_.push_back(&session);
+void Shard::schedule_flush(Connection& connection) {
+  dirty_.push_back(&connection);
   if (flush_posted_) return;
   flush_posted_ = true;
   // An idle shard flushes at once; a busy one at most every flush_interval_us, so under load each
@@ -77,16 +77,16 @@ void Shard::schedule_flush(Session& session) {
   }
 }
 
-void Shard::forget_flush(Session& session) {
-  std::replace(dirty_.begin(), dirty_.end(), &session, static_cast<Session*>(nullptr));
+void Shard::forget_flush(Connection& connection) {
+  std::replace(dirty_.begin(), dirty_.end(), &connection, static_cast<Connection*>(nullptr));
 }
 
 void Shard::flush_dirty() {
   flush_posted_ = false;
   last_flush_ = std::chrono::steady_clock::now();
   flushing_.swap(dirty_);
-  for (Session* session : flushing_) {
-    if (session) session->flush();
+  for (Connection* connection : flushing_) {
+    if (connection) connection->flush();
   }
   flushing_.clear();
 }
@@ -98,9 +98,9 @@ void Shard::begin_shutdown(std::function<void()> on_drained) {
     return;
   }
   on_drained_ = std::move(on_drained);
-  std::vector<Session*> sessions;
+  std::vector<ClientSession*> sessions;
   for (auto& [id, session] : sessions_) sessions.push_back(session);
-  for (Session* session : sessions)
+  for (ClientSession* session : sessions)
     session->close_with(v1::Disconnect::SERVER_SHUTDOWN, "server shutting down");
 }
 
@@ -109,8 +109,8 @@ void Shard::abort_sessions() {
 }
 
 void send_to_session(ServerContext& context, SessionRef ref, SharedFrame frame) {
-  with_session(context, ref,
-               [frame = std::move(frame)](Session& session) { session.deliver(frame); });
+  with_client(context, ref,
+              [frame = std::move(frame)](ClientSession& client) { client.deliver(frame); });
 }
 
 }  // namespace chat::server

@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "client_session.hpp"
 #include "config.hpp"
 #include "home_rooms.hpp"
 #include "local_rooms.hpp"
@@ -21,7 +22,8 @@
 
 namespace chat::server {
 
-class Session;
+class ClientSession;
+class Connection;
 
 class Shard {
  public:
@@ -47,17 +49,17 @@ class Shard {
   }
 
   // Shard thread only.
-  void add_session(Session& session);
-  void remove_session(Session& session);
-  Session* find_session(std::uint64_t id) const;
+  void add_session(ClientSession& session);
+  void remove_session(ClientSession& session);
+  ClientSession* find_session(std::uint64_t id) const;
   std::size_t session_count() const { return sessions_.size(); }
   LocalRooms& local_rooms() { return local_rooms_; }
   HomeRooms& home_rooms() { return home_rooms_; }
 
-  // Write coalescing: a session with new frames is flushed once, after the handlers already
+  // Write coalescing: a connection with new frames is flushed once, after the handlers already
   // queued on this shard have run, so a burst of fan-outs leaves in one write per client.
-  void schedule_flush(Session& session);
-  void forget_flush(Session& session);
+  void schedule_flush(Connection& connection);
+  void forget_flush(Connection& connection);
   // Scratch space for a flush: frames are copied here and written with one send.
   std::string& write_scratch() { return write_scratch_; }
   // Every session on this shard reads into this one buffer (reads never suspend while using it).
@@ -84,12 +86,12 @@ class Shard {
   asio::io_context io_;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   std::thread thread_;
-  std::unordered_map<std::uint64_t, Session*> sessions_;
+  std::unordered_map<std::uint64_t, ClientSession*> sessions_;
   LocalRooms local_rooms_;
   HomeRooms home_rooms_;
   std::function<void()> on_drained_;
-  std::vector<Session*> dirty_;
-  std::vector<Session*> flushing_;
+  std::vector<Connection*> dirty_;
+  std::vector<Connection*> flushing_;
   bool flush_posted_ = false;
   bool shutting_down_ = false;
   asio::steady_timer flush_timer_;
@@ -102,12 +104,12 @@ class Shard {
   void flush_dirty();
 };
 
-// Runs fn(session) on the session's shard if the session still exists there.
+// Runs fn(client) on the client's shard if the client session still exists there.
 template <class F>
-void with_session(ServerContext& context, SessionRef ref, F&& fn) {
+void with_client(ServerContext& context, SessionRef ref, F&& fn) {
   Shard& shard = *context.shards[ref.shard];
   shard.post([&shard, id = ref.id, fn = std::forward<F>(fn)]() mutable {
-    if (Session* session = shard.find_session(id)) fn(*session);
+    if (ClientSession* client = shard.find_session(id)) fn(*client);
   });
 }
 

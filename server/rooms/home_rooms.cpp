@@ -6,7 +6,6 @@
 #include <chrono>
 
 #include "names.hpp"
-#include "session.hpp"
 #include "shard.hpp"
 #include "wall_clock.hpp"
 
@@ -165,10 +164,9 @@ void HomeRooms::join(JoinArgs args) {
   frames.push_back(encode_frame(reply));
   auto catch_up = catch_up_frames(room, args);
   frames.insert(frames.end(), catch_up.begin(), catch_up.end());
-  with_session(context_, args.who,
-               [key = args.key, name = room.name, frames = std::move(frames)](Session& s) mutable {
-                 s.on_joined(key, name, std::move(frames));
-               });
+  with_client(context_, args.who,
+              [key = args.key, name = room.name, frames = std::move(frames)](
+                  ClientSession& s) mutable { s.on_joined(key, name, std::move(frames)); });
 
   if (!already) {
     v1::ServerFrame event;
@@ -183,7 +181,7 @@ void HomeRooms::refuse_join(const JoinArgs& join, v1::Error::Code code, const ch
   frame.set_request_id(join.request_id);
   frame.mutable_error()->set_code(code);
   frame.mutable_error()->set_message(why);
-  with_session(context_, join.who, [key = join.key, error = encode_frame(frame)](Session& s) {
+  with_client(context_, join.who, [key = join.key, error = encode_frame(frame)](ClientSession& s) {
     s.on_join_failed(key, error);
   });
 }

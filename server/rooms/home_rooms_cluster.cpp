@@ -6,7 +6,6 @@
 #include <spdlog/spdlog.h>
 
 #include "home_rooms.hpp"
-#include "session.hpp"
 #include "shard.hpp"
 
 namespace chat::server {

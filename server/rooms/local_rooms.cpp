@@ -2,17 +2,17 @@
 
 #include <algorithm>
 
-#include "session.hpp"
+#include "client_session.hpp"
 
 namespace chat::server {
 
-void LocalRooms::add(const std::string& room_key, Session* session) {
+void LocalRooms::add(const std::string& room_key, ClientSession* session) {
   auto& members = members_[room_key];
   if (std::find(members.begin(), members.end(), session) == members.end())
     members.push_back(session);
 }
 
-void LocalRooms::remove(const std::string& room_key, Session* session) {
+void LocalRooms::remove(const std::string& room_key, ClientSession* session) {
   auto it = members_.find(room_key);
   if (it == members_.end()) return;
   auto& members = it->second;
@@ -27,7 +27,7 @@ void LocalRooms::remove(const std::string& room_key, Session* session) {
 std::size_t LocalRooms::deliver(const std::string& room_key, const SharedFrame& frame) {
   auto it = members_.find(room_key);
   if (it == members_.end()) return 0;
-  for (Session* session : it->second) session->deliver(frame);
+  for (ClientSession* session : it->second) session->deliver(frame);
   return it->second.size();
 }
 

@@ -12,19 +12,19 @@
 
 namespace chat::server {
 
-class Session;
+class ClientSession;
 
 class LocalRooms {
  public:
-  void add(const std::string& room_key, Session* session);
-  void remove(const std::string& room_key, Session* session);
+  void add(const std::string& room_key, ClientSession* session);
+  void remove(const std::string& room_key, ClientSession* session);
   // Queues frame to every local member of the room; returns how many received it. Never removes a
   // member: one that overflows is only marked closing and leaves when its coroutine unwinds.
   std::size_t deliver(const std::string& room_key, const SharedFrame& frame);
   std::size_t member_count(const std::string& room_key) const;
 
  private:
-  std::unordered_map<std::string, std::vector<Session*>> members_;
+  std::unordered_map<std::string, std::vector<ClientSession*>> members_;
 };
 
 }  // namespace chat::server

@@ -22,30 +22,15 @@ constexpr auto use_tuple = as_tuple(asio::use_awaitable);
 // What the decoder may keep allocated between reads (it holds only partial frames).
 constexpr std::size_t idle_decoder_bytes = 512;
 
-OutboxLimits outbox_limits(const ServerConfig& config) {
-  return {.soft_bytes = config.outbox_soft_bytes,
-          .hard_bytes = config.outbox_hard_bytes,
-          .batch_max_frames = config.write_batch_frames,
-          .batch_max_bytes = config.write_batch_bytes};
-}
-
 }  // namespace
 
 Session::Session(Shard& shard, asio::ip::tcp::socket socket, std::string peer,
                  std::unique_ptr<TlsChannel> tls, std::string early_plaintext)
     : shard_(shard),
-      socket_(std::move(socket)),
-      peer_(std::move(peer)),
-      tls_(std::move(tls)),
-      early_plaintext_(std::move(early_plaintext)),
+      connection_(shard, std::move(socket), std::move(peer), std::move(tls),
+                  std::move(early_plaintext)),
       ref_{shard.index(), shard.context().next_session_id.fetch_add(1)},
-      connected_at_(clock::now()),
-      last_activity_(connected_at_),
       decoder_(shard.config().max_frame_bytes),
-      outbox_(outbox_limits(shard.config())),
-      writer_wake_(socket_.get_executor()),
-      watchdog_timer_(socket_.get_executor()),
-      wake_(socket_.get_executor()),
       request_bucket_(shard.config().messages_per_second, shard.config().message_burst),
       byte_bucket_(shard.config().bytes_per_second, shard.config().bytes_burst) {
   shard_.add_session(*this);
@@ -53,9 +38,9 @@ Session::Session(Shard& shard, asio::ip::tcp::socket socket, std::string peer,
 }
 
 Session::~Session() {
-  shard_.forget_flush(*this);
-  leave_everything(closing_ && close_reason_ == v1::Disconnect::SLOW_CONSUMER ? "slow consumer"
-                                                                              : "disconnected");
+  leave_everything(connection_.closing() && close_reason_ == v1::Disconnect::SLOW_CONSUMER
+                       ? "slow consumer"
+                       : "disconnected");
   if (!nick_.empty()) shard_.context().nicks.release(nick_, ref_);
   // (Also when the claim is still on its way: the release queues behind it.)
   if (!cluster_nick_.empty()) shard_.context().nick_registry->release_nick(cluster_nick_, ref_.id);
@@ -66,36 +51,10 @@ Session::~Session() {
 }
 
 asio::awaitable<void> Session::run() {
-  // The reader ends at end of stream, the writer once closing and flushed; the watchdog ends the
-  // whole session at a deadline (handshake, idle, or flushing for too long) by closing the socket.
-  // Writer and watchdog are spawned coroutines rather than Asio's awaitable operators, which cost
-  // several kilobytes per connection in parallel-group state; run() waits for both before the
-  // session (which they reference) goes away.
-  const auto executor = co_await asio::this_coro::executor;
-  auto on_end = [this](const char* role, std::exception_ptr error) {
-    if (error) {
-      spdlog::error("session={} {} failed: {}", ref_.id, role, describe_exception(error));
-      abort_io();
-    }
-    --helpers_running_;
-    if (std::string_view(role) == "writer") writer_done_ = true;
-    wake_.notify();
-  };
-  helpers_running_ = 2;
-  asio::co_spawn(executor, write_loop(), [on_end](std::exception_ptr e) { on_end("writer", e); });
-  asio::co_spawn(executor, watchdog(), [on_end](std::exception_ptr e) { on_end("watchdog", e); });
-  co_await read_loop();
-  while (helpers_running_ > 0) {
-    if (writer_done_ && !stop_watchdog_) {
-      stop_watchdog_ = true;  // reader and writer are done: nothing left to watch
-      wake_watchdog();
-    }
-    co_await wake_.wait();
-  }
-  asio::error_code ignored;
-  socket_.close(ignored);
-  const auto seconds = std::chrono::duration<double>(clock::now() - connected_at_).count();
-  spdlog::info("disconnect {} session={} nick={} reason={} after {:.1f}s{}", peer_, ref_.id,
+  co_await connection_.run(*this);
+  const auto seconds =
+      std::chrono::duration<double>(clock::now() - connection_.connected_at()).count();
+  spdlog::info("disconnect {} session={} nick={} reason={} after {:.1f}s{}", peer(), ref_.id,
                nick_.empty() ? "-" : nick_,
                close_reason_ != v1::Disconnect::REASON_UNSPECIFIED
                    ? v1::Disconnect::Reason_Name(close_reason_)
@@ -103,53 +62,13 @@ asio::awaitable<void> Session::run() {
                seconds, close_message_.empty() ? "" : " (" + close_message_ + ")");
 }
 
-asio::awaitable<void> Session::read_loop() {
-  // Wait for readability, then read into the shard's buffer: an idle session holds no read buffer,
-  // and the decoder keeps only what it has not handled yet (a partial frame, or the frames behind
-  // a request that must be answered first).
-  std::vector<char>& buffer = shard_.read_buffer();
-  if (!early_plaintext_.empty()) {
-    decoder_.feed(early_plaintext_);
-    std::string().swap(early_plaintext_);
-  }
-  for (bool open = true;;) {
-    handle_buffered_requests();
-    if (input_blocked()) {
-      co_await wake_.wait();
-      continue;
-    }
-    if (!open) break;
-    auto [wait_error] = co_await socket_.async_wait(asio::ip::tcp::socket::wait_read, use_tuple);
-    if (wait_error) break;
-    for (int reads = 0; reads < 4; ++reads) {
-      asio::error_code ec;
-      const std::size_t n = socket_.read_some(asio::buffer(buffer), ec);
-      if (ec == asio::error::would_block || ec == asio::error::try_again) break;
-      if (ec) {
-        open = false;
-        break;
-      }
-      last_activity_ = clock::now();
-      ping_sent_ = false;
-      shard_.stats().bytes_in.fetch_add(n, std::memory_order_relaxed);
-      std::string_view bytes(buffer.data(), n);
-      if (tls_ && !decrypt(bytes)) {
-        open = false;
-        break;
-      }
-      // close_notify ends the stream, after the data that came with it.
-      if (tls_ && tls_->peer_closed()) open = false;
-      // Closing: read on until the client closes, so the Disconnect is not lost to a reset.
-      if (!taking_requests()) continue;
-      decoder_.feed(bytes);
-      handle_buffered_requests();
-      if (n < buffer.size() || !open || input_blocked()) break;
-    }
-  }
-  input_ended();
+void Session::on_input(std::string_view bytes) {
+  ping_sent_ = false;
+  decoder_.feed(bytes);
+  handle_input();
 }
 
-void Session::handle_buffered_requests() {
+void Session::handle_input() {
   while (taking_requests() && !input_blocked()) {
     std::string_view payload;
     const DecodeStatus status = decoder_.next_payload(payload);
@@ -167,14 +86,19 @@ void Session::handle_buffered_requests() {
   decoder_.release_if_idle(idle_decoder_bytes);
 }
 
-void Session::input_ended() {
+void Session::on_input_end() {
   if (!taking_requests()) return;
   // A client that half-closes still gets every answer: what it sent is handled, then the
   // connection closes once the last answer is out.
-  draining_ = true;
-  close_deadline_ = clock::now() + std::chrono::milliseconds(shard_.config().close_timeout_ms);
-  wake_watchdog();
+  begin_draining();
   if (unanswered_ == 0) finish_draining();
+}
+
+void Session::begin_draining() {
+  draining_ = true;
+  drain_deadline_ = clock::now() + std::chrono::milliseconds(shard_.config().close_timeout_ms);
+  connection_.wake_reader();
+  connection_.wake_watchdog();
 }
 
 void Session::on_answered() {
@@ -182,7 +106,7 @@ void Session::on_answered() {
   if (unanswered_ > 0) return;
   if (ordering_barrier_) {
     ordering_barrier_ = false;
-    wake_.notify();
+    connection_.wake_reader();
   }
   if (draining_) finish_draining();
 }
@@ -198,195 +122,53 @@ void Session::finish_draining() {
   }
 }
 
-void Session::close_quietly() {
-  if (closing_) return;
-  closing_ = true;
-  close_deadline_ = clock::now() + std::chrono::milliseconds(shard_.config().close_timeout_ms);
-  wake_writer();
-  wake_watchdog();
-}
+void Session::close_quietly() { connection_.close_after_flush(); }
 
-asio::awaitable<void> Session::write_loop() {
-  // The slow path: flush() hands over bytes the socket would not take at once; this coroutine
-  // waits until it can write them, then drains the queue batch by batch the same way.
-  for (;;) {
-    if (writer_busy_) {
-      auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(wire_), use_tuple);
-      if (ec) {
-        write_failed();
-        co_return;
-      }
-      shard_.stats().bytes_out.fetch_add(wire_.size(), std::memory_order_relaxed);
-      wire_.clear();
-      if (take_batch(wire_)) continue;
-      writer_busy_ = false;
-      if (wire_.capacity() > 64 * 1024) std::string().swap(wire_);
-    }
-    if (closing_ && !has_output() && tls_ && !tls_->failed() && !tls_closed_) {
-      tls_closed_ = true;
-      tls_->close();  // close_notify goes out like any other record
-      continue;
-    }
-    if (closing_ && !has_output()) {
-      asio::error_code ignored;
-      socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-      co_return;
-    }
-    if (has_output()) {
-      flush();
-      if (writer_busy_ || !has_output()) continue;
-    }
-    writer_waiting_ = true;
-    co_await writer_wake_.wait();
-    writer_waiting_ = false;
-    if (!socket_.is_open()) co_return;
-  }
-}
-
-void Session::flush() {
-  flush_scheduled_ = false;
-  if (writer_busy_ || !socket_.is_open()) return;
-  std::string& scratch = shard_.write_scratch();
-  // A few batches at most, so one client with a deep queue cannot hold the shard.
-  for (int round = 0; round < 4; ++round) {
-    scratch.clear();
-    if (!take_batch(scratch)) break;
-    asio::error_code ec;
-    std::size_t written = socket_.write_some(asio::buffer(scratch), ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) {
-      ec.clear();
-      written = 0;
-    }
-    if (ec) {
-      write_failed();
-      return;
-    }
-    shard_.stats().bytes_out.fetch_add(written, std::memory_order_relaxed);
-    if (written < scratch.size()) {
-      wire_.assign(scratch, written);
-      writer_busy_ = true;
-      wake_writer();
-      return;
-    }
-  }
-  if (has_output()) {
-    schedule_write();
-  } else if (closing_) {
-    wake_writer();  // flushed to the end: the writer shuts the connection down
-  }
-}
-
-bool Session::has_output() const { return !outbox_.empty() || (tls_ && tls_->has_output()); }
-
-bool Session::take_batch(std::string& out) {
-  const std::size_t count = outbox_.begin_batch();
-  if (!tls_) {
-    for (std::size_t i = 0; i < count; ++i) out.append(outbox_.frame(i).bytes);
-    outbox_.complete_batch();
-    return count > 0;
-  }
-  std::string& plaintext = shard_.tls_scratch();
-  plaintext.clear();
-  for (std::size_t i = 0; i < count; ++i) plaintext.append(outbox_.frame(i).bytes);
-  outbox_.complete_batch();
-  tls_->send(plaintext);
-  const std::size_t before = out.size();
-  tls_->take_output(out);
-  return out.size() > before;
-}
-
-bool Session::decrypt(std::string_view& bytes) {
-  std::string& plaintext = shard_.tls_scratch();
-  plaintext.clear();
-  if (!tls_->receive(bytes, plaintext)) {
-    if (!closing_)
-      spdlog::info("TLS error from {} session={}: {}", peer_, ref_.id, tls_->failure());
-    return false;
-  }
-  if (tls_->has_output()) schedule_write();  // an answer the TLS layer owes the peer
-  bytes = plaintext;
-  return true;
-}
-
-void Session::schedule_write() {
-  if (writer_busy_ || flush_scheduled_) return;
-  flush_scheduled_ = true;
-  shard_.schedule_flush(*this);
-}
-
-void Session::write_failed() {
-  outbox_.discard_pending();
-  if (!closing_) {
-    closing_ = true;
-    close_deadline_ = clock::now() + std::chrono::milliseconds(shard_.config().close_timeout_ms);
-  }
-  writer_busy_ = false;
-  wire_.clear();
-  wake_writer();
-  wake_watchdog();
-}
-
-asio::awaitable<void> Session::watchdog() {
+Connection::clock::time_point Session::on_timer(clock::time_point now) {
   const ServerConfig& config = shard_.config();
   const auto handshake_deadline =
-      connected_at_ + std::chrono::milliseconds(config.handshake_timeout_ms);
-  for (;;) {
-    const auto now = clock::now();
-    const auto idle = std::chrono::milliseconds(shard_.config().idle_timeout_ms);
-    if (stop_watchdog_) co_return;
-    if (draining_ && now >= close_deadline_) finish_draining();  // answers overdue: close anyway
-    if (closing_ && now >= close_deadline_) {
-      abort_io();  // ends the reader and the writer
-      co_return;
-    }
-    if (taking_requests() && !welcomed_ && now >= handshake_deadline) {
-      close_with(v1::Disconnect::HANDSHAKE_TIMEOUT, "no Hello within the handshake timeout");
-    } else if (taking_requests() && now >= last_activity_ + 2 * idle) {
-      close_with(v1::Disconnect::IDLE_TIMEOUT, "nothing received within the idle timeout");
-    } else if (taking_requests() && welcomed_ && now >= last_activity_ + idle && !ping_sent_) {
-      v1::ServerFrame ping;
-      ping.mutable_ping()->set_nonce(static_cast<std::uint64_t>(now.time_since_epoch().count()));
-      send_frame(ping);
-      ping_sent_ = true;
-    }
-    auto next =
-        !taking_requests() ? close_deadline_ : last_activity_ + (ping_sent_ ? 2 * idle : idle);
-    if (!welcomed_ && taking_requests()) next = std::min(next, handshake_deadline);
-    watchdog_timer_.expires_at(std::max(next, now + std::chrono::milliseconds(1)));
-    co_await watchdog_timer_.async_wait(use_tuple);
+      connection_.connected_at() + std::chrono::milliseconds(config.handshake_timeout_ms);
+  const auto idle = std::chrono::milliseconds(config.idle_timeout_ms);
+  const auto last_input = connection_.last_input();
+  if (draining_ && now >= drain_deadline_) finish_draining();  // answers overdue: close anyway
+  if (taking_requests() && !welcomed_ && now >= handshake_deadline) {
+    close_with(v1::Disconnect::HANDSHAKE_TIMEOUT, "no Hello within the handshake timeout");
+  } else if (taking_requests() && now >= last_input + 2 * idle) {
+    close_with(v1::Disconnect::IDLE_TIMEOUT, "nothing received within the idle timeout");
+  } else if (taking_requests() && welcomed_ && now >= last_input + idle && !ping_sent_) {
+    v1::ServerFrame ping;
+    ping.mutable_ping()->set_nonce(static_cast<std::uint64_t>(now.time_since_epoch().count()));
+    send_frame(ping);
+    ping_sent_ = true;
   }
+  auto next = !taking_requests() ? drain_deadline_ : last_input + (ping_sent_ ? 2 * idle : idle);
+  if (!welcomed_ && taking_requests()) next = std::min(next, handshake_deadline);
+  return next;
 }
-
-void Session::wake_writer() {
-  if (writer_waiting_) writer_wake_.notify();
-}
-
-void Session::wake_watchdog() { watchdog_timer_.cancel(); }
 
 void Session::deliver(const SharedFrame& frame) {
-  if (closing_) return;
-  const std::uint64_t collapses_before = outbox_.counters().collapses;
-  const PushResult result = outbox_.push(frame);
-  if (outbox_.counters().collapses != collapses_before) {
-    spdlog::warn("behind {} session={} nick={}: {} queued room messages replaced by Gap", peer_,
-                 ref_.id, nick_, outbox_.counters().messages_gapped);
+  if (connection_.closing()) return;
+  const Outbox& outbox = connection_.outbox();
+  const std::uint64_t collapses_before = outbox.counters().collapses;
+  const PushResult result = connection_.push(frame);
+  if (outbox.counters().collapses != collapses_before) {
+    spdlog::warn("behind {} session={} nick={}: {} queued room messages replaced by Gap", peer(),
+                 ref_.id, nick_, outbox.counters().messages_gapped);
   }
   if (result == PushResult::overflow) {
-    const auto& counters = outbox_.counters();
     spdlog::warn("slow consumer {} session={} nick={}: {} bytes queued, {} backlog collapses",
-                 peer_, ref_.id, nick_, outbox_.bytes(), counters.collapses);
+                 peer(), ref_.id, nick_, outbox.bytes(), outbox.counters().collapses);
     close_with(v1::Disconnect::SLOW_CONSUMER, "too far behind: resume to catch up");
     return;
   }
   if (result == PushResult::dropped) {
     ServerStats::add(shard_.context().stats.presence_dropped);
-    if (outbox_.counters().presence_dropped == 1) {
-      spdlog::info("behind {} session={} nick={}: shedding presence and typing events", peer_,
+    if (outbox.counters().presence_dropped == 1) {
+      spdlog::info("behind {} session={} nick={}: shedding presence and typing events", peer(),
                    ref_.id, nick_);
     }
     return;
   }
-  schedule_write();
   // After the push: an answer that completes a drain goes out before the Disconnect.
   if (frame->priority == FramePriority::control && answers_request(*frame)) on_answered();
 }
@@ -395,7 +177,7 @@ void Session::send_frame(const v1::ServerFrame& frame) { deliver(encode_frame(fr
 
 void Session::close_with(v1::Disconnect::Reason reason, const std::string& message,
                          std::uint32_t retry_after_ms) {
-  if (closing_) return;
+  if (connection_.closing()) return;
   if (reason == v1::Disconnect::SLOW_CONSUMER) {
     draining_ = false;
     disconnect_now(reason, message, retry_after_ms);
@@ -407,49 +189,31 @@ void Session::close_with(v1::Disconnect::Reason reason, const std::string& messa
   close_message_ = message;
   disconnect_retry_after_ms_ = retry_after_ms;
   if (draining_) return;  // the client closed its side: the Disconnect goes out after the answers
-  draining_ = true;
-  close_deadline_ = clock::now() + std::chrono::milliseconds(shard_.config().close_timeout_ms);
-  wake_.notify();
-  wake_watchdog();
+  begin_draining();
   if (unanswered_ == 0) finish_draining();
 }
 
 void Session::disconnect_now(v1::Disconnect::Reason reason, const std::string& message,
                              std::uint32_t retry_after_ms) {
-  if (closing_) return;
-  closing_ = true;
+  if (connection_.closing()) return;
   close_reason_ = reason;
   close_message_ = message;
-  close_deadline_ = clock::now() + std::chrono::milliseconds(shard_.config().close_timeout_ms);
   ServerStats::add(shard_.context().stats.disconnects[reason]);
-  const auto& counters = outbox_.counters();
+  const auto& counters = connection_.outbox().counters();
   ServerStats::add(shard_.context().stats.backlog_collapses, counters.collapses);
   ServerStats::add(shard_.context().stats.messages_gapped, counters.messages_gapped);
-  if (reason == v1::Disconnect::SLOW_CONSUMER) outbox_.discard_pending();
+  if (reason == v1::Disconnect::SLOW_CONSUMER) connection_.discard_pending();
   v1::ServerFrame frame;
   auto* disconnect = frame.mutable_disconnect();
   disconnect->set_reason(reason);
   disconnect->set_message(message);
   disconnect->set_retry_after_ms(retry_after_ms);
-  outbox_.push_unbounded(encode_frame(frame));
-  schedule_write();
-  wake_writer();
-  wake_watchdog();
-  wake_.notify();  // a reader waiting for answers reads on (and discards) until the client closes
-}
-
-void Session::abort_io() {
-  asio::error_code ignored;
-  socket_.close(ignored);
-  writer_wake_.notify();
-  wake_.notify();
+  connection_.close_after(encode_frame(frame));
 }
 
 void Session::abort() {
   draining_ = false;
-  closing_ = true;
-  close_deadline_ = clock::now();
-  wake_watchdog();
+  connection_.abort();
 }
 
 void Session::on_joined(const std::string& key, const std::string& room,

@@ -1,11 +1,11 @@
 #pragma once
-// One client connection: a reader, a writer and a watchdog coroutine over one socket, all on the
-// session's shard. The session object lives in the coroutine frame of serve() and owns its
-// registrations (nick, rooms), which it gives up when the coroutines end.
+// One chat.v1 client: the front end that turns the varint-framed protobuf frames of its Connection
+// into requests, and answers them, on the session's shard. The session object lives in the
+// coroutine frame of serve() and owns its registrations (nick, rooms), which it gives up when the
+// connection's coroutines end.
 
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
-#include <asio/steady_timer.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -19,12 +19,13 @@
 
 #include "accounts.hpp"
 #include "chat.pb.h"
+#include "client_session.hpp"
+#include "connection.hpp"
 #include "framing.hpp"
-#include "outbox.hpp"
 #include "seen_direct_messages.hpp"
 #include "session_ref.hpp"
+#include "shard.hpp"
 #include "token_bucket.hpp"
-#include "wake_signal.hpp"
 
 namespace chat {
 class TlsChannel;
@@ -35,7 +36,7 @@ namespace chat::server {
 
 class Shard;
 
-class Session {
+class Session final : public ClientSession, public Connection::Handler {
  public:
   using clock = std::chrono::steady_clock;
 
@@ -43,50 +44,55 @@ class Session {
   // plaintext that arrived with the handshake's end.
   Session(Shard& shard, asio::ip::tcp::socket socket, std::string peer,
           std::unique_ptr<TlsChannel> tls = nullptr, std::string early_plaintext = {});
-  ~Session();
+  ~Session() override;
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
   // Serves the connection until it closes.
   asio::awaitable<void> run();
 
-  SessionRef ref() const { return ref_; }
-  const std::string& nick() const { return nick_; }
-  const std::string& peer() const { return peer_; }
-  std::size_t outbox_bytes() const { return outbox_.bytes(); }
-  bool uses_tls() const { return tls_ != nullptr; }
+  SessionRef ref() const override { return ref_; }
+  const std::string& nick() const override { return nick_; }
+  const std::string& peer() const { return connection_.peer(); }
+  std::size_t outbox_bytes() const override { return connection_.outbox().bytes(); }
+  bool uses_tls() const override { return connection_.uses_tls(); }
 
   // Queues a frame for the client without waiting. A client too far behind is closed with
   // SLOW_CONSUMER; it leaves its rooms later, when its coroutines unwind.
-  void deliver(const SharedFrame& frame);
+  void deliver(const SharedFrame& frame) override;
   // Stops taking requests, waits (up to close_timeout_ms) until every request taken so far is
   // answered, then sends Disconnect{reason}, flushes what is queued and closes within
   // close_timeout_ms. SLOW_CONSUMER skips the wait and drops what is queued.
   void close_with(v1::Disconnect::Reason reason, const std::string& message,
-                  std::uint32_t retry_after_ms = 0);
+                  std::uint32_t retry_after_ms = 0) override;
   // Ends the connection now, without flushing.
-  void abort();
-  // Writes what is queued now, without waiting: copies a batch into the shard's scratch buffer and
-  // sends it with one non-blocking send. What the socket does not take goes to the writer
-  // coroutine, which finishes it asynchronously (and owns writing until the queue is empty).
-  void flush();
+  void abort() override;
 
   // Answers from a room's home shard.
-  void on_joined(const std::string& key, const std::string& room, std::vector<SharedFrame> frames);
-  void on_join_failed(const std::string& key, SharedFrame error);
+  void on_joined(const std::string& key, const std::string& room,
+                 std::vector<SharedFrame> frames) override;
+  void on_join_failed(const std::string& key, SharedFrame error) override;
 
  private:
-  asio::awaitable<void> read_loop();
+  // Connection::Handler
+  void on_input(std::string_view bytes) override;
   // Handles the requests buffered in the decoder, in order, until one that later requests depend
   // on (Hello, Join, SetNick, Register) has to be answered first.
-  void handle_buffered_requests();
+  void handle_input() override;
+  bool input_blocked() const override {
+    return taking_requests() && ordering_barrier_ && unanswered_ > 0;
+  }
+  bool takes_input() const override { return taking_requests(); }
+  // The client sent its last byte (or the connection failed): answer what it asked, then close.
+  void on_input_end() override;
+  // The handshake and idle deadlines, keep-alive pings, and the deadline for a drain.
+  clock::time_point on_timer(clock::time_point now) override;
+
   // A frame protobuf refused: answered with an Error when only a string's UTF-8 was at fault.
   void handle_unparsable(std::string_view payload);
-  bool taking_requests() const { return !closing_ && !draining_; }
-  // An earlier request must take effect before the next one is read.
-  bool input_blocked() const { return taking_requests() && ordering_barrier_ && unanswered_ > 0; }
-  // The client sent its last byte (or the connection failed): answer what it asked, then close.
-  void input_ended();
+  bool taking_requests() const { return !connection_.closing() && !draining_; }
+  // Takes no more requests: what was taken is answered (within close_timeout_ms), then it closes.
+  void begin_draining();
   // A reply or Error went out: one request fewer to wait for.
   void on_answered();
   // Every request taken was answered (or close_timeout_ms passed): Disconnect (if any) and close.
@@ -94,8 +100,6 @@ class Session {
   void disconnect_now(v1::Disconnect::Reason reason, const std::string& message,
                       std::uint32_t retry_after_ms);
   void close_quietly();
-  asio::awaitable<void> write_loop();
-  asio::awaitable<void> watchdog();
 
   // Requests (session_requests.cpp)
   void handle(const v1::ClientFrame& frame);
@@ -139,27 +143,10 @@ class Session {
   void send_ok(std::uint64_t id);
   void send_error(std::uint64_t id, v1::Error::Code code, std::string message,
                   std::uint32_t retry_after_ms = 0);
-  void wake_writer();
-  void schedule_write();
-  // Frames queued, or TLS records waiting to go out.
-  bool has_output() const;
-  // Appends the next batch of queued frames to out, as TLS records on a TLS connection. False when
-  // there was nothing to send.
-  bool take_batch(std::string& out);
-  // Decrypts what a TLS connection received; false when the connection cannot go on.
-  bool decrypt(std::string_view& bytes);
-  void write_failed();
-  void wake_watchdog();
   void leave_everything(const std::string& reason);
-  // Closes the socket: pending reads and writes end, and so do the reader and the writer.
-  void abort_io();
 
   Shard& shard_;
-  asio::ip::tcp::socket socket_;
-  std::string peer_;
-  std::unique_ptr<TlsChannel> tls_;
-  bool tls_closed_ = false;  // close_notify queued
-  std::string early_plaintext_;
+  Connection connection_;
   SessionRef ref_;
   std::string nick_;
   bool welcomed_ = false;
@@ -170,36 +157,20 @@ class Session {
   // ones depend on is among them: then nothing more is read until all are answered.
   std::uint32_t unanswered_ = 0;
   bool ordering_barrier_ = false;
-  // Taking no more requests; waiting for the answers to those taken, then closing.
+  // Taking no more requests; waiting (until drain_deadline_) for the answers to those taken, then
+  // closing.
   bool draining_ = false;
+  clock::time_point drain_deadline_ = clock::time_point::max();
   // The Disconnect to send once drained (reason and message in close_reason_ and close_message_);
   // none when the client closed its side.
   bool disconnect_pending_ = false;
   std::uint32_t disconnect_retry_after_ms_ = 0;
-  bool closing_ = false;
   v1::Disconnect::Reason close_reason_ = v1::Disconnect::REASON_UNSPECIFIED;
   std::string close_message_;
-  clock::time_point connected_at_;
-  clock::time_point last_activity_;
-  clock::time_point close_deadline_ = clock::time_point::max();
   bool ping_sent_ = false;
 
   FrameDecoder decoder_;
   v1::ClientFrame request_;  // reused for every decoded request
-  Outbox outbox_;
-  WakeSignal writer_wake_;
-  bool writer_waiting_ = false;
-  bool flush_scheduled_ = false;
-  bool writer_busy_ = false;  // the writer coroutine is sending wire_; flushes wait for it
-  std::string wire_;          // bytes the socket did not take at once
-  asio::steady_timer watchdog_timer_;
-  // The reader waits here while its input is blocked, then run() for the writer and the watchdog
-  // to end: never both at once (run() waits only after the reader ended), and both check their
-  // condition again after a wake-up, so one timer serves both (an idle session's memory).
-  WakeSignal wake_;
-  int helpers_running_ = 0;
-  bool writer_done_ = false;
-  bool stop_watchdog_ = false;
 
   TokenBucket request_bucket_;
   TokenBucket byte_bucket_;
@@ -209,6 +180,14 @@ class Session {
   std::unordered_map<std::string, std::string> joined_;  // room key -> room name as joined
   std::unordered_set<std::string> pending_joins_;        // room keys asked of a home shard
 };
+
+// Runs fn(session) on the session's shard if the chat.v1 session still exists there.
+template <class F>
+void with_session(ServerContext& context, SessionRef ref, F&& fn) {
+  with_client(context, ref, [fn = std::forward<F>(fn)](ClientSession& client) mutable {
+    if (auto* session = dynamic_cast<Session*>(&client)) fn(*session);
+  });
+}
 
 // Accepts nothing itself: builds a Session for an accepted socket and serves it.
 asio::awaitable<void> serve(Shard& shard, asio::ip::tcp::socket socket);

@@ -29,7 +29,7 @@ void Session::handle_hello(std::uint64_t id, const v1::Hello& hello) {
     return;
   }
   ServerContext& context = shard_.context();
-  context.accounts->login(hello.nick(), hello.password(), address_of(peer_),
+  context.accounts->login(hello.nick(), hello.password(), address_of(peer()),
                           [&context, ref = ref_, id, hello](LoginResult login) {
                             with_session(context, ref, [id, hello, login](Session& session) {
                               session.finish_hello(id, hello, login);
@@ -38,9 +38,9 @@ void Session::handle_hello(std::uint64_t id, const v1::Hello& hello) {
 }
 
 void Session::finish_hello(std::uint64_t id, const v1::Hello& hello, const LoginResult& login) {
-  if (closing_) return;
+  if (connection_.closing()) return;
   if (!login.ok) {
-    spdlog::info("login refused {} session={} nick={}: {}", peer_, ref_.id, hello.nick(),
+    spdlog::info("login refused {} session={} nick={}: {}", peer(), ref_.id, hello.nick(),
                  login.message);
     send_error(id, login.code, login.message, login.retry_after_ms);
   } else if (!shard_.context().nicks.claim(hello.nick(), ref_)) {
@@ -63,7 +63,7 @@ void Session::finish_hello(std::uint64_t id, const v1::Hello& hello, const Login
 
 void Session::finish_cluster_claim(std::uint64_t id, const v1::Hello& hello,
                                    const LoginResult& login, const storage::WriteResult& claimed) {
-  if (closing_) return;
+  if (connection_.closing()) return;
   if (!claimed.ok) {
     shard_.context().nicks.release(hello.nick(), ref_);
     cluster_nick_.clear();
@@ -81,7 +81,7 @@ void Session::welcome(std::uint64_t id, const v1::Hello& hello, const LoginResul
   nick_ = hello.nick();
   welcomed_ = true;
   registered_ = login.registered;
-  wake_watchdog();  // the handshake deadline no longer applies
+  connection_.wake_watchdog();  // the handshake deadline no longer applies
   const ServerConfig& config = shard_.config();
   v1::ServerFrame frame;
   frame.set_request_id(id);
@@ -116,7 +116,7 @@ void Session::welcome(std::uint64_t id, const v1::Hello& hello, const LoginResul
   }
   unanswered_ += static_cast<std::uint32_t>(resumes.size());
   send_frame(frame);
-  spdlog::info("hello {} session={} nick={} client={}{}", peer_, ref_.id, nick_,
+  spdlog::info("hello {} session={} nick={} client={}{}", peer(), ref_.id, nick_,
                hello.client_name(), registered_ ? " (registered)" : "");
   for (const v1::ResumeRoom* resume : resumes)
     start_join(0, resume->room(), 0, resume->last_seen_seq());

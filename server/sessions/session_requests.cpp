@@ -57,7 +57,7 @@ bool Session::check_rate(std::uint64_t id, std::size_t text_bytes) {
                              byte_bucket_.wait_for(static_cast<double>(text_bytes), now));
   const auto retry_after_ms = static_cast<std::uint32_t>(wait.count());
   if (++rate_strikes_ > shard_.config().rate_limit_strikes) {
-    spdlog::warn("rate limit {} session={} nick={}: {} refused requests in a row", peer_, ref_.id,
+    spdlog::warn("rate limit {} session={} nick={}: {} refused requests in a row", peer(), ref_.id,
                  nick_, rate_strikes_);
     // Answered like the others, so that every request before the Disconnect has its answer.
     send_error(id, v1::Error::RATE_LIMITED, "kept sending above the rate limit: disconnecting",
@@ -493,7 +493,7 @@ void Session::handle_list_rooms(std::uint64_t id, const v1::ListRooms& list) {
                    limit]() mutable {
         std::move(part.begin(), part.end(), std::back_inserter(collector->rooms));
         if (--collector->pending > 0) return;
-        if (Session* session = context.shards[who.shard]->find_session(who.id))
+        if (ClientSession* session = context.shards[who.shard]->find_session(who.id))
           session->deliver(encode_frame(room_list_frame(id, std::move(collector->rooms), limit)));
       });
     });

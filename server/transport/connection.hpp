@@ -1,0 +1,139 @@
+#pragma once
+// One client connection's bytes, whatever protocol they carry: the socket and its TLS channel,
+// the read path, the bounded outbox with write coalescing, and the deadline that ends a closing
+// connection. What the bytes mean belongs to the front end (a Connection::Handler), which turns
+// them into requests and answers with frames pushed here. Everything runs on the shard's thread.
+//
+// Three coroutines serve a connection: a reader (here), a writer for what the socket does not take
+// at once, and a watchdog for deadlines (the handler's, and the close deadline).
+
+#include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "framing.hpp"
+#include "outbox.hpp"
+#include "wake_signal.hpp"
+
+namespace chat {
+class TlsChannel;
+}
+
+namespace chat::server {
+
+class Shard;
+
+class Connection {
+ public:
+  using clock = std::chrono::steady_clock;
+
+  // The front end: what the connection's bytes mean.
+  class Handler {
+   public:
+    virtual ~Handler() = default;
+    // Input arrived (decrypted already). The handler keeps what it has not handled yet.
+    virtual void on_input(std::string_view bytes) = 0;
+    // Handles input kept from before: called before each read and after wake_reader().
+    virtual void handle_input() = 0;
+    // An earlier request must take effect first: nothing more is read until wake_reader().
+    virtual bool input_blocked() const = 0;
+    // False once the handler takes no more input: what arrives is read and dropped, so that a
+    // last frame is not lost to a reset.
+    virtual bool takes_input() const = 0;
+    // The client sent its last byte, or the connection failed.
+    virtual void on_input_end() = 0;
+    // The watchdog: called at the time it last returned (or after wake_watchdog()); returns when
+    // to be called next. Not called once the connection is closing.
+    virtual clock::time_point on_timer(clock::time_point now) = 0;
+  };
+
+  // peer: the client's address, for logs. tls: the channel of a TLS connection whose handshake is
+  // done (nullptr: plain text), and the plaintext that arrived with the handshake's end.
+  Connection(Shard& shard, asio::ip::tcp::socket socket, std::string peer,
+             std::unique_ptr<TlsChannel> tls, std::string early_plaintext);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Serves the connection until it closes and every coroutine has ended.
+  asio::awaitable<void> run(Handler& handler);
+
+  // Queues a frame without waiting (nothing more once closing); flushed with the shard's next
+  // flush.
+  PushResult push(const SharedFrame& frame);
+  // Closing: the last frame queued (past every limit), flushed, then the connection closes
+  // within close_timeout_ms. Without a frame: what is queued is flushed, then it closes.
+  void close_after(const SharedFrame& last);
+  void close_after_flush();
+  // Drops what is queued and not written yet (a slow consumer's backlog).
+  void discard_pending() { outbox_.discard_pending(); }
+  // Ends the connection now, without flushing.
+  void abort();
+  bool closing() const { return closing_; }
+
+  // Writes what is queued now, without waiting: copies a batch into the shard's scratch buffer and
+  // sends it with one non-blocking send. What the socket does not take goes to the writer
+  // coroutine, which finishes it asynchronously (and owns writing until the queue is empty).
+  void flush();
+
+  void wake_reader() { wake_.notify(); }
+  void wake_watchdog() { watchdog_timer_.cancel(); }
+
+  const std::string& peer() const { return peer_; }
+  const Outbox& outbox() const { return outbox_; }
+  bool uses_tls() const { return tls_ != nullptr; }
+  clock::time_point connected_at() const { return connected_at_; }
+  clock::time_point last_input() const { return last_input_; }
+
+ private:
+  asio::awaitable<void> read_loop();
+  asio::awaitable<void> write_loop();
+  asio::awaitable<void> watchdog();
+  void begin_closing();
+  void wake_writer();
+  void schedule_write();
+  // Frames queued, or TLS records waiting to go out.
+  bool has_output() const;
+  // Appends the next batch of queued frames to out, as TLS records on a TLS connection. False when
+  // there was nothing to send.
+  bool take_batch(std::string& out);
+  // Decrypts what a TLS connection received; false when the connection cannot go on.
+  bool decrypt(std::string_view& bytes);
+  void write_failed();
+  // Closes the socket: pending reads and writes end, and so do the reader and the writer.
+  void abort_io();
+
+  Shard& shard_;
+  Handler* handler_ = nullptr;
+  asio::ip::tcp::socket socket_;
+  std::string peer_;
+  std::unique_ptr<TlsChannel> tls_;
+  bool tls_closed_ = false;  // close_notify queued
+  std::string early_plaintext_;
+  bool closing_ = false;
+  clock::time_point connected_at_;
+  clock::time_point last_input_;
+  clock::time_point close_deadline_ = clock::time_point::max();
+
+  Outbox outbox_;
+  WakeSignal writer_wake_;
+  bool writer_waiting_ = false;
+  bool flush_scheduled_ = false;
+  bool writer_busy_ = false;  // the writer coroutine is sending wire_; flushes wait for it
+  std::string wire_;          // bytes the socket did not take at once
+  asio::steady_timer watchdog_timer_;
+  // The reader waits here while its input is blocked, then run() for the writer and the watchdog
+  // to end: never both at once (run() waits only after the reader ended), and both check their
+  // condition again after a wake-up, so one timer serves both (an idle connection's memory).
+  WakeSignal wake_;
+  int helpers_running_ = 0;
+  bool writer_done_ = false;
+  bool stop_watchdog_ = false;
+};
+
+}  // namespace chat::server
