@@ -6,7 +6,7 @@
 #include <cstdint>
 
 #include "chat.pb.h"
-#include "latency_histogram.hpp"
+#include "metrics/latency_histogram.hpp"
 
 namespace chat::server {
 

@@ -6,7 +6,7 @@
 #include <cctype>
 #include <vector>
 
-#include "prometheus_text.hpp"
+#include "metrics/prometheus_text.hpp"
 #include "server_context.hpp"
 #include "shard.hpp"
 

@@ -9,8 +9,8 @@
 #include <thread>
 
 #include "http_request.hpp"
-#include "latency_histogram.hpp"
-#include "prometheus_text.hpp"
+#include "metrics/latency_histogram.hpp"
+#include "metrics/prometheus_text.hpp"
 
 using namespace chat::server;
 using namespace std::chrono_literals;
