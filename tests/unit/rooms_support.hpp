@@ -1,0 +1,247 @@
+#pragma once
+// Rooms without sockets: real shards that are never started (the test runs their handlers), fake
+// client sessions that record what they are sent, and a fake room log whose appends the test
+// answers when and how it wants.
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "client_session.hpp"
+#include "names.hpp"
+#include "room_log.hpp"
+#include "server_context.hpp"
+#include "shard.hpp"
+#include "storage_engine.hpp"
+
+namespace chat::test {
+
+// A client of any front end, as rooms see it: it records every frame it is sent.
+class FakeClient final : public server::ClientSession {
+ public:
+  FakeClient(server::Shard& shard, std::uint64_t id, std::string nick)
+      : shard_(shard), ref_{shard.index(), id}, nick_(std::move(nick)) {
+    shard_.add_session(*this);
+  }
+  ~FakeClient() override { shard_.remove_session(*this); }
+
+  server::SessionRef ref() const override { return ref_; }
+  const std::string& nick() const override { return nick_; }
+  void deliver(const SharedFrame& frame) override {
+    FrameDecoder decoder;
+    decoder.feed(frame->bytes);
+    v1::ServerFrame decoded;
+    if (decoder.next(decoded) != DecodeStatus::frame) throw std::runtime_error("bad frame");
+    frames.push_back(std::move(decoded));
+  }
+  void on_joined(const std::string& key, const std::string&,
+                 std::vector<SharedFrame> joined_frames) override {
+    shard_.local_rooms().add(key, this);
+    for (const SharedFrame& frame : joined_frames) deliver(frame);
+  }
+  void on_join_failed(const std::string&, SharedFrame error) override { deliver(error); }
+  void close_with(v1::Disconnect::Reason, const std::string&, std::uint32_t) override {}
+  void abort() override {}
+  std::size_t outbox_bytes() const override { return 0; }
+  bool uses_tls() const override { return false; }
+
+  // The frames received so far that match, taken out of frames.
+  std::vector<v1::ServerFrame> take(const std::function<bool(const v1::ServerFrame&)>& match) {
+    std::vector<v1::ServerFrame> taken;
+    std::erase_if(frames, [&](const v1::ServerFrame& frame) {
+      if (!match(frame)) return false;
+      taken.push_back(frame);
+      return true;
+    });
+    return taken;
+  }
+
+  std::vector<v1::ServerFrame> frames;
+
+ private:
+  server::Shard& shard_;
+  server::SessionRef ref_;
+  std::string nick_;
+};
+
+// A room log that queues appends until the test answers them, giving sequences as a store does.
+class FakeLog final : public server::RoomLog {
+ public:
+  struct Append {
+    v1::RoomMessage message;
+    std::string room_key;
+    std::string sender_key;
+    std::function<void(server::storage::AppendResult)> done;
+  };
+
+  void append(v1::RoomMessage message, std::string room_key, std::string sender_key,
+              std::function<void(server::storage::AppendResult)> done) override {
+    appends.push_back(
+        {std::move(message), std::move(room_key), std::move(sender_key), std::move(done)});
+  }
+  // Answers the oldest append: stored with the room's next sequence, or a duplicate of what the
+  // same sender's client_msg_id stored before.
+  void store_next() {
+    Append next = std::move(appends.front());
+    appends.pop_front();
+    const auto id = std::tuple(next.room_key, next.sender_key, next.message.client_msg_id());
+    if (next.message.client_msg_id() != 0) {
+      if (auto it = stored_ids_.find(id); it != stored_ids_.end()) {
+        next.done({.ok = true, .duplicate = true, .seq = it->second, .error = {}});
+        return;
+      }
+    }
+    std::uint64_t& last = last_seq_[next.room_key];
+    last = std::max(last + 1, next.message.seq());
+    if (next.message.client_msg_id() != 0) stored_ids_[id] = last;
+    next.done({.ok = true, .duplicate = false, .seq = last, .error = {}});
+  }
+  void fail_next(const std::string& error) {
+    Append next = std::move(appends.front());
+    appends.pop_front();
+    next.done({.ok = false, .duplicate = false, .seq = 0, .error = error});
+  }
+
+  void set_topic(std::string, std::string, std::string,
+                 std::function<void(server::storage::WriteResult)> done) override {
+    done({.ok = true, .error = {}});
+  }
+  void edit(std::string, std::uint64_t, std::string, std::string, std::int64_t,
+            std::function<void(server::storage::EditResult)> done) override {
+    done({});
+  }
+  void remove(std::string, std::uint64_t, std::string,
+              std::function<void(server::storage::EditResult)> done) override {
+    done({});
+  }
+  void mark_read(std::string, std::string, std::uint64_t,
+                 std::function<void(server::storage::WriteResult)> done) override {
+    done({.ok = true, .error = {}});
+  }
+  void create_account(std::string, std::string, std::string,
+                      std::function<void(server::storage::CreateAccountResult)> done) override {
+    done({});
+  }
+  void history(std::string, server::storage::HistoryQuery,
+               std::function<void(server::storage::HistoryResult)> done) override {
+    done({});
+  }
+  void read_markers(std::string,
+                    std::function<void(server::storage::ReadMarkersResult)> done) override {
+    done({});
+  }
+  void find_account(std::string,
+                    std::function<void(server::storage::FindAccountResult)> done) override {
+    done({});
+  }
+  void check_writable(std::function<void(server::storage::WriteResult)> done) override {
+    done({.ok = true, .error = {}});
+  }
+  server::storage::StoreStats stats() const override { return {}; }
+  std::vector<server::storage::RoomRecord> load_rooms() override { return {}; }
+  std::vector<v1::RoomMessage> load_recent(const std::string&, std::uint32_t) override {
+    return {};
+  }
+
+  std::deque<Append> appends;
+
+ private:
+  std::map<std::string, std::uint64_t> last_seq_;
+  std::map<std::tuple<std::string, std::string, std::uint64_t>, std::uint64_t> stored_ids_;
+};
+
+// An embedded server's rooms on `shards` shards that never start: run() runs every handler that
+// the shards have queued (posts between shards included) until none is left.
+class RoomsUnderTest {
+ public:
+  explicit RoomsUnderTest(std::uint32_t shards = 2,
+                          const std::function<void(server::ServerConfig&)>& configure = {}) {
+    if (configure) configure(context_.config);
+    context_.room_log = &log;
+    for (std::uint32_t i = 0; i < shards; ++i)
+      context_.shards.push_back(std::make_unique<server::Shard>(i, context_));
+  }
+  ~RoomsUnderTest() {
+    clients_.clear();
+    run();
+  }
+
+  FakeClient& connect(std::uint32_t shard, const std::string& nick) {
+    clients_.push_back(std::make_unique<FakeClient>(*context_.shards[shard], next_id_++, nick));
+    return *clients_.back();
+  }
+
+  void run() {
+    for (bool ran = true; ran;) {
+      ran = false;
+      for (auto& shard : context_.shards) {
+        shard->io().restart();
+        ran |= shard->io().poll() > 0;
+      }
+    }
+  }
+
+  void join(FakeClient& client, const std::string& room, std::uint32_t history = 0,
+            std::optional<std::uint64_t> resume_after = std::nullopt,
+            std::uint64_t request_id = 1) {
+    server::JoinArgs args{.room = room,
+                          .key = name_key(room),
+                          .who = client.ref(),
+                          .nick = client.nick(),
+                          .request_id = request_id,
+                          .history = history,
+                          .resume_after = resume_after};
+    on_home(room, [args = std::move(args)](server::HomeRooms& rooms) mutable {
+      rooms.join(std::move(args));
+    });
+  }
+  void leave(FakeClient& client, const std::string& room) {
+    client_shard(client).local_rooms().remove(name_key(room), &client);
+    on_home(room, [key = name_key(room), who = client.ref()](server::HomeRooms& rooms) {
+      rooms.leave(key, who, "bye");
+    });
+  }
+  void say(FakeClient& client, const std::string& room, const std::string& text,
+           std::uint64_t client_msg_id = 0, std::uint64_t request_id = 2) {
+    server::PublishArgs args{.key = name_key(room),
+                             .who = client.ref(),
+                             .nick = client.nick(),
+                             .text = text,
+                             .client_msg_id = client_msg_id,
+                             .action = false,
+                             .request_id = request_id,
+                             .received_at = std::chrono::steady_clock::now()};
+    on_home(room, [args = std::move(args)](server::HomeRooms& rooms) mutable {
+      rooms.publish(std::move(args));
+    });
+  }
+  // Answers the oldest append with the next sequence, and runs what follows.
+  void store_next() {
+    log.store_next();
+    run();
+  }
+
+  FakeLog log;
+
+ private:
+  void on_home(const std::string& room, std::function<void(server::HomeRooms&)> work) {
+    server::post_to_home(context_, name_key(room), std::move(work));
+    run();
+  }
+  server::Shard& client_shard(const FakeClient& client) {
+    return *context_.shards[client.ref().shard];
+  }
+
+  server::ServerContext context_;
+  std::vector<std::unique_ptr<FakeClient>> clients_;
+  std::uint64_t next_id_ = 1;
+};
+
+}  // namespace chat::test
