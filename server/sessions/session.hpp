@@ -117,10 +117,10 @@ class Session final : public ClientSession, public Connection::Handler {
   void handle_change(std::uint64_t id, const std::string& room, std::uint64_t seq,
                      const std::string* text);
   // session_account.cpp
-  void finish_hello(std::uint64_t id, const v1::Hello& hello, const LoginResult& login);
-  // Cluster mode: the nick claimed across the cluster too (or not).
-  void finish_cluster_claim(std::uint64_t id, const v1::Hello& hello, const LoginResult& login,
-                            const storage::WriteResult& claimed);
+  // Login, the nick claimed on this node and across the cluster, then Welcome: one coroutine,
+  // which the connection waits for before it ends. The password is dropped once checked.
+  asio::awaitable<void> handshake(std::uint64_t id, v1::Hello hello);
+  // A nick change, claimed across the cluster (or not).
   void rename_claimed(std::uint64_t id, const std::string& nick,
                       const storage::WriteResult& claimed);
   // Renames on this node; false after answering NICK_IN_USE.

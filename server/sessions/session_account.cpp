@@ -1,7 +1,11 @@
-// The handshake and what belongs to an account: Hello (checked off the shard thread when a
-// password is involved), Register and read markers.
+// The handshake and what belongs to an account: Hello (the password checked off the shard
+// thread), Register and read markers.
 #include <spdlog/spdlog.h>
 
+#include <asio/co_spawn.hpp>
+
+#include "awaitable_callback.hpp"
+#include "logging.hpp"
 #include "names.hpp"
 #include "session.hpp"
 #include "shard.hpp"
@@ -28,53 +32,52 @@ void Session::handle_hello(std::uint64_t id, const v1::Hello& hello) {
     send_error(id, v1::Error::INVALID_NAME, "nick " + std::string(describe(problem)));
     return;
   }
-  ServerContext& context = shard_.context();
-  context.accounts->login(hello.nick(), hello.password(), address_of(peer()),
-                          [&context, ref = ref_, id, hello](LoginResult login) {
-                            with_session(context, ref, [id, hello, login](Session& session) {
-                              session.finish_hello(id, hello, login);
-                            });
-                          });
+  connection_.task_started();
+  asio::co_spawn(shard_.io(), handshake(id, hello), [this](std::exception_ptr error) {
+    if (error) spdlog::error("session={} handshake failed: {}", ref_.id, describe_exception(error));
+    connection_.task_ended();
+  });
 }
 
-void Session::finish_hello(std::uint64_t id, const v1::Hello& hello, const LoginResult& login) {
-  if (connection_.closing()) return;
+asio::awaitable<void> Session::handshake(std::uint64_t id, v1::Hello hello) {
+  ServerContext& context = shard_.context();
+  const auto executor = shard_.io().get_executor();
+  std::string password = std::move(*hello.mutable_password());
+  hello.clear_password();
+  const LoginResult login = co_await answer_of<LoginResult>(executor, [&](auto done) {
+    context.accounts->login(hello.nick(), std::move(password), address_of(peer()), std::move(done));
+  });
+  if (connection_.closing()) co_return;
   if (!login.ok) {
     spdlog::info("login refused {} session={} nick={}: {}", peer(), ref_.id, hello.nick(),
                  login.message);
-    send_error(id, login.code, login.message, login.retry_after_ms);
-  } else if (!shard_.context().nicks.claim(hello.nick(), ref_)) {
-    send_error(id, v1::Error::NICK_IN_USE, "nick is in use");
-  } else if (ServerContext& context = shard_.context(); context.nick_registry) {
+    co_return send_error(id, login.code, login.message, login.retry_after_ms);
+  }
+  if (!context.nicks.claim(hello.nick(), ref_)) {
+    co_return send_error(id, v1::Error::NICK_IN_USE, "nick is in use");
+  }
+  if (context.nick_registry) {
     // Unique on this node; now across the cluster. Requests wait behind the Hello meanwhile.
     cluster_nick_ = name_key(hello.nick());
-    context.nick_registry->claim_nick(
-        cluster_nick_, ref_.id,
-        [&context, ref = ref_, id, hello, login](storage::WriteResult claimed) {
-          with_session(context, ref, [id, hello, login, claimed](Session& session) {
-            session.finish_cluster_claim(id, hello, login, claimed);
-          });
-        });
-    return;
-  } else {
-    welcome(id, hello, login);
-  }
-}
-
-void Session::finish_cluster_claim(std::uint64_t id, const v1::Hello& hello,
-                                   const LoginResult& login, const storage::WriteResult& claimed) {
-  if (connection_.closing()) return;
-  if (!claimed.ok) {
-    shard_.context().nicks.release(hello.nick(), ref_);
-    cluster_nick_.clear();
-    if (claimed.error.empty()) {
-      send_error(id, v1::Error::NICK_IN_USE, "nick is in use on another server of the cluster");
-    } else {
-      send_error(id, v1::Error::UNAVAILABLE, "cannot check the nick across the cluster: try again");
+    const auto claimed = co_await answer_of<storage::WriteResult>(executor, [&](auto done) {
+      context.nick_registry->claim_nick(cluster_nick_, ref_.id, std::move(done));
+    });
+    if (connection_.closing()) {
+      context.nicks.release(hello.nick(), ref_);  // (cluster_nick_ goes with the destructor)
+      co_return;
     }
-  } else {
-    welcome(id, hello, login);
+    if (!claimed.ok) {
+      context.nicks.release(hello.nick(), ref_);
+      cluster_nick_.clear();
+      if (claimed.error.empty()) {
+        co_return send_error(id, v1::Error::NICK_IN_USE,
+                             "nick is in use on another server of the cluster");
+      }
+      co_return send_error(id, v1::Error::UNAVAILABLE,
+                           "cannot check the nick across the cluster: try again");
+    }
   }
+  welcome(id, hello, login);
 }
 
 void Session::welcome(std::uint64_t id, const v1::Hello& hello, const LoginResult& login) {

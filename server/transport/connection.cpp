@@ -59,7 +59,7 @@ asio::awaitable<void> Connection::run(Handler& handler) {
     if (std::string_view(role) == "writer") writer_done_ = true;
     wake_.notify();
   };
-  helpers_running_ = 2;
+  helpers_running_ += 2;
   asio::co_spawn(executor, write_loop(), [on_end](std::exception_ptr e) { on_end("writer", e); });
   asio::co_spawn(executor, watchdog(), [on_end](std::exception_ptr e) { on_end("watchdog", e); });
   co_await read_loop();

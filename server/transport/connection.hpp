@@ -81,6 +81,14 @@ class Connection {
   // coroutine, which finishes it asynchronously (and owns writing until the queue is empty).
   void flush();
 
+  // Work of the front end's that refers to the connection and runs as a coroutine of its own (a
+  // handshake waiting for a password check): run() does not return before it ended.
+  void task_started() { ++helpers_running_; }
+  void task_ended() {
+    --helpers_running_;
+    wake_.notify();
+  }
+
   void wake_reader() { wake_.notify(); }
   void wake_watchdog() { watchdog_timer_.cancel(); }
 
