@@ -38,9 +38,13 @@ void Shard::stop_and_join() {
   if (thread_.joinable()) thread_.join();
 }
 
-void Shard::add_session(ClientSession& session) { sessions_.emplace(session.ref().id, &session); }
+void Shard::add_session(ClientSession& session) {
+  assert(on_own_thread());
+  sessions_.emplace(session.ref().id, &session);
+}
 
 void Shard::remove_session(ClientSession& session) {
+  assert(on_own_thread());
   sessions_.erase(session.ref().id);
   if (sessions_.empty() && on_drained_) std::exchange(on_drained_, nullptr)();
 }
@@ -58,11 +62,13 @@ ShardSnapshot Shard::snapshot() const {
 }
 
 ClientSession* Shard::find_session(std::uint64_t id) const {
+  assert(on_own_thread());
   auto it = sessions_.find(id);
   return it == sessions_.end() ? nullptr : it->second;
 }
 
 void Shard::schedule_flush(Connection& connection) {
+  assert(on_own_thread());
   dirty_.push_back(&connection);
   if (flush_posted_) return;
   flush_posted_ = true;

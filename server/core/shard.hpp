@@ -6,6 +6,8 @@
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 
+#include <cassert>
+
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -40,6 +42,11 @@ class Shard {
   void reload(const ServerConfig& config);
 
   void start();
+  // True on this shard's thread, or before it started (start-up, and tests that run its loop).
+  // Functions that must run on their shard assert it (debug builds).
+  bool on_own_thread() const {
+    return !thread_.joinable() || std::this_thread::get_id() == thread_.get_id();
+  }
   // Stops the event loop and joins the thread; sessions still running are destroyed.
   void stop_and_join();
 

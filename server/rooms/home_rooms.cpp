@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cassert>
+
 #include <algorithm>
 #include <chrono>
 
@@ -23,6 +25,7 @@ const std::deque<v1::RoomMessage>& HomeRooms::Room::history() const {
 }
 
 void HomeRooms::broadcast(const std::string& key, const Room& room, const SharedFrame& frame) {
+  assert(shard_.on_own_thread());
   for (std::uint32_t i = 0; i < room.members_per_shard.size(); ++i) {
     if (room.members_per_shard[i] == 0) continue;
     Shard& target = *context_.shards[i];
@@ -118,6 +121,7 @@ void HomeRooms::restore(const storage::RoomRecord& record, std::vector<v1::RoomM
 }
 
 void HomeRooms::join(JoinArgs args) {
+  assert(shard_.on_own_thread());
   auto [it, created] = rooms_.try_emplace(args.key);
   Room& room = it->second;
   if (created) {
@@ -187,6 +191,7 @@ void HomeRooms::refuse_join(const JoinArgs& join, v1::Error::Code code, const ch
 }
 
 void HomeRooms::leave(const std::string& key, SessionRef who, const std::string& reason) {
+  assert(shard_.on_own_thread());
   auto it = rooms_.find(key);
   if (it == rooms_.end()) return;
   Room& room = it->second;
@@ -223,6 +228,7 @@ void HomeRooms::leave(const std::string& key, SessionRef who, const std::string&
 }
 
 void HomeRooms::typing(const std::string& key, SessionRef who, const std::string& nick) {
+  assert(shard_.on_own_thread());
   auto it = rooms_.find(key);
   if (it == rooms_.end() || !it->second.members.contains(who.id)) return;
   v1::ServerFrame event;
@@ -233,6 +239,7 @@ void HomeRooms::typing(const std::string& key, SessionRef who, const std::string
 }
 
 void HomeRooms::rename(const std::string& key, SessionRef who, const std::string& new_nick) {
+  assert(shard_.on_own_thread());
   auto it = rooms_.find(key);
   if (it == rooms_.end()) return;
   auto member = it->second.members.find(who.id);
@@ -251,6 +258,7 @@ void HomeRooms::rename(const std::string& key, SessionRef who, const std::string
 
 void HomeRooms::set_topic(const std::string& key, SessionRef who, const std::string& topic,
                           std::uint64_t request_id) {
+  assert(shard_.on_own_thread());
   Room* room = find_member_room(key, who, request_id);
   if (!room) return;
   v1::ServerFrame event;
@@ -290,6 +298,7 @@ void HomeRooms::on_topic_stored(const std::string& key, SessionRef who, std::uin
 }
 
 void HomeRooms::who(const std::string& key, SessionRef asker, std::uint64_t request_id) {
+  assert(shard_.on_own_thread());
   Room* room = find_member_room(key, asker, request_id);
   if (!room) return;
   std::vector<std::string> nicks;

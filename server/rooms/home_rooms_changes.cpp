@@ -2,6 +2,8 @@
 // then the home shard updates its memory and tells the room.
 #include <spdlog/spdlog.h>
 
+#include <cassert>
+
 #include "home_rooms.hpp"
 #include "names.hpp"
 #include "shard.hpp"
@@ -20,6 +22,7 @@ SharedFrame ok_frame(std::uint64_t request_id) {
 }  // namespace
 
 void HomeRooms::change(ChangeArgs args) {
+  assert(shard_.on_own_thread());
   Room* room = find_member_room(args.key, args.who, args.request_id);
   if (!room) return;
   auto done = [context = &context_, args](storage::EditResult result) {
@@ -80,6 +83,7 @@ void HomeRooms::on_changed(const ChangeArgs& args, const storage::EditResult& re
 
 void HomeRooms::mark_read(const std::string& key, SessionRef who, std::string account_key,
                           std::uint64_t seq, std::uint64_t request_id) {
+  assert(shard_.on_own_thread());
   Room* room = find_member_room(key, who, request_id);
   if (!room) return;
   context_.room_log->mark_read(

@@ -5,6 +5,8 @@
 // twice is dropped by sequence).
 #include <spdlog/spdlog.h>
 
+#include <cassert>
+
 #include "home_rooms.hpp"
 #include "shard.hpp"
 
@@ -61,6 +63,7 @@ void HomeRooms::on_subscribed(const std::string& key) {
 }
 
 void HomeRooms::on_loaded(const std::string& key, LoadedRoom loaded) {
+  assert(shard_.on_own_thread());
   auto it = rooms_.find(key);
   if (it == rooms_.end()) return;
   Room& room = it->second;
@@ -108,6 +111,7 @@ void HomeRooms::on_loaded(const std::string& key, LoadedRoom loaded) {
 }
 
 void HomeRooms::on_bus_message(const std::string& key, v1::RoomMessage message) {
+  assert(shard_.on_own_thread());
   auto it = rooms_.find(key);
   if (it == rooms_.end()) return;
   Room& room = it->second;
@@ -127,6 +131,7 @@ void HomeRooms::deliver_next(const std::string& key, Room& room, v1::RoomMessage
 }
 
 void HomeRooms::rejoin() {
+  assert(shard_.on_own_thread());
   for (const auto& [key, room] : rooms_) {
     if (!room.live) continue;
     context_.bus->raise_seq(key, room.settled_seq());
@@ -170,6 +175,7 @@ void HomeRooms::catch_up_later(const std::string& key, int attempt) {
 
 void HomeRooms::on_caught_up(const std::string& key, std::uint64_t read,
                              storage::HistoryResult result) {
+  assert(shard_.on_own_thread());
   auto it = rooms_.find(key);
   if (it == rooms_.end() || !it->second.live) return;
   Room& room = it->second;
@@ -191,6 +197,7 @@ void HomeRooms::on_caught_up(const std::string& key, std::uint64_t read,
 }
 
 void HomeRooms::on_room_event(const std::string& key, v1::ServerFrame event) {
+  assert(shard_.on_own_thread());
   auto it = rooms_.find(key);
   if (it == rooms_.end() || !it->second.live) return;  // a room being loaded reads them from Redis
   Room& room = it->second;

@@ -3,6 +3,8 @@
 // says there is more), and a range reaching below what was kept gets an explicit Gap.
 #include <spdlog/spdlog.h>
 
+#include <cassert>
+
 #include <algorithm>
 
 #include "home_rooms.hpp"
@@ -46,6 +48,7 @@ void set_gap(v1::HistoryReply& reply, std::uint64_t from, std::uint64_t to) {
 
 void HomeRooms::history(const std::string& key, SessionRef asker, const v1::History& query,
                         std::uint64_t request_id) {
+  assert(shard_.on_own_thread());
   Room* room = find_member_room(key, asker, request_id);
   if (!room) return;
   expire(*room);

@@ -2,12 +2,15 @@
 // and read from Redis when the channel was away.
 #include <spdlog/spdlog.h>
 
+#include <cassert>
+
 #include "home_rooms.hpp"
 #include "shard.hpp"
 
 namespace chat::server {
 
 void HomeRooms::on_presence(const std::string& key, Presence presence) {
+  assert(shard_.on_own_thread());
   auto it = rooms_.find(key);
   if (it == rooms_.end()) return;
   Room& room = it->second;
@@ -35,6 +38,7 @@ void HomeRooms::read_members(const std::string& key) {
 // What this node showed and the record differ: the difference is told to its members.
 void HomeRooms::on_members_read(const std::string& key, std::uint64_t read,
                                 const std::optional<RoomMembers>& members) {
+  assert(shard_.on_own_thread());
   auto it = rooms_.find(key);
   if (it == rooms_.end() || !it->second.live) return;
   Room& room = it->second;
@@ -73,6 +77,7 @@ void HomeRooms::show_presence(const std::string& key, const Room& room, const Pr
 
 // Here only: Redis's records of the node's members are removed by the reaper (every node runs it).
 void HomeRooms::on_node_lost(const std::string& node) {
+  assert(shard_.on_own_thread());
   for (auto& [key, room] : rooms_) {
     for (const Presence& leave : room.remote.on_node_lost(node)) show_presence(key, room, leave);
   }

@@ -3,6 +3,8 @@
 // Group commit keeps the store's cost per message low; callbacks come back in sequence order.
 #include <spdlog/spdlog.h>
 
+#include <cassert>
+
 #include "home_rooms.hpp"
 #include "names.hpp"
 #include "shard.hpp"
@@ -18,6 +20,7 @@ std::string in_flight_key(const std::string& sender_key, std::uint64_t client_ms
 }  // namespace
 
 void HomeRooms::publish(PublishArgs args) {
+  assert(shard_.on_own_thread());
   Room* room = find_member_room(args.key, args.who, args.request_id);
   if (!room) return;
   std::string sender_key = name_key(args.nick);
@@ -63,6 +66,7 @@ void HomeRooms::publish(PublishArgs args) {
 void HomeRooms::on_stored(const std::string& key, v1::RoomMessage message, const Waiter& sender,
                           std::chrono::steady_clock::time_point received_at,
                           const std::string& sender_key, const storage::AppendResult& stored) {
+  assert(shard_.on_own_thread());
   auto it = rooms_.find(key);
   if (it == rooms_.end()) return;
   Room& room = it->second;

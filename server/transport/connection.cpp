@@ -7,6 +7,8 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
+#include <cassert>
+
 #include "logging.hpp"
 #include "shard.hpp"
 #include "tls_channel.hpp"
@@ -171,6 +173,7 @@ asio::awaitable<void> Connection::watchdog() {
 }
 
 PushResult Connection::push(const SharedFrame& frame) {
+  assert(shard_.on_own_thread());
   const PushResult result = outbox_.push(frame);
   if (result == PushResult::queued) schedule_write();
   return result;
@@ -205,6 +208,7 @@ void Connection::begin_closing() {
 }
 
 void Connection::flush() {
+  assert(shard_.on_own_thread());
   flush_scheduled_ = false;
   if (writer_busy_ || !socket_.is_open()) return;
   std::string& scratch = shard_.write_scratch();
