@@ -19,6 +19,7 @@
 
 #include "host_port.hpp"
 #include "logging.hpp"
+#include "socket_deadline.hpp"
 
 namespace chat::server {
 namespace {
@@ -66,7 +67,7 @@ std::string format_head(const HttpResponse& response) {
 }
 
 struct Connection {
-  explicit Connection(tcp::socket s) : socket(std::move(s)), deadline(socket.get_executor()) {}
+  explicit Connection(tcp::socket s) : socket(std::move(s)), deadline(socket) {}
 
   void abort() {
     asio::error_code ignored;
@@ -75,17 +76,8 @@ struct Connection {
   }
 
   tcp::socket socket;
-  asio::steady_timer deadline;
+  SocketDeadline deadline;  // closes the socket, which ends whatever the connection waits for
 };
-
-// Closes the connection at the deadline, which ends whatever it is waiting for.
-void arm_deadline(const std::shared_ptr<Connection>& connection,
-                  std::chrono::milliseconds timeout) {
-  connection->deadline.expires_after(timeout);
-  connection->deadline.async_wait([weak = std::weak_ptr(connection)](asio::error_code ec) {
-    if (auto alive = weak.lock(); alive && !ec) alive->abort();
-  });
-}
 
 }  // namespace
 
@@ -142,7 +134,7 @@ void HttpEndpoint::Listener::spawn_serve(tcp::socket socket) {
 
 asio::awaitable<void> HttpEndpoint::Listener::serve(std::shared_ptr<Connection> connection) {
   tcp::socket& socket = connection->socket;
-  arm_deadline(connection, limits.timeout);
+  connection->deadline.expires_after(limits.timeout);
   HttpRequestParser parser;
   std::array<char, 2048> buffer;
   bool received = false;
@@ -162,7 +154,7 @@ asio::awaitable<void> HttpEndpoint::Listener::serve(std::shared_ptr<Connection> 
   const bool head_only =
       parser.status() == HttpParseStatus::complete && parser.request().method == "HEAD";
   const std::string head = format_head(response);
-  arm_deadline(connection, limits.timeout);
+  connection->deadline.expires_after(limits.timeout);
   const std::array<asio::const_buffer, 2> buffers{
       asio::buffer(head), asio::buffer(response.body.data(), head_only ? 0 : response.body.size())};
   if (auto [ec, n] = co_await asio::async_write(socket, buffers, use_tuple); ec) co_return;

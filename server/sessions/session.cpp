@@ -10,6 +10,7 @@
 #include "logging.hpp"
 #include "reply_frames.hpp"
 #include "shard.hpp"
+#include "socket_deadline.hpp"
 #include "tls_channel.hpp"
 #include "tls_handshake.hpp"
 
@@ -269,18 +270,9 @@ asio::awaitable<void> serve_tls(Shard& shard, asio::ip::tcp::socket socket,
   asio::error_code ec;
   socket.set_option(asio::ip::tcp::no_delay(true), ec);
   auto channel = std::make_unique<TlsChannel>(std::move(context));
-  // Closing the socket at the deadline ends the handshake's pending read or write.
-  asio::steady_timer deadline(socket.get_executor());
+  SocketDeadline deadline(socket);
   deadline.expires_after(std::chrono::milliseconds(shard.config().handshake_timeout_ms));
-  auto finished = std::make_shared<bool>(false);
-  deadline.async_wait([&socket, finished](const asio::error_code& error) {
-    if (!error && !*finished) {
-      asio::error_code ignored;
-      socket.close(ignored);
-    }
-  });
   TlsHandshakeResult handshake = co_await tls_handshake(socket, *channel);
-  *finished = true;
   deadline.cancel();
   if (!handshake.ok) {
     ServerStats::add(shard.context().stats.tls_handshake_failures);
@@ -293,10 +285,6 @@ asio::awaitable<void> serve_tls(Shard& shard, asio::ip::tcp::socket socket,
       // Half-close, then read what the client still sends until it closes (a second at most):
       // closing with unread input would reset the connection and could lose the Disconnect.
       deadline.expires_after(std::chrono::seconds(1));
-      deadline.async_wait([&socket](const asio::error_code& error) {
-        asio::error_code ignored;
-        if (!error) socket.close(ignored);
-      });
       co_await asio::async_write(socket, asio::buffer(bytes->bytes), use_tuple);
       socket.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
       for (std::array<char, 512> sink;;) {
