@@ -172,13 +172,6 @@ asio::awaitable<void> Connection::watchdog() {
   }
 }
 
-PushResult Connection::push(const SharedFrame& frame) {
-  assert(shard_.on_own_thread());
-  const PushResult result = outbox_.push(frame);
-  if (result == PushResult::queued) schedule_write();
-  return result;
-}
-
 void Connection::close_after(const SharedFrame& last) {
   if (closing_) return;
   begin_closing();
@@ -272,8 +265,8 @@ bool Connection::decrypt(std::string_view& bytes) {
   return true;
 }
 
-void Connection::schedule_write() {
-  if (writer_busy_ || flush_scheduled_) return;
+void Connection::schedule_flush() {
+  assert(shard_.on_own_thread());
   flush_scheduled_ = true;
   shard_.schedule_flush(*this);
 }

@@ -64,8 +64,12 @@ class Connection {
   asio::awaitable<void> run(Handler& handler);
 
   // Queues a frame without waiting (nothing more once closing); flushed with the shard's next
-  // flush.
-  PushResult push(const SharedFrame& frame);
+  // flush. Inline: it runs once per member of every room message.
+  PushResult push(const SharedFrame& frame) {
+    const PushResult result = outbox_.push(frame);
+    if (result == PushResult::queued) schedule_write();
+    return result;
+  }
   // Closing: the last frame queued (past every limit), flushed, then the connection closes
   // within close_timeout_ms. Without a frame: what is queued is flushed, then it closes.
   void close_after(const SharedFrame& last);
@@ -104,7 +108,10 @@ class Connection {
   asio::awaitable<void> watchdog();
   void begin_closing();
   void wake_writer();
-  void schedule_write();
+  void schedule_write() {
+    if (!writer_busy_ && !flush_scheduled_) schedule_flush();
+  }
+  void schedule_flush();
   // Frames queued, or TLS records waiting to go out.
   bool has_output() const;
   // Appends the next batch of queued frames to out, as TLS records on a TLS connection. False when
