@@ -157,6 +157,11 @@ TEST_CASE("presence spans the nodes: joins, leaves, Who and member counts") {
 
   auto alice = TestClient::connect_as(first.port(), "alice");
   REQUIRE(alice.join("lobby").has_join_reply());
+  // Her node records her in Redis after it answered her (a busy machine can make that late): bob's
+  // node counts what Redis has when it loads the room.
+  REQUIRE(chat::test::eventually([&] {
+    return redis.query({"HLEN", "chat:r:lobby:members"}) == "1";
+  }));
   auto bob = TestClient::connect_as(second.port(), "bob");
   const auto bob_joined = bob.join("lobby");
   REQUIRE(bob_joined.has_join_reply());
