@@ -1,24 +1,15 @@
 #include "session.hpp"
 
 #include <spdlog/spdlog.h>
-#include <asio/co_spawn.hpp>
-#include <asio/this_coro.hpp>
-#include <asio/write.hpp>
-
-#include <array>
 
 #include "logging.hpp"
 #include "reply_frames.hpp"
 #include "shard.hpp"
-#include "socket_deadline.hpp"
+#include "tls_accept.hpp"
 #include "tls_channel.hpp"
-#include "tls_handshake.hpp"
 
 namespace chat::server {
 namespace {
-
-using asio::experimental::as_tuple;
-constexpr auto use_tuple = as_tuple(asio::use_awaitable);
 
 // What the decoder may keep allocated between reads (it holds only partial frames).
 constexpr std::size_t idle_decoder_bytes = 512;
@@ -269,38 +260,17 @@ asio::awaitable<void> serve_tls(Shard& shard, asio::ip::tcp::socket socket,
   std::string peer = peer_of(socket);
   asio::error_code ec;
   socket.set_option(asio::ip::tcp::no_delay(true), ec);
-  auto channel = std::make_unique<TlsChannel>(std::move(context));
-  SocketDeadline deadline(socket);
-  deadline.expires_after(std::chrono::milliseconds(shard.config().handshake_timeout_ms));
-  TlsHandshakeResult handshake = co_await tls_handshake(socket, *channel);
-  deadline.cancel();
-  if (!handshake.ok) {
-    ServerStats::add(shard.context().stats.tls_handshake_failures);
-    spdlog::info("TLS handshake with {} failed: {}", peer, handshake.failure);
-    if (handshake.peer_sent_plaintext && socket.is_open()) {
-      v1::ServerFrame frame;
-      frame.mutable_disconnect()->set_reason(v1::Disconnect::PROTOCOL_ERROR);
-      frame.mutable_disconnect()->set_message("this port speaks TLS: connect with TLS");
-      const SharedFrame bytes = encode_frame(frame);
-      // Half-close, then read what the client still sends until it closes (a second at most):
-      // closing with unread input would reset the connection and could lose the Disconnect.
-      deadline.expires_after(std::chrono::seconds(1));
-      co_await asio::async_write(socket, asio::buffer(bytes->bytes), use_tuple);
-      socket.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
-      for (std::array<char, 512> sink;;) {
-        auto [read_error, n] = co_await socket.async_read_some(asio::buffer(sink), use_tuple);
-        if (read_error) break;
-      }
-      deadline.cancel();
-    }
-    socket.close(ec);
-    co_return;
-  }
+  v1::ServerFrame refusal;
+  refusal.mutable_disconnect()->set_reason(v1::Disconnect::PROTOCOL_ERROR);
+  refusal.mutable_disconnect()->set_message("this port speaks TLS: connect with TLS");
+  std::optional<TlsAccepted> accepted =
+      co_await accept_tls(shard, socket, std::move(context), peer, encode_frame(refusal)->bytes);
+  if (!accepted) co_return;
   if (shard.shutting_down()) co_return;  // drained already: SERVER_SHUTDOWN went out without it
   socket.non_blocking(true, ec);
-  spdlog::info("connect {} shard={} tls={}", peer, shard.index(), channel->protocol());
-  Session session(shard, std::move(socket), std::move(peer), std::move(channel),
-                  std::move(handshake.early_plaintext));
+  spdlog::info("connect {} shard={} tls={}", peer, shard.index(), accepted->channel->protocol());
+  Session session(shard, std::move(socket), std::move(peer), std::move(accepted->channel),
+                  std::move(accepted->early_plaintext));
   co_await session.run();
 }
 
