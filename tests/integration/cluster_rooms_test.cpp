@@ -256,7 +256,7 @@ TEST_CASE("a dead node's members leave the room list even when no other node fol
   chat::test::RedisProcess redis;
   const std::vector<std::string> flags{
       "--engine",       "redis", "--redis",          redis.address(),
-      "--heartbeat-ms", "200",   "--node-expiry-ms", "2000"};
+      "--heartbeat-ms", "200",   "--node-expiry-ms", "3000"};
   chat::test::ServerProcess doomed(flags);
   TestServer survivor(node_config(redis));
 
@@ -271,7 +271,7 @@ TEST_CASE("a dead node's members leave the room list even when no other node fol
   CHECK(redis.query({"SMEMBERS", doomed_nicks}) == "alice");
 
   doomed.stop(SIGKILL);
-  // Its heartbeat expires after 2 s here; the survivor then removes its members from Redis.
+  // Its heartbeat expires after 3 s here; the survivor then removes its members from Redis.
   CHECK(chat::test::eventually([&] { return summary(list_rooms(bob)) == Names{"solo:0"}; },
                                std::chrono::seconds(20)));
   CHECK(redis.query({"SCARD", "chat:nodes"}) == "1");  // the survivor alone

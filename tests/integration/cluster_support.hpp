@@ -7,14 +7,15 @@
 
 namespace chat::test {
 
-// heartbeat_ms: short, so that a dead node is noticed within two seconds, not five.
+// heartbeat_ms: short, so that a dead node is noticed within three seconds, not five.
 inline server::ServerConfig node_config(const RedisProcess& redis,
                                         std::uint32_t heartbeat_ms = 200) {
   auto config = test_config();
   config.engine = "redis";
   config.redis = redis.address();
   config.heartbeat_ms = heartbeat_ms;
-  config.node_expiry_ms = 10 * heartbeat_ms;
+  // Longer than a reconnection's backoff can keep the heartbeats' connection behind the others.
+  config.node_expiry_ms = 15 * heartbeat_ms;
   return config;
 }
 
