@@ -9,7 +9,7 @@ void RemoteMembers::reset(const RoomMembers& members, std::string own_node) {
 
 bool RemoteMembers::on_change(const Presence& presence) {
   if (reads_pending_ > 0) changes_while_reading_.push_back(presence);
-  return apply(presence);
+  return apply_to(members_, presence);
 }
 
 std::uint64_t RemoteMembers::start_read() {
@@ -51,7 +51,7 @@ std::vector<Presence> RemoteMembers::on_read(std::uint64_t read,
                              .detail = known->second});
     }
   }
-  for (const Presence& difference : differences) apply(difference);
+  for (const Presence& difference : differences) apply_to(members_, difference);
   return differences;
 }
 
@@ -80,35 +80,20 @@ RemoteMembers::Members RemoteMembers::others(const RoomMembers& record) const {
   return result;
 }
 
-bool RemoteMembers::apply(const Presence& presence) {
+bool RemoteMembers::apply_to(Members& members, const Presence& presence) {
   switch (presence.change) {
     case Presence::Change::joined:
-      return members_.emplace(presence.field, presence.nick).second;
+      return members.emplace(presence.field, presence.nick).second;
     case Presence::Change::left:
-      return members_.erase(presence.field) > 0;
+      return members.erase(presence.field) > 0;
     case Presence::Change::renamed: {
-      auto member = members_.find(presence.field);
-      if (member == members_.end() || member->second == presence.nick) return false;
+      auto member = members.find(presence.field);
+      if (member == members.end() || member->second == presence.nick) return false;
       member->second = presence.nick;
       return true;
     }
   }
   return false;
-}
-
-void RemoteMembers::apply_to(Members& members, const Presence& presence) {
-  switch (presence.change) {
-    case Presence::Change::joined:
-      members.emplace(presence.field, presence.nick);
-      break;
-    case Presence::Change::left:
-      members.erase(presence.field);
-      break;
-    case Presence::Change::renamed:
-      if (auto member = members.find(presence.field); member != members.end())
-        member->second = presence.nick;
-      break;
-  }
 }
 
 }  // namespace chat::server

@@ -38,8 +38,8 @@ class RemoteMembers {
 
  private:
   Members others(const RoomMembers& record) const;
-  bool apply(const Presence& presence);
-  static void apply_to(Members& members, const Presence& presence);
+  // True when the change changed members (a join of a member known already does not).
+  static bool apply_to(Members& members, const Presence& presence);
 
   std::string own_node_;
   Members members_;
