@@ -242,6 +242,14 @@ std::string peer_of(const asio::ip::tcp::socket& socket) {
   return ec ? "unknown" : endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
 }
 
+// What a client that speaks plain text to the TLS port is told.
+SharedFrame plaintext_refusal() {
+  v1::ServerFrame refusal;
+  refusal.mutable_disconnect()->set_reason(v1::Disconnect::PROTOCOL_ERROR);
+  refusal.mutable_disconnect()->set_message("this port speaks TLS: connect with TLS");
+  return encode_frame(refusal);
+}
+
 }  // namespace
 
 asio::awaitable<void> serve(Shard& shard, asio::ip::tcp::socket socket) {
@@ -260,11 +268,9 @@ asio::awaitable<void> serve_tls(Shard& shard, asio::ip::tcp::socket socket,
   std::string peer = peer_of(socket);
   asio::error_code ec;
   socket.set_option(asio::ip::tcp::no_delay(true), ec);
-  v1::ServerFrame refusal;
-  refusal.mutable_disconnect()->set_reason(v1::Disconnect::PROTOCOL_ERROR);
-  refusal.mutable_disconnect()->set_message("this port speaks TLS: connect with TLS");
+  static const SharedFrame refusal = plaintext_refusal();  // encoded once, read by every shard
   std::optional<TlsAccepted> accepted =
-      co_await accept_tls(shard, socket, std::move(context), peer, encode_frame(refusal)->bytes);
+      co_await accept_tls(shard, socket, std::move(context), peer, refusal->bytes);
   if (!accepted) co_return;
   if (shard.shutting_down()) co_return;  // drained already: SERVER_SHUTDOWN went out without it
   socket.non_blocking(true, ec);
