@@ -45,6 +45,8 @@ MessageOrder::Answer page(std::vector<v1::RoomMessage> found, bool has_more = fa
   return {.ok = true, .messages = std::move(found), .has_more = has_more};
 }
 
+MessageOrder::Answer failed_read() { return {.ok = false, .messages = {}, .has_more = false}; }
+
 }  // namespace
 
 TEST_CASE("messages in sequence go out as they come; copies and old ones are stale") {
@@ -151,7 +153,7 @@ TEST_CASE("a failed read is asked again twice while the log is reachable, then t
   order.reset(10);
   Recorder out;
   REQUIRE(order.arrive(message(12), out));
-  const MessageOrder::Answer failed{.ok = false, .messages = {}, .has_more = false};
+  const MessageOrder::Answer failed = failed_read();
   CHECK(order.on_answer(order.start_read().number, failed, true, out) == Next::read_later);
   CHECK(order.failed_reads() == 1);
   CHECK(order.on_answer(order.start_read().number, failed, true, out) == Next::read_later);
@@ -166,7 +168,7 @@ TEST_CASE("a read that failed because the log is away waits for its return") {
   order.reset(10);
   Recorder out;
   REQUIRE(order.arrive(message(12), out));
-  const MessageOrder::Answer failed{.ok = false, .messages = {}, .has_more = false};
+  const MessageOrder::Answer failed = failed_read();
   CHECK(order.on_answer(order.start_read().number, failed, false, out) == Next::nothing);
   CHECK(order.failed_reads() == 0);
   CHECK(order.held() == 1);
@@ -181,7 +183,7 @@ TEST_CASE("a successful read resets the count of failed ones") {
   order.reset(10);
   Recorder out;
   REQUIRE(order.arrive(message(12), out));
-  const MessageOrder::Answer failed{.ok = false, .messages = {}, .has_more = false};
+  const MessageOrder::Answer failed = failed_read();
   CHECK(order.on_answer(order.start_read().number, failed, true, out) == Next::read_later);
   CHECK(order.on_answer(order.start_read().number, page(messages(11, 12)), true, out) ==
         Next::nothing);

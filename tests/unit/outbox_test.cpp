@@ -3,12 +3,14 @@
 #include <string>
 
 #include "chat.pb.h"
+#include "decode_frame.hpp"
 #include "framing.hpp"
 #include "outbox.hpp"
 
 using chat::FramePriority;
 using chat::Outbox;
 using chat::PushResult;
+using chat::test::decode;
 
 namespace {
 
@@ -24,14 +26,6 @@ chat::SharedFrame frame_of(FramePriority priority, std::size_t size = 100) {
   chat::v1::ServerFrame frame;
   frame.mutable_typing()->set_nick(std::string(size, 'n'));
   return chat::encode_frame(frame, priority);
-}
-
-chat::v1::ServerFrame decode(const chat::EncodedFrame& frame) {
-  chat::FrameDecoder decoder;
-  decoder.feed(frame.bytes);
-  chat::v1::ServerFrame out;
-  REQUIRE(decoder.next(out) == chat::DecodeStatus::frame);
-  return out;
 }
 
 }  // namespace

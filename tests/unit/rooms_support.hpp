@@ -9,12 +9,12 @@
 #include <memory>
 #include <optional>
 #include <set>
-#include <stdexcept>
 #include <string>
 #include <tuple>
 #include <vector>
 
 #include "client_session.hpp"
+#include "decode_frame.hpp"
 #include "names.hpp"
 #include "room_log.hpp"
 #include "server_context.hpp"
@@ -34,13 +34,7 @@ class FakeClient final : public server::ClientSession {
 
   server::SessionRef ref() const override { return ref_; }
   const std::string& nick() const override { return nick_; }
-  void deliver(const SharedFrame& frame) override {
-    FrameDecoder decoder;
-    decoder.feed(frame->bytes);
-    v1::ServerFrame decoded;
-    if (decoder.next(decoded) != DecodeStatus::frame) throw std::runtime_error("bad frame");
-    frames.push_back(std::move(decoded));
-  }
+  void deliver(const SharedFrame& frame) override { frames.push_back(decode(*frame)); }
   void on_joined(const std::string& key, const std::string&,
                  std::vector<SharedFrame> joined_frames) override {
     shard_.local_rooms().add(key, this);
