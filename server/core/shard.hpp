@@ -7,7 +7,6 @@
 #include <asio/steady_timer.hpp>
 
 #include <cassert>
-
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -24,7 +23,6 @@
 
 namespace chat::server {
 
-class ClientSession;
 class Connection;
 
 class Shard {

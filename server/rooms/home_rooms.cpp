@@ -2,9 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include <cassert>
-
 #include <algorithm>
+#include <cassert>
 #include <chrono>
 
 #include "names.hpp"

@@ -3,9 +3,8 @@
 // says there is more), and a range reaching below what was kept gets an explicit Gap.
 #include <spdlog/spdlog.h>
 
-#include <cassert>
-
 #include <algorithm>
+#include <cassert>
 
 #include "home_rooms.hpp"
 #include "shard.hpp"
