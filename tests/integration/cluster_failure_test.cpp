@@ -323,7 +323,9 @@ TEST_CASE("a login that renews an expired heartbeat still has its node record it
 TEST_CASE("nicks stay unique across the cluster after Redis restarts empty") {
   chat::test::RedisProcess redis;
   TestServer first(node_config(redis));
-  TestServer second(node_config(redis));
+  auto second_config = node_config(redis);
+  second_config.http = "127.0.0.1:0";  // its /readyz tells when it has Redis again
+  TestServer second(second_config);
   auto alice = TestClient::connect_as(first.port(), "alice");
   auto bob = TestClient::connect_as(first.port(), "bob");
   v1::ClientFrame rename;
@@ -344,6 +346,10 @@ TEST_CASE("nicks stay unique across the cluster after Redis restarts empty") {
       },
       std::chrono::seconds(20)));
   CHECK(redis.query({"HEXISTS", "chat:nicks", "bob"}) == "0");
+  // The second node reconnects on its own backoff: until then it answers UNAVAILABLE.
+  REQUIRE(chat::test::eventually(
+      [&] { return chat::test::http_get(second.server().http_port(), "/readyz").status == 200; },
+      std::chrono::seconds(20)));
 
   for (const char* nick : {"Alice", "ROBERT"}) {
     TestClient copycat(second.port());
