@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -29,6 +30,13 @@ struct EncodedFrame {
   FramePriority priority = FramePriority::control;
   std::string room;       // chat frames: the room, so a backlog can be replaced by a Gap
   std::uint64_t seq = 0;  // chat frames: the message's sequence in that room
+  // Bytes in a connection's own wire format already (a WebSocket pong or close): sent as they are,
+  // with no length prefix to take off.
+  bool wire_ready = false;
+  // The frame in another wire format (a WebSocket text message in protobuf's JSON mapping), built
+  // by the first connection that sends it in that format and shared by the others, on any shard.
+  mutable std::once_flag other_format_once;
+  mutable std::string other_format;
 };
 using SharedFrame = std::shared_ptr<const EncodedFrame>;
 
