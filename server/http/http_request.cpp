@@ -68,9 +68,11 @@ const std::string* HttpRequest::header(std::string_view name) const {
 }
 
 HttpParseStatus HttpRequestParser::feed(std::string_view bytes) {
+  used_of_last_feed_ = 0;
   for (const char c : bytes) {
     if (status_ != HttpParseStatus::need_more) break;
     take_byte(c);
+    ++used_of_last_feed_;
   }
   return status_;
 }

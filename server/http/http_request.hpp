@@ -34,6 +34,9 @@ class HttpRequestParser {
   // that causes them, so the outcome does not depend on how the stream was split into reads. Once
   // complete or in error, the parser stays so and ignores what it is fed (a body, say).
   HttpParseStatus feed(std::string_view bytes);
+  // How many bytes of the last feed() belong to the head: what follows is the next protocol's
+  // (a WebSocket client's first frames).
+  std::size_t used_of_last_feed() const { return used_of_last_feed_; }
   // The stream ended: a head still incomplete is an error (400).
   HttpParseStatus finish();
 
@@ -56,6 +59,7 @@ class HttpRequestParser {
   void fail(int status, std::string reason);
 
   HttpParseStatus status_ = HttpParseStatus::need_more;
+  std::size_t used_of_last_feed_ = 0;
   std::string line_;          // the line being received, without its LF
   std::size_t received_ = 0;  // bytes of the head so far
   bool have_request_line_ = false;
