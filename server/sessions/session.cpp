@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "chat_v1_codec.hpp"
 #include "logging.hpp"
 #include "reply_frames.hpp"
 #include "shard.hpp"
@@ -9,22 +10,18 @@
 #include "tls_channel.hpp"
 
 namespace chat::server {
-namespace {
-
-// What the decoder may keep allocated between reads (it holds only partial frames).
-constexpr std::size_t idle_decoder_bytes = 512;
-
-}  // namespace
 
 Session::Session(Shard& shard, asio::ip::tcp::socket socket, std::string peer,
-                 std::unique_ptr<TlsChannel> tls, std::string early_plaintext)
+                 std::unique_ptr<ClientCodec> codec, std::unique_ptr<TlsChannel> tls,
+                 std::string early_input)
     : shard_(shard),
+      codec_(std::move(codec)),
       connection_(shard, std::move(socket), std::move(peer), std::move(tls),
-                  std::move(early_plaintext)),
+                  std::move(early_input)),
       ref_{shard.index(), shard.context().next_session_id.fetch_add(1)},
-      decoder_(shard.config().max_frame_bytes),
       request_bucket_(shard.config().messages_per_second, shard.config().message_burst),
       byte_bucket_(shard.config().bytes_per_second, shard.config().bytes_burst) {
+  connection_.set_encoder(codec_->encoder());
   shard_.add_session(*this);
   ServerStats::add(shard_.context().stats.sessions_current);
 }
@@ -46,8 +43,8 @@ asio::awaitable<void> Session::run() {
   co_await connection_.run(*this);
   const auto seconds =
       std::chrono::duration<double>(clock::now() - connection_.connected_at()).count();
-  spdlog::info("disconnect {} session={} nick={} reason={} after {:.1f}s{}", peer(), ref_.id,
-               nick_.empty() ? "-" : nick_,
+  spdlog::info("disconnect {} session={} transport={} nick={} reason={} after {:.1f}s{}", peer(),
+               ref_.id, codec_->transport(), nick_.empty() ? "-" : nick_,
                close_reason_ != v1::Disconnect::REASON_UNSPECIFIED
                    ? v1::Disconnect::Reason_Name(close_reason_)
                    : "CLIENT_CLOSED",
@@ -56,26 +53,41 @@ asio::awaitable<void> Session::run() {
 
 void Session::on_input(std::string_view bytes) {
   ping_sent_ = false;
-  decoder_.feed(bytes);
+  codec_->feed(bytes);
   handle_input();
 }
 
 void Session::handle_input() {
-  while (taking_requests() && !input_blocked()) {
-    std::string_view payload;
-    const DecodeStatus status = decoder_.next_payload(payload);
-    if (status == DecodeStatus::need_more) break;
-    if (status == DecodeStatus::error) {
-      close_with(v1::Disconnect::PROTOCOL_ERROR, std::string(describe(decoder_.error())));
-      break;
-    }
-    if (request_.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
+  bool more = true;
+  while (more && taking_requests() && !input_blocked()) more = take_input();
+  codec_->release_if_idle();
+}
+
+bool Session::take_input() {
+  switch (codec_->next(request_)) {
+    case ClientCodec::Input::need_more:
+      return false;
+    case ClientCodec::Input::request:
       handle(request_);
-    } else {
-      handle_unparsable(payload);
-    }
+      return true;
+    case ClientCodec::Input::unparsable:
+      handle_unparsable(codec_->unparsable_payload());
+      return true;
+    case ClientCodec::Input::invalid:
+      ++unanswered_;
+      send_error(0, v1::Error::BAD_REQUEST, codec_->problem());
+      return true;
+    case ClientCodec::Input::reply:
+      connection_.push(codec_->take_reply());
+      return true;
+    case ClientCodec::Input::end:
+      on_input_end();
+      return false;
+    case ClientCodec::Input::error:
+      close_with(v1::Disconnect::PROTOCOL_ERROR, codec_->problem());
+      return false;
   }
-  decoder_.release_if_idle(idle_decoder_bytes);
+  return false;
 }
 
 void Session::on_input_end() {
@@ -114,7 +126,13 @@ void Session::finish_draining() {
   }
 }
 
-void Session::close_quietly() { connection_.close_after_flush(); }
+void Session::close_quietly() {
+  if (auto last = codec_->closing_frame(v1::Disconnect::REASON_UNSPECIFIED, "")) {
+    connection_.close_after(last);
+  } else {
+    connection_.close_after_flush();
+  }
+}
 
 Connection::clock::time_point Session::on_timer(clock::time_point now) {
   const ServerConfig& config = shard_.config();
@@ -200,7 +218,7 @@ void Session::disconnect_now(v1::Disconnect::Reason reason, const std::string& m
   disconnect->set_reason(reason);
   disconnect->set_message(message);
   disconnect->set_retry_after_ms(retry_after_ms);
-  connection_.close_after(encode_frame(frame));
+  connection_.close_after(encode_frame(frame), codec_->closing_frame(reason, message));
 }
 
 void Session::abort() {
@@ -259,7 +277,8 @@ asio::awaitable<void> serve(Shard& shard, asio::ip::tcp::socket socket) {
   socket.non_blocking(true, ec);         // flush() writes without waiting
   if (shard.shutting_down()) co_return;  // accepted just before the listener closed
   spdlog::info("connect {} shard={}", peer, shard.index());
-  Session session(shard, std::move(socket), std::move(peer));
+  Session session(shard, std::move(socket), std::move(peer),
+                  std::make_unique<ChatV1Codec>(shard.config().max_frame_bytes));
   co_await session.run();
 }
 
@@ -275,8 +294,9 @@ asio::awaitable<void> serve_tls(Shard& shard, asio::ip::tcp::socket socket,
   if (shard.shutting_down()) co_return;  // drained already: SERVER_SHUTDOWN went out without it
   socket.non_blocking(true, ec);
   spdlog::info("connect {} shard={} tls={}", peer, shard.index(), accepted->channel->protocol());
-  Session session(shard, std::move(socket), std::move(peer), std::move(accepted->channel),
-                  std::move(accepted->early_plaintext));
+  Session session(shard, std::move(socket), std::move(peer),
+                  std::make_unique<ChatV1Codec>(shard.config().max_frame_bytes),
+                  std::move(accepted->channel), std::move(accepted->early_plaintext));
   co_await session.run();
 }
 

@@ -19,6 +19,7 @@
 
 #include "accounts.hpp"
 #include "chat.pb.h"
+#include "client_codec.hpp"
 #include "client_session.hpp"
 #include "connection.hpp"
 #include "framing.hpp"
@@ -40,10 +41,12 @@ class Session final : public ClientSession, public Connection::Handler {
  public:
   using clock = std::chrono::steady_clock;
 
-  // tls: the channel of a TLS connection whose handshake is done (nullptr: plain text), and the
-  // plaintext that arrived with the handshake's end.
+  // codec: the client's wire format. tls: the channel of a TLS connection whose handshake is done
+  // (nullptr: plain text). early_input: what arrived before the session began (with the TLS
+  // handshake's end, or after a WebSocket upgrade).
   Session(Shard& shard, asio::ip::tcp::socket socket, std::string peer,
-          std::unique_ptr<TlsChannel> tls = nullptr, std::string early_plaintext = {});
+          std::unique_ptr<ClientCodec> codec, std::unique_ptr<TlsChannel> tls = nullptr,
+          std::string early_input = {});
   ~Session() override;
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -79,6 +82,8 @@ class Session final : public ClientSession, public Connection::Handler {
   // Handles the requests buffered in the decoder, in order, until one that later requests depend
   // on (Hello, Join, SetNick, Register) has to be answered first.
   void handle_input() override;
+  // Takes the next thing the codec decoded; false when nothing more can be taken now.
+  bool take_input();
   bool input_blocked() const override {
     return taking_requests() && ordering_barrier_ && unanswered_ > 0;
   }
@@ -146,6 +151,7 @@ class Session final : public ClientSession, public Connection::Handler {
   void leave_everything(const std::string& reason);
 
   Shard& shard_;
+  std::unique_ptr<ClientCodec> codec_;
   Connection connection_;
   SessionRef ref_;
   std::string nick_;
@@ -169,7 +175,6 @@ class Session final : public ClientSession, public Connection::Handler {
   std::string close_message_;
   bool ping_sent_ = false;
 
-  FrameDecoder decoder_;
   v1::ClientFrame request_;  // reused for every decoded request
 
   TokenBucket request_bucket_;

@@ -172,10 +172,11 @@ asio::awaitable<void> Connection::watchdog() {
   }
 }
 
-void Connection::close_after(const SharedFrame& last) {
+void Connection::close_after(const SharedFrame& last, const SharedFrame& after_last) {
   if (closing_) return;
   begin_closing();
   outbox_.push_unbounded(last);
+  if (after_last) outbox_.push_unbounded(after_last);
   schedule_write();
   wake_writer();
   wake_watchdog();
@@ -239,18 +240,26 @@ bool Connection::has_output() const { return !outbox_.empty() || (tls_ && tls_->
 bool Connection::take_batch(std::string& out) {
   const std::size_t count = outbox_.begin_batch();
   if (!tls_) {
-    for (std::size_t i = 0; i < count; ++i) out.append(outbox_.frame(i).bytes);
+    append_batch(count, out);
     outbox_.complete_batch();
     return count > 0;
   }
   std::string& plaintext = shard_.tls_scratch();
   plaintext.clear();
-  for (std::size_t i = 0; i < count; ++i) plaintext.append(outbox_.frame(i).bytes);
+  append_batch(count, plaintext);
   outbox_.complete_batch();
   tls_->send(plaintext);
   const std::size_t before = out.size();
   tls_->take_output(out);
   return out.size() > before;
+}
+
+void Connection::append_batch(std::size_t count, std::string& out) const {
+  if (encoder_ == nullptr) {
+    for (std::size_t i = 0; i < count; ++i) out.append(outbox_.frame(i).bytes);
+    return;
+  }
+  for (std::size_t i = 0; i < count; ++i) encoder_->append(out, outbox_.frame(i));
 }
 
 bool Connection::decrypt(std::string_view& bytes) {

@@ -52,6 +52,14 @@ class Connection {
     virtual clock::time_point on_timer(clock::time_point now) = 0;
   };
 
+  // How queued frames go on the wire when not as encoded (length-prefixed protobuf): a WebSocket
+  // front end puts each in a WebSocket message. Called on the shard's thread, for every frame sent.
+  class Encoder {
+   public:
+    virtual ~Encoder() = default;
+    virtual void append(std::string& out, const EncodedFrame& frame) const = 0;
+  };
+
   // peer: the client's address, for logs. tls: the channel of a TLS connection whose handshake is
   // done (nullptr: plain text), and the plaintext that arrived with the handshake's end.
   Connection(Shard& shard, asio::ip::tcp::socket socket, std::string peer,
@@ -62,6 +70,8 @@ class Connection {
 
   // Serves the connection until it closes and every coroutine has ended.
   asio::awaitable<void> run(Handler& handler);
+  // nullptr (the default): frames are sent as encoded.
+  void set_encoder(const Encoder* encoder) { encoder_ = encoder; }
 
   // Queues a frame without waiting (nothing more once closing); flushed with the shard's next
   // flush. Inline: it runs once per member of every room message.
@@ -70,9 +80,10 @@ class Connection {
     if (result == PushResult::queued) schedule_write();
     return result;
   }
-  // Closing: the last frame queued (past every limit), flushed, then the connection closes
-  // within close_timeout_ms. Without a frame: what is queued is flushed, then it closes.
-  void close_after(const SharedFrame& last);
+  // Closing: the last frame queued (past every limit), and then after_last if any (a WebSocket
+  // close), flushed, then the connection closes within close_timeout_ms. Without a frame: what is
+  // queued is flushed, then it closes.
+  void close_after(const SharedFrame& last, const SharedFrame& after_last = nullptr);
   void close_after_flush();
   // Drops what is queued and not written yet (a slow consumer's backlog).
   void discard_pending() { outbox_.discard_pending(); }
@@ -117,6 +128,7 @@ class Connection {
   // Appends the next batch of queued frames to out, as TLS records on a TLS connection. False when
   // there was nothing to send.
   bool take_batch(std::string& out);
+  void append_batch(std::size_t count, std::string& out) const;
   // Decrypts what a TLS connection received; false when the connection cannot go on.
   bool decrypt(std::string_view& bytes);
   void write_failed();
@@ -125,6 +137,7 @@ class Connection {
 
   Shard& shard_;
   Handler* handler_ = nullptr;
+  const Encoder* encoder_ = nullptr;
   asio::ip::tcp::socket socket_;
   std::string peer_;
   std::unique_ptr<TlsChannel> tls_;
