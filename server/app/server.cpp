@@ -11,6 +11,7 @@
 #include "acceptor.hpp"
 #include "cluster_dispatch.hpp"
 #include "logging.hpp"
+#include "session.hpp"
 #include "shard.hpp"
 #include "status_endpoint.hpp"
 #include "storage_engine.hpp"
@@ -113,12 +114,13 @@ void Server::start() {
     return *address;
   };
   if (!config.listen.empty()) {
-    acceptor_ =
-        std::make_unique<Acceptor>(*context_, io, address_of("listen", config.listen), *admission_);
+    acceptor_ = std::make_unique<Acceptor>(*context_, io, address_of("listen", config.listen),
+                                           *admission_, chat_v1_front_door());
   }
   if (!config.tls_listen.empty()) {
-    tls_acceptor_ = std::make_unique<Acceptor>(
-        *context_, io, address_of("tls_listen", config.tls_listen), *admission_, load_tls(config));
+    tls_acceptor_ =
+        std::make_unique<Acceptor>(*context_, io, address_of("tls_listen", config.tls_listen),
+                                   *admission_, chat_v1_front_door(), load_tls(config));
   }
   if (!config.http.empty()) status_ = std::make_unique<StatusEndpoint>(*context_, config.http);
   // A node whose Redis answers takes its first clients ready; one whose Redis is away starts

@@ -254,12 +254,6 @@ void Session::leave_everything(const std::string& reason) {
 
 namespace {
 
-std::string peer_of(const asio::ip::tcp::socket& socket) {
-  asio::error_code ec;
-  const auto endpoint = socket.remote_endpoint(ec);
-  return ec ? "unknown" : endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
-}
-
 // What a client that speaks plain text to the TLS port is told.
 SharedFrame plaintext_refusal() {
   v1::ServerFrame refusal;
@@ -298,6 +292,26 @@ asio::awaitable<void> serve_tls(Shard& shard, asio::ip::tcp::socket socket,
                   std::make_unique<ChatV1Codec>(shard.config().max_frame_bytes),
                   std::move(accepted->channel), std::move(accepted->early_plaintext));
   co_await session.run();
+}
+
+FrontDoor chat_v1_front_door() {
+  return {
+      .name = "chat",
+      .serve =
+          [](Shard& shard, asio::ip::tcp::socket socket, std::shared_ptr<TlsContext> tls) {
+            return tls ? serve_tls(shard, std::move(socket), std::move(tls))
+                       : serve(shard, std::move(socket));
+          },
+      .refusal =
+          [](const Refusal& refusal) {
+            v1::ServerFrame frame;
+            auto* disconnect = frame.mutable_disconnect();
+            disconnect->set_reason(refusal.reason);
+            disconnect->set_message(refusal.message);
+            disconnect->set_retry_after_ms(refusal.retry_after_ms);
+            return encode_frame(frame)->bytes;
+          },
+  };
 }
 
 }  // namespace chat::server

@@ -23,6 +23,7 @@
 #include "client_session.hpp"
 #include "connection.hpp"
 #include "framing.hpp"
+#include "front_door.hpp"
 #include "seen_direct_messages.hpp"
 #include "session_ref.hpp"
 #include "shard.hpp"
@@ -200,5 +201,7 @@ asio::awaitable<void> serve(Shard& shard, asio::ip::tcp::socket socket);
 // gets a plain-text Disconnect saying the port wants TLS.
 asio::awaitable<void> serve_tls(Shard& shard, asio::ip::tcp::socket socket,
                                 std::shared_ptr<TlsContext> context);
+// The chat port's front door: serve() or serve_tls(); a refused client gets a Disconnect frame.
+FrontDoor chat_v1_front_door();
 
 }  // namespace chat::server

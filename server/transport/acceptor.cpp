@@ -6,9 +6,7 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
-#include "framing.hpp"
 #include "logging.hpp"
-#include "session.hpp"
 #include "shard.hpp"
 
 namespace chat::server {
@@ -30,12 +28,13 @@ AdmissionLimits admission_limits(const ServerConfig& config) {
 }
 
 Acceptor::Acceptor(ServerContext& context, asio::io_context& io, const ListenAddress& address,
-                   Admission& admission, std::shared_ptr<TlsContext> tls)
+                   Admission& admission, FrontDoor front_door, std::shared_ptr<TlsContext> tls)
     : context_(context),
       io_(io),
       acceptor_(io),
       backoff_(io),
       admission_(admission),
+      front_door_(std::move(front_door)),
       tls_(std::move(tls)),
       accept_bucket_(context.config.accepts_per_second, context.config.accept_burst) {
   asio::error_code ec;
@@ -101,14 +100,12 @@ asio::awaitable<void> Acceptor::accept_loop() {
     if (auto refusal = admission_.admit(address)) {
       ServerStats::add(context_.stats.connections_rejected);
       ServerStats::add(context_.stats.rejections[static_cast<std::size_t>(refusal->cause)]);
-      spdlog::warn("refused {}: {}", address, refusal->message);
+      spdlog::warn("refused {} ({}): {}", address, front_door_.name, refusal->message);
       reject(std::move(socket), *refusal);
       continue;
     }
     ServerStats::add(context_.stats.connections_accepted);
-    auto session =
-        tls_ ? serve_tls(shard, std::move(socket), tls_) : serve(shard, std::move(socket));
-    asio::co_spawn(shard.io(), std::move(session),
+    asio::co_spawn(shard.io(), front_door_.serve(shard, std::move(socket), tls_),
                    [this, address = std::move(address)](std::exception_ptr e) {
                      admission_.release(address);
                      log_if_failed("session", e);
@@ -117,17 +114,12 @@ asio::awaitable<void> Acceptor::accept_loop() {
 }
 
 void Acceptor::reject(asio::ip::tcp::socket socket, const Refusal& refusal) {
-  v1::ServerFrame frame;
-  auto* disconnect = frame.mutable_disconnect();
-  disconnect->set_reason(refusal.reason);
-  disconnect->set_message(refusal.message);
-  disconnect->set_retry_after_ms(refusal.retry_after_ms);
-  auto bytes = encode_frame(frame);
   auto executor = socket.get_executor();
   asio::co_spawn(
       executor,
-      [socket = std::move(socket), bytes]() mutable -> asio::awaitable<void> {
-        co_await asio::async_write(socket, asio::buffer(bytes->bytes), use_tuple);
+      [socket = std::move(socket),
+       bytes = front_door_.refusal(refusal)]() mutable -> asio::awaitable<void> {
+        co_await asio::async_write(socket, asio::buffer(bytes), use_tuple);
         asio::error_code ignored;
         socket.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
         socket.close(ignored);

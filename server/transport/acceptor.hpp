@@ -1,6 +1,6 @@
 #pragma once
 // The accept loop: admission control, an accept-rate limit, EMFILE back-off, and hand-off of each
-// new connection to a shard (round robin), where its session runs.
+// new connection to a shard (round robin), where its front door serves it.
 
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
@@ -11,6 +11,7 @@
 
 #include "admission.hpp"
 #include "config.hpp"
+#include "front_door.hpp"
 #include "token_bucket.hpp"
 
 namespace chat {
@@ -27,7 +28,7 @@ class Acceptor {
   // context every connection does a TLS handshake first. Connections from all acceptors count
   // against one admission.
   Acceptor(ServerContext& context, asio::io_context& io, const ListenAddress& address,
-           Admission& admission, std::shared_ptr<TlsContext> tls = nullptr);
+           Admission& admission, FrontDoor front_door, std::shared_ptr<TlsContext> tls = nullptr);
 
   std::uint16_t port() const { return port_; }
   void start();
@@ -49,6 +50,7 @@ class Acceptor {
   asio::steady_timer backoff_;
   std::uint16_t port_ = 0;
   Admission& admission_;
+  FrontDoor front_door_;
   std::shared_ptr<TlsContext> tls_;
   TokenBucket accept_bucket_;
   std::uint32_t next_shard_ = 0;
