@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "host_port.hpp"
+#include "http_status.hpp"
 #include "logging.hpp"
 #include "socket_deadline.hpp"
 
@@ -26,25 +27,6 @@ namespace {
 
 using tcp = asio::ip::tcp;
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
-
-std::string_view reason_phrase(int status) {
-  static constexpr std::pair<int, std::string_view> phrases[] = {
-      {200, "OK"},
-      {204, "No Content"},
-      {400, "Bad Request"},
-      {403, "Forbidden"},
-      {404, "Not Found"},
-      {405, "Method Not Allowed"},
-      {414, "URI Too Long"},
-      {431, "Request Header Fields Too Large"},
-      {500, "Internal Server Error"},
-      {503, "Service Unavailable"},
-      {505, "HTTP Version Not Supported"},
-  };
-  for (const auto& [code, phrase] : phrases)
-    if (code == status) return phrase;
-  return "";  // the reason phrase may be empty (RFC 9112, section 4)
-}
 
 HttpResponse text_response(int status, std::string body) {
   return {.status = status, .body = std::move(body) + "\n"};

@@ -7,6 +7,7 @@
 
 #include <array>
 
+#include "lingering_close.hpp"
 #include "shard.hpp"
 #include "socket_deadline.hpp"
 #include "tls_channel.hpp"
@@ -17,19 +18,11 @@ namespace {
 
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 
-// Half-closes after the refusal, then reads what the client still sends until it closes (a second
-// at most): closing with unread input would reset the connection and could lose the refusal.
 asio::awaitable<void> refuse_plaintext(asio::ip::tcp::socket& socket, SocketDeadline& deadline,
                                        std::string_view refusal) {
   deadline.expires_after(std::chrono::seconds(1));
   co_await asio::async_write(socket, asio::buffer(refusal), use_tuple);
-  asio::error_code ignored;
-  socket.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-  for (std::array<char, 512> sink;;) {
-    auto [read_error, n] = co_await socket.async_read_some(asio::buffer(sink), use_tuple);
-    if (read_error) break;
-  }
-  deadline.cancel();
+  co_await lingering_close(socket, deadline);
 }
 
 }  // namespace
