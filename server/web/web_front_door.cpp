@@ -1,0 +1,117 @@
+#include "web_front_door.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <optional>
+
+#include "http_request.hpp"
+#include "lingering_close.hpp"
+#include "session.hpp"
+#include "shard.hpp"
+#include "socket_deadline.hpp"
+#include "tls_accept.hpp"
+#include "tls_channel.hpp"
+#include "web_stream.hpp"
+#include "websocket_codec.hpp"
+
+namespace chat::server {
+namespace {
+
+// Reads until the parser has a whole head or an error; input keeps what came after the head (the
+// next request, or a WebSocket client's first frames). False when the client left between
+// requests.
+asio::awaitable<bool> read_head(WebStream& stream, HttpRequestParser& parser, std::string& input) {
+  bool received = !input.empty();
+  for (;;) {
+    if (!input.empty()) {
+      parser.feed(input);
+      input.erase(0, parser.used_of_last_feed());
+      if (parser.status() != HttpParseStatus::need_more) co_return true;
+    }
+    if (!co_await stream.read_some(input)) {
+      if (!received) co_return false;
+      parser.finish();  // a client that half-closed inside a head still gets its 400
+      co_return true;
+    }
+    received = true;
+  }
+}
+
+asio::awaitable<void> serve_websocket(Shard& shard, asio::ip::tcp::socket socket, std::string peer,
+                                      const WebSocketUpgrade& upgrade, WebStream& stream,
+                                      std::string early_input) {
+  if (shard.shutting_down()) co_return;  // drained already: its Disconnect went out without it
+  asio::error_code ec;
+  socket.non_blocking(true, ec);  // flush() writes without waiting
+  spdlog::info("connect {} shard={} transport=ws protocol={}", peer, shard.index(),
+               upgrade.protocol);
+  Session session(shard, std::move(socket), std::move(peer),
+                  std::make_unique<WebSocketCodec>(upgrade.format, shard.config().max_frame_bytes),
+                  stream.take_tls(), std::move(early_input));
+  co_await session.run();
+}
+
+}  // namespace
+
+asio::awaitable<void> serve_web(Shard& shard, asio::ip::tcp::socket socket,
+                                std::shared_ptr<TlsContext> tls, const WebRouter& router) {
+  std::string peer = peer_of(socket);
+  asio::error_code ec;
+  socket.set_option(asio::ip::tcp::no_delay(true), ec);
+  std::string input;
+  std::unique_ptr<TlsChannel> channel;
+  if (tls) {
+    static const std::string refusal =
+        router.answer_unparsable(400, "this port speaks TLS: use https://").head +
+        "this port speaks TLS: use https://\n";
+    auto accepted = co_await accept_tls(shard, socket, std::move(tls), peer, refusal);
+    if (!accepted) co_return;
+    channel = std::move(accepted->channel);
+    input = std::move(accepted->early_plaintext);
+  }
+  WebStream stream(socket, std::move(channel));
+  SocketDeadline deadline(socket);
+  const auto timeout = std::chrono::milliseconds(shard.config().handshake_timeout_ms);
+  for (;;) {
+    deadline.expires_after(timeout);
+    HttpRequestParser parser;
+    if (!co_await read_head(stream, parser, input)) co_return;
+    const bool parsed = parser.status() == HttpParseStatus::complete;
+    const WebAnswer answer =
+        parsed ? router.answer(parser.request())
+               : router.answer_unparsable(parser.error_status(), parser.error_reason());
+    const bool head_only = parsed && parser.request().method == "HEAD";
+    std::string bytes = answer.head;
+    if (!head_only) bytes += answer.body();
+    if (!co_await stream.write(bytes)) co_return;
+    if (answer.upgrade) {
+      deadline.cancel();
+      co_await serve_websocket(shard, std::move(socket), std::move(peer), *answer.upgrade, stream,
+                               std::move(input));
+      co_return;
+    }
+    if (parsed)
+      spdlog::debug("web {} {} {} -> {}", peer, parser.request().method, parser.request().path,
+                    answer.status);
+    if (!answer.keep_alive) {
+      co_await lingering_close(socket, deadline);
+      co_return;
+    }
+  }
+}
+
+FrontDoor web_front_door(const WebRouter& router) {
+  return {
+      .name = "web",
+      .serve =
+          [&router](Shard& shard, asio::ip::tcp::socket socket, std::shared_ptr<TlsContext> tls) {
+            return serve_web(shard, std::move(socket), std::move(tls), router);
+          },
+      .refusal =
+          [](const Refusal& refusal) {
+            return WebRouter::refusal(refusal.message, refusal.retry_after_ms);
+          },
+  };
+}
+
+}  // namespace chat::server
