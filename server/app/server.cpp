@@ -16,6 +16,8 @@
 #include "status_endpoint.hpp"
 #include "storage_engine.hpp"
 #include "tls_context.hpp"
+#include "web_front_door.hpp"
+#include "web_router.hpp"
 
 namespace chat::server {
 namespace {
@@ -105,6 +107,19 @@ void Server::restore_rooms() {
 }
 
 void Server::start() {
+  open_listeners();
+  // A node whose Redis answers takes its first clients ready; one whose Redis is away starts
+  // anyway, not ready, and catches up once Redis is back.
+  if (context_->bus && !context_->bus->wait_connected(std::chrono::seconds(3)))
+    spdlog::warn("cluster: Redis does not answer yet; starting without it (not ready)");
+  for (auto& shard : context_->shards) shard->start();
+  for (Acceptor* acceptor : acceptors()) acceptor->start();
+  started_ = true;
+  context_->accepting = true;
+  log_listeners();
+}
+
+void Server::open_listeners() {
   const ServerConfig& config = context_->config;
   auto& io = context_->shards.front()->io();
   admission_ = std::make_unique<Admission>(admission_limits(config));
@@ -117,28 +132,50 @@ void Server::start() {
     acceptor_ = std::make_unique<Acceptor>(*context_, io, address_of("listen", config.listen),
                                            *admission_, chat_v1_front_door());
   }
+  std::shared_ptr<TlsContext> tls;
+  if (!config.tls_listen.empty() || !config.web_tls_listen.empty()) tls = load_tls(config);
   if (!config.tls_listen.empty()) {
     tls_acceptor_ =
         std::make_unique<Acceptor>(*context_, io, address_of("tls_listen", config.tls_listen),
-                                   *admission_, chat_v1_front_door(), load_tls(config));
+                                   *admission_, chat_v1_front_door(), tls);
+  }
+  const auto origins = parse_origin_list(config.web_origins);
+  if (!config.web.empty()) {
+    web_router_ = std::make_unique<WebRouter>(WebAssets::embedded(), OriginPolicy{origins, false});
+    web_acceptor_ = std::make_unique<Acceptor>(*context_, io, address_of("web", config.web),
+                                               *admission_, web_front_door(*web_router_));
+  }
+  if (!config.web_tls_listen.empty()) {
+    web_tls_router_ =
+        std::make_unique<WebRouter>(WebAssets::embedded(), OriginPolicy{origins, true});
+    web_tls_acceptor_ = std::make_unique<Acceptor>(
+        *context_, io, address_of("web_tls_listen", config.web_tls_listen), *admission_,
+        web_front_door(*web_tls_router_), tls);
   }
   if (!config.http.empty()) status_ = std::make_unique<StatusEndpoint>(*context_, config.http);
-  // A node whose Redis answers takes its first clients ready; one whose Redis is away starts
-  // anyway, not ready, and catches up once Redis is back.
-  if (context_->bus && !context_->bus->wait_connected(std::chrono::seconds(3)))
-    spdlog::warn("cluster: Redis does not answer yet; starting without it (not ready)");
-  for (auto& shard : context_->shards) shard->start();
-  if (acceptor_) acceptor_->start();
-  if (tls_acceptor_) tls_acceptor_->start();
-  started_ = true;
-  context_->accepting = true;
+}
+
+std::vector<Acceptor*> Server::acceptors() const {
+  std::vector<Acceptor*> on;
+  for (const auto* acceptor : {&acceptor_, &tls_acceptor_, &web_acceptor_, &web_tls_acceptor_})
+    if (*acceptor) on.push_back(acceptor->get());
+  return on;
+}
+
+void Server::log_listeners() const {
+  const ServerConfig& config = context_->config;
+  auto host_of = [](const std::string& value) { return parse_host_port(value)->host; };
   if (acceptor_) {
-    spdlog::info("listening on {}:{} with {} shard(s)", address_of("listen", config.listen).host,
-                 acceptor_->port(), context_->shards.size());
+    spdlog::info("listening on {}:{} with {} shard(s)", host_of(config.listen), acceptor_->port(),
+                 context_->shards.size());
   }
-  if (tls_acceptor_) {
-    spdlog::info("listening for TLS on {}:{}", address_of("tls_listen", config.tls_listen).host,
-                 tls_acceptor_->port());
+  if (tls_acceptor_)
+    spdlog::info("listening for TLS on {}:{}", host_of(config.tls_listen), tls_acceptor_->port());
+  if (web_acceptor_)
+    spdlog::info("web client on http://{}:{}/", host_of(config.web), web_acceptor_->port());
+  if (web_tls_acceptor_) {
+    spdlog::info("web client on https://{}:{}/", host_of(config.web_tls_listen),
+                 web_tls_acceptor_->port());
   }
   if (status_) spdlog::info("metrics and health on http://{}", status_->address());
 }
@@ -146,6 +183,10 @@ void Server::start() {
 std::uint16_t Server::port() const { return acceptor_ ? acceptor_->port() : 0; }
 std::uint16_t Server::tls_port() const { return tls_acceptor_ ? tls_acceptor_->port() : 0; }
 std::uint16_t Server::http_port() const { return status_ ? status_->port() : 0; }
+std::uint16_t Server::web_port() const { return web_acceptor_ ? web_acceptor_->port() : 0; }
+std::uint16_t Server::web_tls_port() const {
+  return web_tls_acceptor_ ? web_tls_acceptor_->port() : 0;
+}
 
 void Server::stop() {
   if (!started_ || stopped_) return;
@@ -154,8 +195,7 @@ void Server::stop() {
   auto& shards = context_->shards;
   std::promise<void> closed;
   asio::post(shards.front()->io(), [&] {
-    if (acceptor_) acceptor_->close();
-    if (tls_acceptor_) tls_acceptor_->close();
+    for (Acceptor* acceptor : acceptors()) acceptor->close();
     closed.set_value();
   });
   closed.get_future().wait();
@@ -184,11 +224,15 @@ void Server::reload(const ServerConfig& config) {
   if (auto level = parse_log_level(config.log_level)) spdlog::set_level(*level);
   const auto& current = context_->config;
   if (config.listen != current.listen || config.tls_listen != current.tls_listen ||
-      config.http != current.http || config.shards != current.shards) {
-    spdlog::warn("reload: listen, tls_listen, http and shards change only on restart");
+      config.web != current.web || config.web_tls_listen != current.web_tls_listen ||
+      config.web_origins != current.web_origins || config.http != current.http ||
+      config.shards != current.shards) {
+    spdlog::warn(
+        "reload: listen, tls_listen, web, web_tls_listen, web_origins, http and shards change "
+        "only on restart");
   }
   std::shared_ptr<TlsContext> tls;
-  if (tls_acceptor_ && !config.tls_listen.empty()) {
+  if ((tls_acceptor_ || web_tls_acceptor_) && !config.tls_cert.empty()) {
     try {
       tls = load_tls(config);
     } catch (const std::exception& e) {
@@ -201,14 +245,11 @@ void Server::reload(const ServerConfig& config) {
     s.post([&s, config] { s.reload(config); });
   }
   asio::post(context_->shards.front()->io(), [this, config, tls = std::move(tls)]() mutable {
-    if (acceptor_) acceptor_->reload(config);
-    if (tls_acceptor_) {
-      tls_acceptor_->reload(config);
-      if (tls) {
-        tls_acceptor_->set_tls_context(std::move(tls));
-        spdlog::info("reload: TLS certificate {} loaded", config.tls_cert);
-      }
+    for (Acceptor* acceptor : acceptors()) {
+      acceptor->reload(config);
+      if (tls && acceptor->uses_tls()) acceptor->set_tls_context(tls);
     }
+    if (tls) spdlog::info("reload: TLS certificate {} loaded", config.tls_cert);
     // Last, so a reader of the log knows new connections see everything above.
     spdlog::info("reloaded limits and log level");
   });

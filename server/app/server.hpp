@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "config.hpp"
 #include "server_stats.hpp"
@@ -15,6 +16,7 @@ class Acceptor;
 class Admission;
 class ClusterDispatch;
 class StatusEndpoint;
+class WebRouter;
 
 class Server {
  public:
@@ -30,6 +32,8 @@ class Server {
   std::uint16_t port() const;
   std::uint16_t tls_port() const;
   std::uint16_t http_port() const;
+  std::uint16_t web_port() const;
+  std::uint16_t web_tls_port() const;
   // Graceful shutdown: stop accepting, send SERVER_SHUTDOWN to every client, let outboxes flush
   // within shutdown_timeout_ms, then stop. Idempotent.
   void stop();
@@ -43,6 +47,10 @@ class Server {
 
  private:
   void restore_rooms();
+  void open_listeners();
+  // The listeners that are on, for what they all do alike.
+  std::vector<Acceptor*> acceptors() const;
+  void log_listeners() const;
 
   std::unique_ptr<ServerContext> context_;
   // Told by the cluster engine (in context_->storage, which it outlives: storage goes first).
@@ -50,6 +58,10 @@ class Server {
   std::unique_ptr<Admission> admission_;
   std::unique_ptr<Acceptor> acceptor_;
   std::unique_ptr<Acceptor> tls_acceptor_;
+  std::unique_ptr<WebRouter> web_router_;
+  std::unique_ptr<WebRouter> web_tls_router_;
+  std::unique_ptr<Acceptor> web_acceptor_;
+  std::unique_ptr<Acceptor> web_tls_acceptor_;
   std::unique_ptr<StatusEndpoint> status_;
   bool started_ = false;
   bool stopped_ = false;

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <toml++/toml.h>
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -45,6 +46,28 @@ std::optional<std::string> assign(const toml::node& node, const SettingMember& m
       member);
 }
 
+// An entry of a comma- or space-separated origin list that is not scheme://host[:port].
+std::optional<std::string> first_bad_origin(std::string_view list) {
+  std::size_t at = 0;
+  while (at < list.size()) {
+    const auto end = std::min(list.find_first_of(", ", at), list.size());
+    std::string_view origin = list.substr(at, end - at);
+    at = end + 1;
+    if (origin.empty()) continue;
+    if (origin.back() == '/') origin.remove_suffix(1);
+    std::string_view rest = origin;
+    if (rest.starts_with("https://"))
+      rest.remove_prefix(8);
+    else if (rest.starts_with("http://"))
+      rest.remove_prefix(7);
+    else
+      return std::string(origin);
+    if (rest.empty() || rest.find_first_of("/?#@ ") != std::string_view::npos)
+      return std::string(origin);
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<std::string> validate(const ServerConfig& c) {
@@ -55,7 +78,17 @@ std::optional<std::string> validate(const ServerConfig& c) {
   if (c.listen.empty() && c.tls_listen.empty()) return "listen: empty, and no tls_listen either";
   if (!c.tls_listen.empty() && (c.tls_cert.empty() || c.tls_key.empty()))
     return "tls_listen: needs tls_cert and tls_key";
-  if (c.tls_listen.empty() && (!c.tls_cert.empty() || !c.tls_key.empty()))
+  if (!c.web.empty() && !parse_host_port(c.web))
+    return fmt::format("web: '{}' is not HOST:PORT", c.web);
+  if (!c.web_tls_listen.empty() && !parse_host_port(c.web_tls_listen))
+    return fmt::format("web_tls_listen: '{}' is not HOST:PORT", c.web_tls_listen);
+  if (!c.web_tls_listen.empty() && (c.tls_cert.empty() || c.tls_key.empty()))
+    return "web_tls_listen: needs tls_cert and tls_key";
+  if (auto origin = first_bad_origin(c.web_origins))
+    return fmt::format("web_origins: '{}' is not http://HOST[:PORT] or https://HOST[:PORT]",
+                       *origin);
+  if (c.tls_listen.empty() && c.web_tls_listen.empty() &&
+      (!c.tls_cert.empty() || !c.tls_key.empty()))
     return "tls_cert, tls_key: set tls_listen too, or the TLS listener stays off";
   if (c.engine != "embedded" && c.engine != "redis")
     return fmt::format("engine: '{}' is not embedded or redis", c.engine);

@@ -20,6 +20,10 @@ struct ServerConfig {
   std::string log_level = "info";
   std::string log_format = "human";  // "human" or "json"
   std::string http = "";             // HOST:PORT of /metrics, /healthz and /readyz; "": off
+  // [web]
+  std::string web = "127.0.0.1:8080";  // HOST:PORT of the browser client and /ws; "": off
+  std::string web_tls_listen = "";     // the same over TLS (tls_cert, tls_key); "": off
+  std::string web_origins = "";        // pages allowed to open /ws; "": the listener's own host
   // [tls]
   std::string tls_listen = "";  // HOST:PORT of the TLS listener; "": off
   std::string tls_cert = "";    // PEM certificate chain, re-read on SIGHUP

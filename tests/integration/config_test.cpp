@@ -179,8 +179,8 @@ TEST_CASE("chat-server exits 2 with one line for a bad log format, HTTP address 
             "node_expiry_ms: at least twice heartbeat_ms"},
        }) {
     CAPTURE(c.flags.front());
-    std::vector<std::string> args{CHAT_SERVER_BINARY, "--listen", "127.0.0.1:0", "--storage",
-                                  "temporary"};
+    std::vector<std::string> args{CHAT_SERVER_BINARY, "--listen", "127.0.0.1:0", "--web", "",
+                                  "--storage",        "temporary"};
     args.insert(args.end(), c.flags.begin(), c.flags.end());
     chat::test::ChildProcess server(std::move(args));
     CHECK(server.wait_exit() == 2);
