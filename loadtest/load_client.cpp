@@ -8,6 +8,7 @@
 #include <asio/write.hpp>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstdio>
 #include <random>
@@ -23,7 +24,6 @@ namespace {
 using asio::experimental::as_tuple;
 using namespace asio::experimental::awaitable_operators;
 constexpr auto use_tuple = as_tuple(asio::use_awaitable);
-constexpr std::size_t max_server_frame = 16 * 1024 * 1024;
 
 std::int64_t parse_hex16(std::string_view text) {
   std::int64_t value = 0;
@@ -54,6 +54,8 @@ asio::awaitable<bool> cancelled() {
 LoadClient::LoadClient(Worker& worker, const ClientSpec& spec)
     : worker_(worker),
       spec_(spec),
+      wire_(worker.shared().options.transport,
+            static_cast<std::uint32_t>(spec.index) * 2654435761u),
       socket_(worker.io()),
       script_timer_(worker.io()),
       writer_wake_(worker.io().get_executor()),
@@ -113,6 +115,7 @@ asio::awaitable<void> LoadClient::run() {
 
 asio::awaitable<bool> LoadClient::connect() {
   socket_ = asio::ip::tcp::socket(worker_.io());
+  plaintext_.clear();
   asio::error_code ec;
   const auto address = asio::ip::make_address(spec_.server.host, ec);
   if (ec) co_return false;
@@ -142,12 +145,51 @@ asio::awaitable<bool> LoadClient::connect() {
       }
       co_return false;
     }
-    if (!handshake.early_plaintext.empty())
-      consume(handshake.early_plaintext.data(), handshake.early_plaintext.size(), steady_ns());
+    plaintext_ = std::move(handshake.early_plaintext);
   }
-  socket_.non_blocking(true, ec);
   connected_ = true;
+  if (wire_.transport() == Transport::websocket && !co_await upgrade_to_websocket()) {
+    connected_ = false;
+    co_return false;
+  }
+  if (!plaintext_.empty()) consume(plaintext_.data(), plaintext_.size(), steady_ns());
+  socket_.non_blocking(true, ec);
   co_return true;
+}
+
+asio::awaitable<bool> LoadClient::upgrade_to_websocket() {
+  std::string request = wire_.upgrade_request(spec_.server.host, spec_.server.port);
+  if (tls_) {
+    tls_->send(request);
+    request.clear();
+    tls_->take_output(request);
+  }
+  if (auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(request), use_tuple); ec)
+    co_return false;
+  std::array<char, 1024> buffer;  // not the worker's: other clients read into it while this waits
+  for (;;) {
+    bool ok = false;
+    if (const std::size_t head = ClientWire::upgrade_response(plaintext_, ok); head > 0) {
+      if (!ok) {
+        static std::atomic<bool> reported{false};
+        if (!reported.exchange(true)) {
+          std::fprintf(stderr, "chat-loadtest: %s:%u refused the WebSocket upgrade: %.*s\n",
+                       spec_.server.host.c_str(), unsigned{spec_.server.port},
+                       static_cast<int>(std::min<std::size_t>(head, 200)), plaintext_.data());
+        }
+        co_return false;
+      }
+      plaintext_.erase(0, head);  // the first frames, if they came with the 101
+      co_return true;
+    }
+    auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buffer), use_tuple);
+    if (ec) co_return false;
+    if (!tls_) {
+      plaintext_.append(buffer.data(), n);
+    } else if (!tls_->receive({buffer.data(), n}, plaintext_)) {
+      co_return false;
+    }
+  }
 }
 
 asio::awaitable<void> LoadClient::read_loop() {
@@ -224,7 +266,7 @@ void LoadClient::send_hello(bool resuming) {
     }
   }
   std::string bytes;
-  append_frame(bytes, frame);
+  wire_.append(bytes, frame);
   queue(bytes);
 }
 
@@ -235,7 +277,7 @@ void LoadClient::send_join(std::size_t slot) {
   frame.mutable_join()->set_room(room_names_[slot]);
   frame.mutable_join()->set_history(0);
   std::string bytes;
-  append_frame(bytes, frame);
+  wire_.append(bytes, frame);
   queue(bytes);
 }
 
@@ -251,7 +293,7 @@ void LoadClient::send_message() {
   write_hex16(text_, steady_ns());
   send->set_text(text_);
   const std::size_t before = out_.size();
-  append_frame(out_, frame);
+  wire_.append(out_, frame);
   if (before == 0 && writer_waiting_) writer_wake_.notify();
   ++in_flight_;
   worker_.shared().in_flight.fetch_add(1, std::memory_order_relaxed);
@@ -356,20 +398,27 @@ void LoadClient::consume(const char* data, std::size_t size, std::int64_t now_ns
 std::size_t LoadClient::process(std::string_view bytes, std::int64_t now_ns) {
   std::size_t used = 0;
   while (connected_) {
-    std::uint32_t length = 0;
-    const int prefix = read_varint32(bytes.substr(used), length);
-    if (prefix == 0) break;
-    if (prefix < 0 || length > max_server_frame) {
-      ++worker_.counters().errors[v1::Error::BAD_REQUEST];
-      worker_.shared().errors.fetch_add(1, std::memory_order_relaxed);
+    ServerUnit unit;
+    std::size_t size = 0;
+    const UnitStatus status = wire_.next(bytes.substr(used), unit, size);
+    if (status == UnitStatus::need_more) break;
+    if (status == UnitStatus::error || unit.kind == ServerUnit::Kind::close) {
+      if (status == UnitStatus::error) {
+        ++worker_.counters().errors[v1::Error::BAD_REQUEST];
+        worker_.shared().errors.fetch_add(1, std::memory_order_relaxed);
+      }
       close();
       connected_ = false;
       break;
     }
-    const std::size_t total = static_cast<std::size_t>(prefix) + length;
-    if (bytes.size() - used < total) break;
-    handle_frame(bytes.substr(used + static_cast<std::size_t>(prefix), length), now_ns);
-    used += total;
+    if (unit.kind == ServerUnit::Kind::frame) {
+      handle_frame(unit.body, now_ns);
+    } else if (unit.kind == ServerUnit::Kind::ping) {
+      std::string pong;
+      wire_.append_pong(pong, unit.body);
+      queue(pong);
+    }
+    used += size;
   }
   return used;
 }
@@ -485,7 +534,7 @@ void LoadClient::handle_other(std::string_view body) {
       pong.Clear();
       pong.mutable_ping()->set_nonce(frame.ping().nonce());
       std::string bytes;
-      append_frame(bytes, pong);
+      wire_.append(bytes, pong);
       queue(bytes);
       break;
     }

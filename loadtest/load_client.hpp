@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "client_wire.hpp"
 #include "plan.hpp"
 #include "sequence_tracker.hpp"
 #include "tls_channel.hpp"
@@ -36,6 +37,8 @@ class LoadClient {
 
  private:
   asio::awaitable<bool> connect();
+  // --transport ws: the upgrade to a WebSocket at /ws; what came after the 101 is consumed.
+  asio::awaitable<bool> upgrade_to_websocket();
   asio::awaitable<void> read_loop();
   asio::awaitable<void> write_loop();
   asio::awaitable<void> script(bool resuming);
@@ -55,6 +58,7 @@ class LoadClient {
 
   Worker& worker_;
   ClientSpec spec_;
+  ClientWire wire_;
   asio::ip::tcp::socket socket_;
   std::unique_ptr<TlsChannel> tls_;  // this connection's, with --tls
   std::string plaintext_;            // what a TLS read decrypted to

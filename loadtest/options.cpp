@@ -96,7 +96,12 @@ std::variant<Options, int> parse_options(int argc, const char* const* argv, std:
   bool tls = false;
   bool insecure = false;
   std::string ca_file;
-  app.add_flag("--tls", tls, "connect with TLS (the server's tls_listen port)");
+  app.add_flag("--tls", tls, "connect with TLS (the server's tls_listen or web_tls_listen port)");
+  std::string transport = "tcp";
+  app.add_option("--transport", transport,
+                 "tcp: chat.v1 on the chat port | ws: chat.v1 over WebSocket (binary subprotocol "
+                 "chat.v1) at /ws on the server's web listener")
+      ->check(CLI::IsMember({"tcp", "ws"}));
   app.add_option("--ca-file", ca_file, "PEM file of the CA(s) to trust for TLS")
       ->check(CLI::ExistingFile);
   app.add_flag("--insecure", insecure,
@@ -173,6 +178,7 @@ std::variant<Options, int> parse_options(int argc, const char* const* argv, std:
                      : scenario == "churn" ? Scenario::churn
                      : scenario == "idle"  ? Scenario::idle
                                            : Scenario::fanout;
+  options.transport = transport == "ws" ? Transport::websocket : Transport::tcp;
   if (members) options.clients = *members;
   const auto parsed_duration = parse_duration(duration);
   if (!parsed_duration)

@@ -17,6 +17,8 @@ class TlsContext;
 namespace chat::loadtest {
 
 enum class Scenario { fanout, chatter, churn, idle };
+// tcp: chat.v1 on the chat port; websocket: chat.v1 over WebSocket on the web listener (/ws).
+enum class Transport { tcp, websocket };
 
 struct Endpoint {
   std::string host;
@@ -46,6 +48,7 @@ struct Options {
   bool progress = true;
   // --tls: every client connects with TLS using this context (--ca-file, --insecure).
   std::shared_ptr<TlsContext> tls;
+  Transport transport = Transport::tcp;
 };
 
 std::string_view scenario_name(Scenario scenario);

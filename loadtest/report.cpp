@@ -37,8 +37,9 @@ std::string reason_name(int reason) {
 void print_summary(const RunResult& r, std::ostream& out) {
   const auto& t = r.totals;
   const auto& l = t.latency;
-  out << fmt::format("scenario        {}  ({} clients, {} threads)\n",
-                     scenario_name(r.options.scenario), r.options.clients, r.options.threads);
+  out << fmt::format("scenario        {}  ({} clients, {} threads, {})\n",
+                     scenario_name(r.options.scenario), r.options.clients, r.options.threads,
+                     r.options.transport == Transport::websocket ? "WebSocket" : "TCP");
   out << fmt::format(
       "connected       {} of {} in {:.2f} s (connect+join p50 {:.1f} ms, p99 {:.1f} ms)\n",
       r.clients_connected, r.options.clients, r.connect_all_seconds,

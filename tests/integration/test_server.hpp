@@ -31,6 +31,7 @@ class TestServer {
     server_.start();
   }
   std::uint16_t port() const { return server_.port(); }
+  std::uint16_t web_port() const { return server_.web_port(); }
   server::Server& server() { return server_; }
   const server::ServerStats& stats() const { return server_.stats(); }
 

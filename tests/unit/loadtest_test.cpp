@@ -3,12 +3,14 @@
 #include <sstream>
 
 #include "chat.pb.h"
+#include "client_wire.hpp"
 #include "frame_peek.hpp"
 #include "framing.hpp"
 #include "latency_histogram.hpp"
 #include "options.hpp"
 #include "plan.hpp"
 #include "sequence_tracker.hpp"
+#include "websocket_frames.hpp"
 
 using namespace chat::loadtest;
 using namespace std::chrono_literals;
@@ -128,6 +130,10 @@ TEST_CASE("loadtest flags: good ones parse, bad ones are one-line errors with ex
   CHECK(o.scenario == Scenario::chatter);
   CHECK(o.duration == 2s);
   CHECK(o.source_addresses.size() == 2);
+  CHECK(o.transport == Transport::tcp);
+  const auto ws = parse({"--transport", "ws"});
+  REQUIRE(std::holds_alternative<Options>(ws));
+  CHECK(std::get<Options>(ws).transport == Transport::websocket);
 
   for (const auto& args : std::vector<std::vector<std::string>>{
            {"--scenario", "stampede"},
@@ -140,7 +146,8 @@ TEST_CASE("loadtest flags: good ones parse, bad ones are one-line errors with ex
            {"--source-addresses", "1.2.3"},
            {"--unknown"},
            {"--threads"},
-           {"--churn-interval", "1ms"}}) {
+           {"--churn-interval", "1ms"},
+           {"--transport", "udp"}}) {
     CAPTURE(args.front());
     std::string err;
     const auto result = parse(args, &err);
@@ -174,4 +181,71 @@ TEST_CASE("plans: fanout puts everyone in one room, chatter spreads members even
     for (auto r : c.rooms) ++members[r];
   }
   for (int m : members) CHECK(m == 30);
+}
+
+TEST_CASE("--transport ws: requests are masked binary messages the server's decoder reads") {
+  chat::loadtest::ClientWire wire(chat::loadtest::Transport::websocket, 7);
+  chat::v1::ClientFrame frame;
+  frame.set_request_id(9);
+  frame.mutable_send()->set_room("lobby");
+  frame.mutable_send()->set_text(std::string(300, 'x'));  // a 16-bit length
+  std::string out;
+  wire.append(out, frame);
+  wire.append_pong(out, "nonce");
+  chat::websocket::Decoder decoder(64 * 1024);
+  decoder.feed(out);
+  chat::websocket::Message message;
+  REQUIRE(decoder.next(message) == chat::websocket::DecodeStatus::message);
+  CHECK(message.opcode == chat::websocket::Opcode::binary);
+  chat::v1::ClientFrame decoded;
+  REQUIRE(decoded.ParseFromArray(message.payload.data(), static_cast<int>(message.payload.size())));
+  CHECK(decoded.send().text() == frame.send().text());
+  REQUIRE(decoder.next(message) == chat::websocket::DecodeStatus::message);
+  CHECK(message.opcode == chat::websocket::Opcode::pong);
+  CHECK(message.payload == "nonce");
+}
+
+TEST_CASE("--transport ws: the server's frames are read whole, split anywhere") {
+  chat::loadtest::ClientWire wire(chat::loadtest::Transport::websocket);
+  const std::string body(70000, 'y');  // a 64-bit length
+  std::string stream;
+  chat::websocket::append_header(stream, chat::websocket::Opcode::binary, body.size());
+  stream += body;
+  stream += chat::websocket::control_frame(chat::websocket::Opcode::ping, "p");
+  for (std::size_t cut : {std::size_t{1}, std::size_t{3}, std::size_t{9}, 10 + body.size() - 1}) {
+    chat::loadtest::ServerUnit unit;
+    std::size_t used = 0;
+    CHECK(wire.next(std::string_view(stream).substr(0, cut), unit, used) ==
+          chat::loadtest::UnitStatus::need_more);
+  }
+  chat::loadtest::ServerUnit unit;
+  std::size_t used = 0;
+  REQUIRE(wire.next(stream, unit, used) == chat::loadtest::UnitStatus::unit);
+  CHECK(unit.kind == chat::loadtest::ServerUnit::Kind::frame);
+  CHECK(unit.body.size() == body.size());
+  REQUIRE(wire.next(std::string_view(stream).substr(used), unit, used) ==
+          chat::loadtest::UnitStatus::unit);
+  CHECK(unit.kind == chat::loadtest::ServerUnit::Kind::ping);
+  CHECK(unit.body == "p");
+  const std::string masked =
+      "\x82\x81"
+      "abcd"
+      "x";
+  CHECK(wire.next(masked, unit, used) == chat::loadtest::UnitStatus::error);
+}
+
+TEST_CASE("--transport ws: the upgrade request and the 101 it needs") {
+  chat::loadtest::ClientWire wire(chat::loadtest::Transport::websocket);
+  const std::string request = wire.upgrade_request("127.0.0.1", 8080);
+  CHECK(request.starts_with("GET /ws HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"));
+  CHECK(request.find("Sec-WebSocket-Protocol: chat.v1\r\n") != std::string::npos);
+  CHECK(request.ends_with("==\r\n\r\n"));  // a key of 16 bytes
+  bool ok = false;
+  CHECK(chat::loadtest::ClientWire::upgrade_response("HTTP/1.1 101 Switching", ok) == 0);
+  const std::string accepted =
+      "HTTP/1.1 101 Switching Protocols\r\nsec-websocket-protocol: chat.v1\r\n\r\n\x82";
+  CHECK(chat::loadtest::ClientWire::upgrade_response(accepted, ok) == accepted.size() - 1);
+  CHECK(ok);
+  CHECK(chat::loadtest::ClientWire::upgrade_response("HTTP/1.1 403 Forbidden\r\n\r\n", ok) > 0);
+  CHECK_FALSE(ok);
 }
