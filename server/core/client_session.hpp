@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "chat.pb.h"
@@ -36,6 +37,8 @@ class ClientSession {
   // For metrics.
   virtual std::size_t outbox_bytes() const = 0;
   virtual bool uses_tls() const = 0;
+  // "tcp" (chat.v1 on the chat port), "ws" or "ws-json" (WebSocket on the web listener).
+  virtual std::string_view transport() const = 0;
 };
 
 }  // namespace chat::server

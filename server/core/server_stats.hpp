@@ -51,8 +51,10 @@ struct alignas(64) ShardStats {
 struct ShardSnapshot {
   std::uint64_t sessions = 0;
   std::uint64_t tls_sessions = 0;
-  std::uint64_t rooms = 0;    // rooms whose home is this shard
-  std::uint64_t members = 0;  // their members
+  std::uint64_t websocket_sessions = 0;       // binary subprotocol chat.v1
+  std::uint64_t websocket_json_sessions = 0;  // chat.v1.json (browsers)
+  std::uint64_t rooms = 0;                    // rooms whose home is this shard
+  std::uint64_t members = 0;                  // their members
   std::uint64_t outbox_bytes = 0;
 };
 

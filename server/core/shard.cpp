@@ -55,6 +55,9 @@ ShardSnapshot Shard::snapshot() const {
   for (const auto& [id, session] : sessions_) {
     snapshot.outbox_bytes += session->outbox_bytes();
     if (session->uses_tls()) ++snapshot.tls_sessions;
+    const std::string_view transport = session->transport();
+    if (transport == "ws") ++snapshot.websocket_sessions;
+    if (transport == "ws-json") ++snapshot.websocket_json_sessions;
   }
   snapshot.rooms = home_rooms_.room_count();
   snapshot.members = home_rooms_.member_count();

@@ -98,12 +98,22 @@ asio::awaitable<std::string> render_metrics(ServerContext& context) {
   for (const ShardSnapshot& shard : shards) {
     total.sessions += shard.sessions;
     total.tls_sessions += shard.tls_sessions;
+    total.websocket_sessions += shard.websocket_sessions;
+    total.websocket_json_sessions += shard.websocket_json_sessions;
     total.rooms += shard.rooms;
     total.members += shard.members;
     total.outbox_bytes += shard.outbox_bytes;
   }
   out.gauge("chat_connections", "Open client connections (sessions)", total.sessions);
   out.gauge("chat_tls_connections", "Open client connections over TLS", total.tls_sessions);
+  constexpr const char* by_transport = "Open client connections by transport";
+  const std::uint64_t websocket = total.websocket_sessions + total.websocket_json_sessions;
+  out.gauge("chat_transport_connections", by_transport, total.sessions - websocket,
+            {{"transport", "tcp"}});
+  out.gauge("chat_transport_connections", by_transport, total.websocket_sessions,
+            {{"transport", "ws"}});
+  out.gauge("chat_transport_connections", by_transport, total.websocket_json_sessions,
+            {{"transport", "ws-json"}});
   for (std::size_t i = 0; i < shards.size(); ++i) {
     out.gauge("chat_shard_sessions", "Sessions on each shard", shards[i].sessions,
               {{"shard", std::to_string(i)}});

@@ -60,6 +60,7 @@ class Session final : public ClientSession, public Connection::Handler {
   const std::string& peer() const { return connection_.peer(); }
   std::size_t outbox_bytes() const override { return connection_.outbox().bytes(); }
   bool uses_tls() const override { return connection_.uses_tls(); }
+  std::string_view transport() const override { return codec_->transport(); }
 
   // Queues a frame for the client without waiting. A client too far behind is closed with
   // SLOW_CONSUMER; it leaves its rooms later, when its coroutines unwind.

@@ -45,6 +45,7 @@ class FakeClient final : public server::ClientSession {
   void abort() override {}
   std::size_t outbox_bytes() const override { return 0; }
   bool uses_tls() const override { return false; }
+  std::string_view transport() const override { return "tcp"; }
 
   // The frames received so far that match, taken out of frames.
   std::vector<v1::ServerFrame> take(const std::function<bool(const v1::ServerFrame&)>& match) {
