@@ -11,6 +11,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "client_wire.hpp"
+
 namespace chat::test {
 
 v1::ClientFrame hello_frame(const std::string& nick) {
@@ -41,16 +43,44 @@ TestClient::~TestClient() {
   if (fd_ >= 0) ::close(fd_);
 }
 
+TestClient TestClient::websocket(std::uint16_t web_port) {
+  TestClient client(web_port);
+  client.websocket_ = std::make_unique<loadtest::ClientWire>(loadtest::Transport::websocket);
+  client.write_raw(client.websocket_->upgrade_request("127.0.0.1", web_port));
+  const auto until = std::chrono::steady_clock::now() + default_deadline;
+  for (;;) {
+    bool ok = false;
+    if (const auto head = loadtest::ClientWire::upgrade_response(client.websocket_input_, ok)) {
+      if (!ok) throw std::runtime_error("upgrade refused: " + client.websocket_input_);
+      client.websocket_input_.erase(0, head);
+      return client;
+    }
+    if (!client.fill(until)) throw std::runtime_error("no answer to the WebSocket upgrade");
+  }
+}
+
+TestClient TestClient::websocket_as(std::uint16_t web_port, const std::string& nick) {
+  return hello_as(websocket(web_port), nick, {});
+}
+
 TestClient::TestClient(TestClient&& other) noexcept
     : fd_(std::exchange(other.fd_, -1)),
       closed_(other.closed_),
       next_request_id_(other.next_request_id_),
       decoder_(std::move(other.decoder_)),
-      skipped_(std::move(other.skipped_)) {}
+      skipped_(std::move(other.skipped_)),
+      websocket_(std::move(other.websocket_)),
+      websocket_input_(std::move(other.websocket_input_)),
+      close_code_(other.close_code_),
+      close_reason_(std::move(other.close_reason_)) {}
 
 TestClient TestClient::connect_as(std::uint16_t port, const std::string& nick,
                                   std::vector<v1::ResumeRoom> resume) {
-  TestClient client(port);
+  return hello_as(TestClient(port), nick, std::move(resume));
+}
+
+TestClient TestClient::hello_as(TestClient client, const std::string& nick,
+                                std::vector<v1::ResumeRoom> resume) {
   auto hello = hello_frame(nick);
   for (auto& room : resume) *hello.mutable_hello()->add_resume() = room;
   const auto id = client.send(hello);
@@ -64,7 +94,13 @@ TestClient TestClient::connect_as(std::uint16_t port, const std::string& nick,
 
 std::uint64_t TestClient::send(v1::ClientFrame frame) {
   if (frame.request_id() == 0) frame.set_request_id(next_request_id_++);
-  write_raw(encode_frame(frame)->bytes);
+  if (websocket_) {
+    std::string bytes;
+    websocket_->append(bytes, frame);
+    write_raw(bytes);
+  } else {
+    write_raw(encode_frame(frame)->bytes);
+  }
   return frame.request_id();
 }
 
@@ -87,6 +123,16 @@ bool TestClient::fill(std::chrono::steady_clock::time_point until) {
   if (left.count() <= 0) return false;
   pollfd p{fd_, POLLIN, 0};
   if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
+  if (websocket_) {
+    char buffer[16384];
+    const ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
+    if (n <= 0) {
+      closed_ = true;
+      return false;
+    }
+    websocket_input_.append(buffer, static_cast<std::size_t>(n));
+    return true;
+  }
   const auto space = decoder_.prepare();
   const ssize_t n = ::recv(fd_, space.data(), space.size(), 0);
   if (n <= 0) {
@@ -101,10 +147,42 @@ std::optional<v1::ServerFrame> TestClient::next(std::chrono::milliseconds deadli
   const auto until = std::chrono::steady_clock::now() + deadline;
   v1::ServerFrame frame;
   for (;;) {
+    if (websocket_) {
+      if (auto message = next_websocket_frame()) return message;
+      if (closed_ || !fill(until)) return std::nullopt;
+      continue;
+    }
     const auto status = decoder_.next(frame);
     if (status == DecodeStatus::frame) return frame;
     if (status == DecodeStatus::error) throw std::runtime_error("bad frame from server");
     if (closed_ || !fill(until)) return std::nullopt;
+  }
+}
+
+std::optional<v1::ServerFrame> TestClient::next_websocket_frame() {
+  for (;;) {
+    loadtest::ServerUnit unit;
+    std::size_t used = 0;
+    const auto status = websocket_->next(websocket_input_, unit, used);
+    if (status == loadtest::UnitStatus::need_more) return std::nullopt;
+    if (status == loadtest::UnitStatus::error)
+      throw std::runtime_error("bad WebSocket frame from server");
+    const std::string body(unit.body);
+    websocket_input_.erase(0, used);
+    if (unit.kind == loadtest::ServerUnit::Kind::frame) {
+      v1::ServerFrame frame;
+      if (!frame.ParseFromString(body)) throw std::runtime_error("bad frame from server");
+      return frame;
+    }
+    if (unit.kind == loadtest::ServerUnit::Kind::ping) {
+      std::string pong;
+      websocket_->append_pong(pong, body);
+      write_raw(pong);
+    } else if (unit.kind == loadtest::ServerUnit::Kind::close && body.size() >= 2) {
+      close_code_ = static_cast<std::uint16_t>(static_cast<unsigned char>(body[0]) << 8 |
+                                               static_cast<unsigned char>(body[1]));
+      close_reason_ = body.substr(2);
+    }
   }
 }
 

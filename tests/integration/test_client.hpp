@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,6 +14,10 @@
 
 #include "chat.pb.h"
 #include "framing.hpp"
+
+namespace chat::loadtest {
+class ClientWire;
+}
 
 namespace chat::test {
 
@@ -29,6 +34,13 @@ class TestClient {
   // Connects, sends Hello and waits for Welcome (throws std::runtime_error on anything else).
   static TestClient connect_as(std::uint16_t port, const std::string& nick,
                                std::vector<v1::ResumeRoom> resume = {});
+  // The same over WebSocket (subprotocol chat.v1) at /ws of a web listener: frames are binary
+  // messages, pings are answered, and a close frame ends the connection (see close_code()).
+  static TestClient websocket(std::uint16_t web_port);
+  static TestClient websocket_as(std::uint16_t web_port, const std::string& nick);
+  // The status of the server's WebSocket close frame, once one came (0 before).
+  std::uint16_t close_code() const { return close_code_; }
+  const std::string& close_reason() const { return close_reason_; }
 
   std::uint64_t send(v1::ClientFrame frame);  // assigns and returns a request id
   void write_raw(std::string_view bytes);
@@ -56,12 +68,19 @@ class TestClient {
 
  private:
   bool fill(std::chrono::steady_clock::time_point until);
+  std::optional<v1::ServerFrame> next_websocket_frame();
+  static TestClient hello_as(TestClient client, const std::string& nick,
+                             std::vector<v1::ResumeRoom> resume);
 
   int fd_ = -1;
   bool closed_ = false;
   std::uint64_t next_request_id_ = 1;
   FrameDecoder decoder_{16 * 1024 * 1024};
   std::vector<v1::ServerFrame> skipped_;
+  std::unique_ptr<loadtest::ClientWire> websocket_;  // null: chat.v1 on the chat port
+  std::string websocket_input_;
+  std::uint16_t close_code_ = 0;
+  std::string close_reason_;
 };
 
 v1::ClientFrame hello_frame(const std::string& nick);
