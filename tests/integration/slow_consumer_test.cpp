@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "slow_consumer_support.hpp"
 #include "test_client.hpp"
 #include "test_server.hpp"
 
@@ -12,10 +13,7 @@ using chat::test::TestServer;
 
 TEST_CASE(
     "a client that stops reading is disconnected as SLOW_CONSUMER and the others get everything") {
-  auto config = test::test_config();
-  config.outbox_soft_bytes = 16 * 1024;
-  config.outbox_hard_bytes = 64 * 1024;
-  TestServer server(config);
+  TestServer server(test::small_outboxes());
 
   auto sender = TestClient::connect_as(server.port(), "sender");
   auto reader = TestClient::connect_as(server.port(), "reader");
@@ -24,19 +22,8 @@ TEST_CASE(
   reader.join("#busy");
   REQUIRE(sloth.join("#busy").has_join_reply());
 
-  // Sloth never reads again. Send until the server gives up on it, in lockstep with the reader
-  // (so the reader never falls behind), and at most 20,000 messages of 1 KiB.
-  const std::string text(1024, 'z');
-  std::uint64_t sent = 0;
-  while (server.stats().disconnects_for(v1::Disconnect::SLOW_CONSUMER) == 0 && sent < 20000) {
-    const auto ack = sender.say("#busy", text);
-    REQUIRE(ack.has_ack());
-    sent = ack.ack().seq();
-    REQUIRE(reader.wait_for(
-        [&](const auto& f) { return f.has_room_message() && f.room_message().seq() == sent; }));
-    reader.skipped().clear();
-    sender.skipped().clear();
-  }
+  // Sloth never reads again.
+  std::uint64_t sent = test::send_until_slow_consumer(server, sender, reader, "#busy");
   CHECK(server.stats().disconnects_for(v1::Disconnect::SLOW_CONSUMER) == 1);
   CHECK(server.stats().backlog_collapses.load() >= 1);  // first its backlog became a Gap
 

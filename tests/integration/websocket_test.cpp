@@ -5,6 +5,7 @@
 #include <string>
 
 #include "http_get.hpp"
+#include "slow_consumer_support.hpp"
 #include "test_client.hpp"
 #include "test_server.hpp"
 
@@ -55,27 +56,14 @@ TEST_CASE("WebSocket and chat-port clients share rooms: messages, presence and h
 }
 
 TEST_CASE("a WebSocket client that stops reading is closed with 1008 and the room goes on") {
-  auto config = web_config();
-  config.outbox_soft_bytes = 16 * 1024;
-  config.outbox_hard_bytes = 64 * 1024;
-  TestServer server(config);
+  TestServer server(test::small_outboxes(web_config()));
   auto sender = TestClient::connect_as(server.port(), "sender");
   auto reader = TestClient::websocket_as(server.web_port(), "reader");
   auto sloth = TestClient::websocket_as(server.web_port(), "sloth");
   sender.join("#busy");
   reader.join("#busy");
   REQUIRE(sloth.join("#busy").has_join_reply());
-  const std::string text(1024, 'z');
-  std::uint64_t sent = 0;
-  while (server.stats().disconnects_for(v1::Disconnect::SLOW_CONSUMER) == 0 && sent < 20000) {
-    const auto ack = sender.say("#busy", text);
-    REQUIRE(ack.has_ack());
-    sent = ack.ack().seq();
-    REQUIRE(reader.wait_for(
-        [&](const auto& f) { return f.has_room_message() && f.room_message().seq() == sent; }));
-    reader.skipped().clear();
-    sender.skipped().clear();
-  }
+  test::send_until_slow_consumer(server, sender, reader, "#busy");
   CHECK(server.stats().disconnects_for(v1::Disconnect::SLOW_CONSUMER) == 1);
   const auto after = sender.say("#busy", "after");
   REQUIRE(after.has_ack());
