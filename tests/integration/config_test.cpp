@@ -157,7 +157,9 @@ TEST_CASE("--help, --check-config and --print-config") {
   CHECK(to_toml(reread) == to_toml(config));
 }
 
-TEST_CASE("chat-server exits 2 with one line for a bad log format, HTTP address or TLS listener") {
+TEST_CASE(
+    "chat-server exits 2 with one line for a bad log format, HTTP, web or TLS listener, or "
+    "origin") {
   struct Case {
     std::vector<std::string> flags;
     std::string error;
@@ -174,13 +176,22 @@ TEST_CASE("chat-server exits 2 with one line for a bad log format, HTTP address 
            {{"--engine", "Redis"}, "engine: 'Redis' is not embedded or redis"},
            {{"--engine", "redis", "--redis", "127.0.0.1"}, "redis: '127.0.0.1' is not HOST:PORT"},
            {{"--engine", "redis", "--redis", "127.0.0.1:"}, "redis: '127.0.0.1:' is not HOST:PORT"},
+           {{"--web", "8080"}, "web: '8080' is not HOST:PORT"},
+           {{"--web-tls-listen", "localhost"}, "web_tls_listen: 'localhost' is not HOST:PORT"},
+           {{"--web-tls-listen", "127.0.0.1:0"}, "web_tls_listen: needs tls_cert and tls_key"},
+           {{"--web-origins", "chat.example.org"},
+            "web_origins: 'chat.example.org' is not http://HOST[:PORT] or https://HOST[:PORT]"},
+           {{"--web-origins", "https://a.example, https://b.example/path"},
+            "web_origins: 'https://b.example/path' is not http://HOST[:PORT] or "
+            "https://HOST[:PORT]"},
            {{"--heartbeat-ms", "5"}, "heartbeat_ms: at least 10"},
            {{"--heartbeat-ms", "1000", "--node-expiry-ms", "1999"},
             "node_expiry_ms: at least twice heartbeat_ms"},
        }) {
     CAPTURE(c.flags.front());
-    std::vector<std::string> args{CHAT_SERVER_BINARY, "--listen", "127.0.0.1:0", "--web", "",
-                                  "--storage",        "temporary"};
+    // Refused before anything binds, the default web listener included.
+    std::vector<std::string> args{CHAT_SERVER_BINARY, "--listen", "127.0.0.1:0", "--storage",
+                                  "temporary"};
     args.insert(args.end(), c.flags.begin(), c.flags.end());
     chat::test::ChildProcess server(std::move(args));
     CHECK(server.wait_exit() == 2);
