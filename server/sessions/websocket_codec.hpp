@@ -10,11 +10,10 @@
 // shared frame for every other JSON session.
 
 #include "client_codec.hpp"
+#include "websocket_format.hpp"
 #include "websocket_frames.hpp"
 
 namespace chat::server {
-
-enum class WebSocketFormat { binary, json };
 
 class WebSocketCodec final : public ClientCodec {
  public:

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "http_request.hpp"
-#include "websocket_codec.hpp"
+#include "websocket_format.hpp"
 
 namespace chat::server {
 
