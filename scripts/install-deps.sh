@@ -11,6 +11,7 @@ packages=(
   procps tmux
   libssl-dev openssl ca-certificates curl prometheus
   libhiredis-dev redis-server
+  chromium chromium-driver python3-selenium python3-websockets
 )
 
 missing=()
