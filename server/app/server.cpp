@@ -84,6 +84,8 @@ Server::~Server() {
   stop();
   acceptor_.reset();
   tls_acceptor_.reset();
+  web_acceptor_.reset();  // their timers belong to shard 0's io_context
+  web_tls_acceptor_.reset();
   // Their threads post to the shards (and the status endpoint): they go first, while those exist.
   context_->accounts.reset();
   context_->storage.reset();
