@@ -62,8 +62,7 @@ asio::awaitable<void> serve_web(Shard& shard, asio::ip::tcp::socket socket,
   std::unique_ptr<TlsChannel> channel;
   if (tls) {
     static const std::string refusal =
-        router.answer_unparsable(400, "this port speaks TLS: use https://").head +
-        "this port speaks TLS: use https://\n";
+        router.answer_unparsable(400, "this port speaks TLS: use https://").wire();
     auto accepted = co_await accept_tls(shard, socket, std::move(tls), peer, refusal);
     if (!accepted) co_return;
     channel = std::move(accepted->channel);
@@ -81,9 +80,7 @@ asio::awaitable<void> serve_web(Shard& shard, asio::ip::tcp::socket socket,
         parsed ? router.answer(parser.request())
                : router.answer_unparsable(parser.error_status(), parser.error_reason());
     const bool head_only = parsed && parser.request().method == "HEAD";
-    std::string bytes = answer.head;
-    if (!head_only) bytes += answer.body();
-    if (!co_await stream.write(bytes)) co_return;
+    if (!co_await stream.write(answer.wire(head_only))) co_return;
     if (answer.upgrade) {
       deadline.cancel();
       co_await serve_websocket(shard, std::move(socket), std::move(peer), *answer.upgrade, stream,

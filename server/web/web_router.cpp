@@ -94,13 +94,14 @@ WebAnswer WebRouter::answer_unparsable(int status, std::string_view reason) cons
 }
 
 std::string WebRouter::refusal(std::string_view reason, std::uint32_t retry_after_ms) {
-  const std::string body = fmt::format("{}\n", reason);
-  std::string head = head_of(503, false);
-  fmt::format_to(std::back_inserter(head),
-                 "Content-Type: text/plain; charset=utf-8\r\nRetry-After: {}\r\n"
-                 "Content-Length: {}\r\n\r\n",
-                 (retry_after_ms + 999) / 1000, body.size());
-  return head + body;
+  const std::string retry_after = fmt::format("Retry-After: {}\r\n", (retry_after_ms + 999) / 1000);
+  return error_answer(503, reason, false, retry_after).wire();
+}
+
+std::string WebAnswer::wire(bool head_only) const {
+  std::string bytes = head;
+  if (!head_only) bytes += body();
+  return bytes;
 }
 
 }  // namespace chat::server

@@ -20,6 +20,8 @@ struct WebAnswer {
   std::optional<WebSocketUpgrade> upgrade;  // 101: the connection speaks WebSocket now
 
   std::string_view body() const { return asset_body.empty() ? error_body : asset_body; }
+  // What goes on the wire: the head, then the body unless the request was a HEAD.
+  std::string wire(bool head_only = false) const;
   std::string_view asset_body;  // an embedded file's bytes
   std::string error_body;
 };
