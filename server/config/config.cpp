@@ -5,7 +5,6 @@
 #include <fmt/format.h>
 
 #include <toml++/toml.h>
-#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -13,6 +12,7 @@
 #include <sstream>
 
 #include "logging.hpp"
+#include "origin_list.hpp"
 #include "settings.hpp"
 #include "utf8.hpp"
 
@@ -44,28 +44,6 @@ std::optional<std::string> assign(const toml::node& node, const SettingMember& m
         return std::nullopt;
       },
       member);
-}
-
-// An entry of a comma- or space-separated origin list that is not scheme://host[:port].
-std::optional<std::string> first_bad_origin(std::string_view list) {
-  std::size_t at = 0;
-  while (at < list.size()) {
-    const auto end = std::min(list.find_first_of(", ", at), list.size());
-    std::string_view origin = list.substr(at, end - at);
-    at = end + 1;
-    if (origin.empty()) continue;
-    if (origin.back() == '/') origin.remove_suffix(1);
-    std::string_view rest = origin;
-    if (rest.starts_with("https://"))
-      rest.remove_prefix(8);
-    else if (rest.starts_with("http://"))
-      rest.remove_prefix(7);
-    else
-      return std::string(origin);
-    if (rest.empty() || rest.find_first_of("/?#@ ") != std::string_view::npos)
-      return std::string(origin);
-  }
-  return std::nullopt;
 }
 
 }  // namespace

@@ -67,19 +67,6 @@ bool OriginPolicy::allows(std::string_view origin, std::string_view host) const 
   return !host.empty() && iequals(origin, own);
 }
 
-std::vector<std::string> parse_origin_list(std::string_view list) {
-  std::vector<std::string> origins;
-  std::size_t at = 0;
-  while (at < list.size()) {
-    const auto end = std::min(list.find_first_of(", ", at), list.size());
-    std::string_view origin = list.substr(at, end - at);
-    if (!origin.empty() && origin.back() == '/') origin.remove_suffix(1);
-    if (!origin.empty()) origins.emplace_back(origin);
-    at = end + 1;
-  }
-  return origins;
-}
-
 bool wants_websocket(const HttpRequest& request) {
   return has_token(request, "Upgrade", "websocket");
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "http_request.hpp"
+#include "origin_list.hpp"
 #include "websocket_format.hpp"
 
 namespace chat::server {
@@ -23,9 +24,6 @@ struct OriginPolicy {
 
   bool allows(std::string_view origin, std::string_view host) const;
 };
-
-// Parses "a, b c" (commas or spaces) into origins, dropping a trailing '/'.
-std::vector<std::string> parse_origin_list(std::string_view list);
 
 struct WebSocketUpgrade {
   WebSocketFormat format;

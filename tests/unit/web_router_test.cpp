@@ -102,7 +102,8 @@ TEST_CASE("Origin: the listener's own host by default, or the configured list") 
   const OriginPolicy tls{.allowed = {}, .tls = true};
   CHECK(std::holds_alternative<WebSocketUpgrade>(
       check_websocket_upgrade(parse(upgrade_head("Origin: https://127.0.0.1:8080\r\n")), tls)));
-  const OriginPolicy listed{.allowed = parse_origin_list("https://chat.example.org/, http://a:1")};
+  const OriginPolicy listed{.allowed =
+                                chat::parse_origin_list("https://chat.example.org/, http://a:1")};
   CHECK(listed.allowed.size() == 2);
   CHECK(std::holds_alternative<WebSocketUpgrade>(check_websocket_upgrade(
       parse(upgrade_head("Origin: https://chat.example.org\r\n")), listed)));
