@@ -39,6 +39,20 @@ SharedFrame encode_frame(const google::protobuf::MessageLite& message, FramePrio
   return frame;
 }
 
+SharedFrame wire_ready_frame(std::string bytes) {
+  auto frame = std::make_shared<EncodedFrame>();
+  frame->bytes = std::move(bytes);
+  frame->wire_ready = true;
+  return frame;
+}
+
+std::string_view frame_body(const EncodedFrame& frame) {
+  std::uint32_t length = 0;
+  const int prefix = read_varint32(frame.bytes, length);
+  if (prefix <= 0) return {};
+  return std::string_view(frame.bytes).substr(static_cast<std::size_t>(prefix));
+}
+
 SharedFrame encode_chat_frame(const google::protobuf::MessageLite& message, std::string room,
                               std::uint64_t seq) {
   auto frame = std::make_shared<EncodedFrame>();

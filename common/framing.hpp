@@ -37,6 +37,9 @@ struct EncodedFrame {
   // by the first connection that sends it in that format and shared by the others, on any shard.
   mutable std::once_flag other_format_once;
   mutable std::string other_format;
+  // The frame as IRC lines (a room message's PRIVMSG with every tag), built once the same way.
+  mutable std::once_flag irc_once;
+  mutable std::string irc_lines;
 };
 using SharedFrame = std::shared_ptr<const EncodedFrame>;
 
@@ -49,6 +52,12 @@ SharedFrame encode_frame(const google::protobuf::MessageLite& message,
 // Encodes a room message; room and seq let an outbox account for it if it must be skipped.
 SharedFrame encode_chat_frame(const google::protobuf::MessageLite& message, std::string room,
                               std::uint64_t seq);
+
+// Bytes already in a connection's own wire format (a WebSocket pong, an IRC line), sent as they
+// are.
+SharedFrame wire_ready_frame(std::string bytes);
+// The serialized message of a length-prefixed frame (empty if the prefix is broken).
+std::string_view frame_body(const EncodedFrame& frame);
 
 // Appends a message as one frame to out (for batching several frames into one write).
 void append_frame(std::string& out, const google::protobuf::MessageLite& message);

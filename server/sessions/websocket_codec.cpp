@@ -11,24 +11,9 @@ using websocket::Opcode;
 // What the decoder may keep allocated between reads.
 constexpr std::size_t idle_decoder_bytes = 512;
 
-SharedFrame wire_ready(std::string bytes) {
-  auto frame = std::make_shared<EncodedFrame>();
-  frame->bytes = std::move(bytes);
-  frame->wire_ready = true;
-  return frame;
-}
-
-// The serialized message of a length-prefixed frame.
-std::string_view body_of(const EncodedFrame& frame) {
-  std::uint32_t length = 0;
-  const int prefix = read_varint32(frame.bytes, length);
-  if (prefix <= 0) return {};
-  return std::string_view(frame.bytes).substr(static_cast<std::size_t>(prefix));
-}
-
 std::string json_message(const EncodedFrame& frame) {
   v1::ServerFrame message;
-  const std::string_view body = body_of(frame);
+  const std::string_view body = frame_body(frame);
   std::string json;
   if (!message.ParseFromArray(body.data(), static_cast<int>(body.size())) ||
       !google::protobuf::util::MessageToJsonString(message, &json).ok()) {
@@ -59,7 +44,7 @@ ClientCodec::Input WebSocketCodec::next(v1::ClientFrame& request) {
   }
   switch (message.opcode) {
     case Opcode::ping:
-      reply_ = wire_ready(websocket::control_frame(Opcode::pong, message.payload));
+      reply_ = wire_ready_frame(websocket::control_frame(Opcode::pong, message.payload));
       return Input::reply;
     case Opcode::pong:
       return next(request);  // an answer to nothing the server asked: ignored
@@ -111,8 +96,9 @@ CloseCode WebSocketCodec::close_code_for(v1::Disconnect::Reason reason) {
 
 SharedFrame WebSocketCodec::closing_frame(v1::Disconnect::Reason reason,
                                           std::string_view message) const {
-  if (decode_failed_) return wire_ready(websocket::close_frame(decoder_.error_code(), problem_));
-  return wire_ready(websocket::close_frame(close_code_for(reason), message));
+  if (decode_failed_)
+    return wire_ready_frame(websocket::close_frame(decoder_.error_code(), problem_));
+  return wire_ready_frame(websocket::close_frame(close_code_for(reason), message));
 }
 
 void WebSocketCodec::append(std::string& out, const EncodedFrame& frame) const {
@@ -125,7 +111,7 @@ void WebSocketCodec::append(std::string& out, const EncodedFrame& frame) const {
     out.append(frame.other_format);
     return;
   }
-  const std::string_view body = body_of(frame);
+  const std::string_view body = frame_body(frame);
   websocket::append_header(out, Opcode::binary, body.size());
   out.append(body);
 }
