@@ -34,13 +34,22 @@ class ClientCodec : public Connection::Encoder {
   virtual SharedFrame take_reply() = 0;
   // Frees what the decoder holds beyond a small buffer once nothing is buffered.
   virtual void release_if_idle() = 0;
+  // An answer to one of the requests is queued for the client (before it is sent): a codec whose
+  // later input depends on it (an IRC client's registration) looks at it here.
+  virtual void on_answer(const EncodedFrame&) {}
+  // Above the rate limit, requests wait until it allows them (IRC's "fakelag": clients burst
+  // JOINs on connect) instead of being refused.
+  virtual bool delays_over_rate() const { return false; }
+  // Every request waits for the answers to those before it, not only the ones later requests
+  // depend on: IRC clients expect numerics in the order they asked.
+  virtual bool answers_in_order() const { return false; }
 
   // The frame that ends the connection after the last one (a WebSocket close), or nullptr.
   virtual SharedFrame closing_frame(v1::Disconnect::Reason reason,
                                     std::string_view message) const = 0;
   // What the Connection sends frames with; nullptr: as encoded.
   virtual const Connection::Encoder* encoder() const = 0;
-  // For logs and metrics: "tcp", "ws", "ws-json".
+  // For logs and metrics: "tcp", "ws", "ws-json", "irc".
   virtual std::string_view transport() const = 0;
 };
 

@@ -59,8 +59,18 @@ void Session::on_input(std::string_view bytes) {
 
 void Session::handle_input() {
   bool more = true;
-  while (more && taking_requests() && !input_blocked()) more = take_input();
+  while (more && taking_requests() && !input_blocked() && !wait_for_rate()) more = take_input();
   codec_->release_if_idle();
+}
+
+bool Session::wait_for_rate() {
+  if (!codec_->delays_over_rate() || !welcomed_) return false;
+  const auto now = clock::now();
+  const auto wait = request_bucket_.wait_for(1, now);
+  if (wait.count() <= 0) return false;
+  delayed_until_ = now + wait;
+  connection_.wake_watchdog();
+  return true;
 }
 
 bool Session::take_input() {
@@ -141,6 +151,10 @@ Connection::clock::time_point Session::on_timer(clock::time_point now) {
   const auto idle = std::chrono::milliseconds(config.idle_timeout_ms);
   const auto last_input = connection_.last_input();
   if (draining_ && now >= drain_deadline_) finish_draining();  // answers overdue: close anyway
+  if (now >= delayed_until_) {
+    delayed_until_ = clock::time_point::max();
+    connection_.wake_reader();
+  }
   if (taking_requests() && !welcomed_ && now >= handshake_deadline) {
     close_with(v1::Disconnect::HANDSHAKE_TIMEOUT, "no Hello within the handshake timeout");
   } else if (taking_requests() && now >= last_input + 2 * idle) {
@@ -153,7 +167,7 @@ Connection::clock::time_point Session::on_timer(clock::time_point now) {
   }
   auto next = !taking_requests() ? drain_deadline_ : last_input + (ping_sent_ ? 2 * idle : idle);
   if (!welcomed_ && taking_requests()) next = std::min(next, handshake_deadline);
-  return next;
+  return std::min(next, delayed_until_);
 }
 
 void Session::deliver(const SharedFrame& frame) {
@@ -180,7 +194,10 @@ void Session::deliver(const SharedFrame& frame) {
     return;
   }
   // After the push: an answer that completes a drain goes out before the Disconnect.
-  if (frame->priority == FramePriority::control && answers_request(*frame)) on_answered();
+  if (frame->priority == FramePriority::control && answers_request(*frame)) {
+    codec_->on_answer(*frame);
+    on_answered();
+  }
 }
 
 void Session::send_frame(const v1::ServerFrame& frame) { deliver(encode_frame(frame)); }
@@ -264,34 +281,49 @@ SharedFrame plaintext_refusal() {
 
 }  // namespace
 
-asio::awaitable<void> serve(Shard& shard, asio::ip::tcp::socket socket) {
+asio::awaitable<void> serve_session(Shard& shard, asio::ip::tcp::socket socket,
+                                    std::shared_ptr<TlsContext> tls, CodecFactory make_codec,
+                                    std::string_view plaintext_refusal) {
   std::string peer = peer_of(socket);
   asio::error_code ec;
   socket.set_option(asio::ip::tcp::no_delay(true), ec);
+  std::optional<TlsAccepted> accepted;
+  if (tls) {
+    accepted = co_await accept_tls(shard, socket, std::move(tls), peer, plaintext_refusal);
+    if (!accepted) co_return;
+  }
   socket.non_blocking(true, ec);         // flush() writes without waiting
   if (shard.shutting_down()) co_return;  // accepted just before the listener closed
-  spdlog::info("connect {} shard={}", peer, shard.index());
-  Session session(shard, std::move(socket), std::move(peer),
-                  std::make_unique<ChatV1Codec>(shard.config().max_frame_bytes));
-  co_await session.run();
+  auto codec = make_codec(shard);
+  if (accepted) {
+    spdlog::info("connect {} shard={} transport={} tls={}", peer, shard.index(), codec->transport(),
+                 accepted->channel->protocol());
+    Session session(shard, std::move(socket), std::move(peer), std::move(codec),
+                    std::move(accepted->channel), std::move(accepted->early_plaintext));
+    co_await session.run();
+  } else {
+    spdlog::info("connect {} shard={} transport={}", peer, shard.index(), codec->transport());
+    Session session(shard, std::move(socket), std::move(peer), std::move(codec));
+    co_await session.run();
+  }
+}
+
+namespace {
+
+std::unique_ptr<ClientCodec> chat_v1_codec(Shard& shard) {
+  return std::make_unique<ChatV1Codec>(shard.config().max_frame_bytes);
+}
+
+}  // namespace
+
+asio::awaitable<void> serve(Shard& shard, asio::ip::tcp::socket socket) {
+  return serve_session(shard, std::move(socket), nullptr, chat_v1_codec, {});
 }
 
 asio::awaitable<void> serve_tls(Shard& shard, asio::ip::tcp::socket socket,
                                 std::shared_ptr<TlsContext> context) {
-  std::string peer = peer_of(socket);
-  asio::error_code ec;
-  socket.set_option(asio::ip::tcp::no_delay(true), ec);
   static const SharedFrame refusal = plaintext_refusal();  // encoded once, read by every shard
-  std::optional<TlsAccepted> accepted =
-      co_await accept_tls(shard, socket, std::move(context), peer, refusal->bytes);
-  if (!accepted) co_return;
-  if (shard.shutting_down()) co_return;  // drained already: SERVER_SHUTDOWN went out without it
-  socket.non_blocking(true, ec);
-  spdlog::info("connect {} shard={} tls={}", peer, shard.index(), accepted->channel->protocol());
-  Session session(shard, std::move(socket), std::move(peer),
-                  std::make_unique<ChatV1Codec>(shard.config().max_frame_bytes),
-                  std::move(accepted->channel), std::move(accepted->early_plaintext));
-  co_await session.run();
+  return serve_session(shard, std::move(socket), std::move(context), chat_v1_codec, refusal->bytes);
 }
 
 FrontDoor chat_v1_front_door() {

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -87,8 +88,11 @@ class Session final : public ClientSession, public Connection::Handler {
   // Takes the next thing the codec decoded; false when nothing more can be taken now.
   bool take_input();
   bool input_blocked() const override {
-    return taking_requests() && ordering_barrier_ && unanswered_ > 0;
+    return taking_requests() &&
+           ((ordering_barrier_ && unanswered_ > 0) || delayed_until_ != clock::time_point::max());
   }
+  // For a codec that delays over the rate: true (and input waits) while no request may be taken.
+  bool wait_for_rate();
   bool takes_input() const override { return taking_requests(); }
   // The client sent its last byte (or the connection failed): answer what it asked, then close.
   void on_input_end() override;
@@ -176,6 +180,8 @@ class Session final : public ClientSession, public Connection::Handler {
   v1::Disconnect::Reason close_reason_ = v1::Disconnect::REASON_UNSPECIFIED;
   std::string close_message_;
   bool ping_sent_ = false;
+  // Input waits until then for the rate limit (codecs that delay rather than refuse).
+  clock::time_point delayed_until_ = clock::time_point::max();
 
   v1::ClientFrame request_;  // reused for every decoded request
 
@@ -196,7 +202,15 @@ void with_session(ServerContext& context, SessionRef ref, F&& fn) {
   });
 }
 
-// Accepts nothing itself: builds a Session for an accepted socket and serves it.
+// Builds the codec of a session's wire format.
+using CodecFactory = std::function<std::unique_ptr<ClientCodec>(Shard&)>;
+// Accepts nothing itself: builds a Session for an accepted socket and serves it, after a TLS
+// handshake (bounded by the handshake timeout) when tls is set; a client that speaks plain text
+// to a TLS port gets plaintext_refusal.
+asio::awaitable<void> serve_session(Shard& shard, asio::ip::tcp::socket socket,
+                                    std::shared_ptr<TlsContext> tls, CodecFactory make_codec,
+                                    std::string_view plaintext_refusal);
+// chat.v1 on the chat port.
 asio::awaitable<void> serve(Shard& shard, asio::ip::tcp::socket socket);
 // The same after a TLS handshake, bounded by the handshake timeout. A client that speaks plain text
 // gets a plain-text Disconnect saying the port wants TLS.
