@@ -53,6 +53,9 @@ asio::awaitable<void> Session::handshake(std::uint64_t id, v1::Hello hello) {
                  login.message);
     co_return send_error(id, login.code, login.message, login.retry_after_ms);
   }
+  if (hello.require_account() && !login.registered) {
+    co_return send_error(id, v1::Error::AUTH_FAILED, hello.nick() + " is not a registered account");
+  }
   if (!context.nicks.claim(hello.nick(), ref_)) {
     co_return send_error(id, v1::Error::NICK_IN_USE, "nick is in use");
   }
