@@ -1,0 +1,89 @@
+#pragma once
+// What the IRC front end knows of its client, shared by the side that turns its lines into
+// requests (IrcCommands) and the side that turns the server's frames into lines (IrcRenderer).
+// A request's IRC context waits in `pending` under its request_id until its answer is rendered.
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+namespace chat::server::irc {
+
+struct Caps {
+  bool echo_message = false;
+  bool message_tags = false;
+  bool server_time = false;
+  bool multi_prefix = false;
+  bool sasl = false;
+};
+
+// What a request was asked for, so that its answer becomes the right lines.
+enum class Asked {
+  hello,         // registration
+  sasl_hello,    // AUTHENTICATE PLAIN
+  join,          // JOIN: JoinReply -> JOIN (and the topic)
+  join_names,    // the NAMES that follow a JOIN (errors are silent: the JOIN said it)
+  join_history,  // the messages shown after a JOIN (catch-up or recent history)
+  names,
+  who,
+  part,
+  privmsg,
+  notice,  // like privmsg, but no error ever goes back (RFC 2812 3.3.2)
+  direct,
+  direct_notice,
+  topic,
+  list,
+  nick,
+  silent,  // MarkRead, and anything whose answer shows nothing
+};
+
+struct PendingRequest {
+  Asked asked = Asked::silent;
+  std::string target;  // the channel or nick as the client wrote it
+  std::string text;    // what a direct message said (echo-message)
+};
+
+// One joined channel, as the renderer shows it.
+struct Channel {
+  std::string topic;
+  // The highest sequence shown: a message at or below it is not shown again (history and live
+  // messages overlap after a join).
+  std::uint64_t shown_seq = 0;
+  // Live messages that arrived while the join's history was on its way: shown after it (their
+  // sequence and their lines as this client takes them).
+  bool catching_up = false;
+  std::vector<std::pair<std::uint64_t, std::string>> held;
+};
+
+struct ClientState {
+  std::string server_name;
+  std::string motd;
+  Caps caps;
+
+  // Input side (what the lines asked; answers seen as they are delivered).
+  std::string nick;  // NICK as given, then as welcomed
+  bool welcomed = false;
+  bool cap_negotiating = false;  // CAP LS/REQ seen and no CAP END yet
+  std::unordered_map<std::string, std::uint64_t> read_markers;  // room key -> seq (Welcome)
+  std::unordered_set<std::string> joined;                       // channels, as room keys
+  std::unordered_map<std::string, std::uint64_t> marked;        // room key -> seq sent in MarkRead
+  bool registered_account = false;
+
+  // Output side (what the client has been shown).
+  std::string shown_nick = "*";
+  bool shown_welcome = false;               // 001 and the rest went out
+  bool sasl_welcomed = false;               // logged in by SASL; 001 waits for CAP END
+  bool cap_ended = false;                   // CAP END arrived (or no CAP negotiation)
+  std::map<std::string, Channel> channels;  // room key -> channel shown
+  std::unordered_map<std::string, std::uint64_t> delivered;  // room key -> highest seq shown
+  std::string last_rename;  // "old\nnew": a nick change is shown once, not once per room
+
+  std::unordered_map<std::uint64_t, PendingRequest> pending;
+  std::uint64_t next_request_id = 1;
+};
+
+}  // namespace chat::server::irc

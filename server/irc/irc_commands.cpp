@@ -1,0 +1,544 @@
+#include "irc_commands.hpp"
+
+#include <fmt/format.h>
+#include <openssl/evp.h>
+
+#include <algorithm>
+
+#include "irc_names.hpp"
+#include "irc_renderer.hpp"
+#include "names.hpp"
+
+namespace chat::server::irc {
+namespace {
+
+constexpr std::uint32_t protocol_version = 1;
+constexpr std::size_t sasl_chunk_bytes = 400;
+constexpr std::string_view offered_caps =
+    "echo-message message-tags multi-prefix sasl=PLAIN server-time";
+
+std::vector<std::string> split_list(std::string_view list) {
+  std::vector<std::string> items;
+  while (!list.empty()) {
+    const auto comma = list.find(',');
+    if (comma != 0) items.emplace_back(list.substr(0, comma));
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return items;
+}
+
+std::vector<std::string> split_words(std::string_view words) {
+  std::vector<std::string> items;
+  while (!words.empty()) {
+    const auto space = words.find(' ');
+    if (space != 0) items.emplace_back(words.substr(0, space));
+    if (space == std::string_view::npos) break;
+    words.remove_prefix(space + 1);
+  }
+  return items;
+}
+
+std::optional<std::string> decode_base64(std::string_view text) {
+  if (text.empty() || text.size() % 4 != 0) return std::nullopt;
+  std::string out(text.size() / 4 * 3, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(text.data()),
+                                static_cast<int>(text.size()));
+  if (n < 0) return std::nullopt;
+  const auto padding = static_cast<std::size_t>(std::count(text.end() - 2, text.end(), '='));
+  out.resize(static_cast<std::size_t>(n) - padding);
+  return out;
+}
+
+// IRC's formatting codes (bold, colours, ...): chat.v1 text has none, and refuses control
+// characters, so they are taken out.
+std::string strip_formatting(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '\x03') {  // colour: up to two digits, optionally ",NN"
+      std::size_t digits = 0;
+      while (digits < 2 && i + 1 < text.size() &&
+             std::isdigit(static_cast<unsigned char>(text[i + 1])))
+        ++i, ++digits;
+      if (digits > 0 && i + 2 < text.size() && text[i + 1] == ',' &&
+          std::isdigit(static_cast<unsigned char>(text[i + 2]))) {
+        i += 2;
+        if (i + 1 < text.size() && std::isdigit(static_cast<unsigned char>(text[i + 1]))) ++i;
+      }
+      continue;
+    }
+    if (c == '\x02' || c == '\x0f' || c == '\x11' || c == '\x16' || c == '\x1d' || c == '\x1e' ||
+        c == '\x1f')
+      continue;
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+Commands::Commands(ClientState& state, Settings settings)
+    : state_(state), settings_(std::move(settings)) {}
+
+Commands::Output Commands::take_output() {
+  Output output = std::move(outputs_.front());
+  outputs_.pop_front();
+  return output;
+}
+
+v1::ClientFrame& Commands::request(Asked asked, std::string target, std::string text) {
+  const std::uint64_t id = state_.next_request_id++;
+  state_.pending[id] = PendingRequest{asked, std::move(target), std::move(text)};
+  Output& output = outputs_.emplace_back();
+  output.is_request = true;
+  output.request.set_request_id(id);
+  return output.request;
+}
+
+std::string& Commands::reply() {
+  if (outputs_.empty() || outputs_.back().is_request) outputs_.emplace_back();
+  return outputs_.back().lines;
+}
+
+void Commands::numeric(std::string_view code, std::string_view middle, std::string_view trailing) {
+  std::string& out = reply();
+  out += Renderer::numeric(state_, code, state_.welcomed ? state_.nick : "*");
+  if (!middle.empty()) {
+    out += ' ';
+    out += middle;
+  }
+  if (!trailing.empty() || middle.empty()) {
+    out += " :";
+    out += trailing;
+  }
+  out += "\r\n";
+}
+
+void Commands::fail(std::string_view command, std::string_view code, std::string_view text) {
+  LineBuilder(reply(), state_.server_name, "FAIL").param(command).param(code).trailing(text);
+}
+
+void Commands::line_too_long() { numeric("417", "", "Input line was too long"); }
+
+void Commands::line_has_nul() { numeric("400", "*", "Lines may not contain NUL bytes"); }
+
+void Commands::handle(const Message& message) {
+  const std::string& command = message.command;
+  if (command == "PING") {
+    if (message.params.empty()) return numeric("409", "", "No origin specified");
+    LineBuilder(reply(), state_.server_name, "PONG")
+        .param(state_.server_name)
+        .trailing(message.param(0));
+    if (state_.welcomed) mark_read();
+    return;
+  }
+  if (command == "PONG") {
+    if (state_.welcomed) mark_read();
+    return;
+  }
+  if (command == "QUIT") {
+    if (state_.welcomed) mark_read();
+    quit_ = true;
+    quit_message_ = message.param(0);
+    return;
+  }
+  if (command == "CAP") return handle_cap(message);
+  if (!state_.welcomed || state_.cap_negotiating) return handle_registration(message);
+  handle_registered(message);
+}
+
+void Commands::handle_cap(const Message& message) {
+  const std::string& sub = message.param(0);
+  std::string upper(sub);
+  std::transform(upper.begin(), upper.end(), upper.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  const std::string nick = state_.welcomed ? state_.nick : "*";
+  if (upper == "LS") {
+    if (!state_.welcomed) state_.cap_negotiating = true;
+    LineBuilder(reply(), state_.server_name, "CAP").param(nick).param("LS").trailing(offered_caps);
+    return;
+  }
+  if (upper == "LIST") {
+    std::string enabled;
+    auto add = [&](bool on, std::string_view name) {
+      if (!on) return;
+      if (!enabled.empty()) enabled += ' ';
+      enabled += name;
+    };
+    add(state_.caps.echo_message, "echo-message");
+    add(state_.caps.message_tags, "message-tags");
+    add(state_.caps.multi_prefix, "multi-prefix");
+    add(state_.caps.sasl, "sasl");
+    add(state_.caps.server_time, "server-time");
+    LineBuilder(reply(), state_.server_name, "CAP").param(nick).param("LIST").trailing(enabled);
+    return;
+  }
+  if (upper == "REQ") {
+    if (!state_.welcomed) state_.cap_negotiating = true;
+    Caps wanted = state_.caps;
+    bool known = true;
+    for (const std::string& word : split_words(message.param(1))) {
+      const bool off = word[0] == '-';
+      const std::string name = off ? word.substr(1) : word;
+      if (name == "echo-message")
+        wanted.echo_message = !off;
+      else if (name == "message-tags")
+        wanted.message_tags = !off;
+      else if (name == "server-time")
+        wanted.server_time = !off;
+      else if (name == "multi-prefix")
+        wanted.multi_prefix = !off;
+      else if (name == "sasl")
+        wanted.sasl = !off;
+      else
+        known = false;
+    }
+    if (known) state_.caps = wanted;
+    LineBuilder(reply(), state_.server_name, "CAP")
+        .param(nick)
+        .param(known ? "ACK" : "NAK")
+        .trailing(message.param(1));
+    return;
+  }
+  if (upper == "END") {
+    if (!state_.cap_negotiating) return;
+    state_.cap_negotiating = false;
+    if (state_.welcomed) {  // logged in by SASL already: registration ends here
+      Renderer::append_welcome(reply(), state_, state_.nick);
+      return;
+    }
+    return try_register();
+  }
+  numeric("410", sub.empty() ? "*" : sub, "Invalid CAP command");
+}
+
+void Commands::handle_registration(const Message& message) {
+  const std::string& command = message.command;
+  if (command == "NICK") {
+    if (message.params.empty() || message.param(0).empty())
+      return numeric("431", "", "No nickname given");
+    if (state_.welcomed) return;  // logged in by SASL: the account's nick stands
+    if (const auto problem = check_nick(message.param(0)); problem != NameProblem::ok) {
+      return numeric("432", message.param(0),
+                     "Erroneous nickname: " + std::string(describe(problem)));
+    }
+    state_.nick = message.param(0);
+    return try_register();
+  }
+  if (command == "USER") {
+    if (message.params.size() < 4) return numeric("461", "USER", "Not enough parameters");
+    if (user_given_) return numeric("462", "", "You may not reregister");
+    user_given_ = true;
+    return try_register();
+  }
+  if (command == "PASS") {
+    if (message.params.empty()) return numeric("461", "PASS", "Not enough parameters");
+    password_ = message.param(0);
+    return;
+  }
+  if (command == "AUTHENTICATE") return handle_authenticate(message);
+  numeric("451", "", "You have not registered");
+}
+
+void Commands::try_register() {
+  if (state_.welcomed || state_.cap_negotiating || state_.nick.empty() || !user_given_) return;
+  v1::ClientFrame& frame = request(Asked::hello, state_.nick, password_);
+  auto* hello = frame.mutable_hello();
+  hello->set_protocol_version(protocol_version);
+  hello->set_nick(state_.nick);
+  hello->set_password(password_);
+  hello->set_client_name("irc");
+}
+
+void Commands::handle_authenticate(const Message& message) {
+  const std::string& data = message.param(0);
+  if (!state_.caps.sasl)
+    return numeric("904", "", "SASL authentication failed: request sasl first");
+  if (state_.welcomed) return numeric("907", "", "You have already authenticated using SASL");
+  if (data == "*") {
+    sasl_started_ = false;
+    sasl_buffer_.clear();
+    return numeric("906", "", "SASL authentication aborted");
+  }
+  if (!sasl_started_) {
+    std::string upper(data);
+    std::transform(upper.begin(), upper.end(), upper.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    if (upper != "PLAIN") {
+      numeric("908", "PLAIN", "are available SASL mechanisms");
+      return numeric("904", "", "SASL authentication failed");
+    }
+    sasl_started_ = true;
+    reply() += "AUTHENTICATE +\r\n";
+    return;
+  }
+  if (data != "+") sasl_buffer_ += data;
+  if (data.size() == sasl_chunk_bytes) return;  // more follows
+  sasl_started_ = false;
+  const auto decoded = decode_base64(sasl_buffer_);
+  sasl_buffer_.clear();
+  // authzid \0 authcid \0 password; the account is the authcid (or the authzid if it alone).
+  const auto first = decoded ? decoded->find('\0') : std::string::npos;
+  const auto second = first == std::string::npos ? first : decoded->find('\0', first + 1);
+  if (second == std::string::npos) return numeric("904", "", "SASL authentication failed");
+  const std::string account = decoded->substr(first + 1, second - first - 1);
+  v1::ClientFrame& frame = request(Asked::sasl_hello, account, "sasl");
+  auto* hello = frame.mutable_hello();
+  hello->set_protocol_version(protocol_version);
+  hello->set_nick(account);
+  hello->set_password(decoded->substr(second + 1));
+  hello->set_client_name("irc");
+  hello->set_require_account(true);
+}
+
+void Commands::on_answer(const v1::ServerFrame& frame) {
+  auto found = state_.pending.find(frame.request_id());
+  if (found == state_.pending.end()) return;
+  const PendingRequest& asked = found->second;
+  const bool ok = !frame.has_error();
+  switch (asked.asked) {
+    case Asked::hello:
+    case Asked::sasl_hello:
+      if (!ok || !frame.has_welcome()) return;
+      state_.welcomed = true;
+      state_.nick = frame.welcome().nick();
+      state_.motd = frame.welcome().motd();
+      state_.registered_account = !asked.text.empty();
+      for (const auto& marker : frame.welcome().read_markers())
+        state_.read_markers[name_key(marker.room())] = marker.seq();
+      return;
+    case Asked::nick:
+      if (ok) state_.nick = asked.target;
+      return;
+    case Asked::join:
+      if (ok) state_.joined.insert(name_key(room_of(asked.target)));
+      return;
+    case Asked::part:
+      if (ok) state_.joined.erase(name_key(room_of(asked.target)));
+      return;
+    default:
+      return;
+  }
+}
+
+void Commands::handle_registered(const Message& message) {
+  const std::string& command = message.command;
+  if (command == "JOIN") return handle_join(message);
+  if (command == "PART") return handle_part(message);
+  if (command == "PRIVMSG") return handle_privmsg(message, false);
+  if (command == "NOTICE") return handle_privmsg(message, true);
+  if (command == "TOPIC") return handle_topic(message);
+  if (command == "NAMES") return handle_names(message, Asked::names);
+  if (command == "WHO") return handle_names(message, Asked::who);
+  if (command == "NICK") return handle_nick(message);
+  if (command == "MODE") return handle_mode(message);
+  if (command == "WHOIS") return handle_whois(message);
+  if (command == "LIST") {
+    auto* list = request(Asked::list, "").mutable_list_rooms();
+    list->set_limit(1000);
+    return;
+  }
+  if (command == "MOTD") return Renderer::append_motd(reply(), state_, state_.nick);
+  if (command == "LUSERS") {
+    const std::size_t users = settings_.users ? settings_.users() : 0;
+    numeric("251", "", fmt::format("There are {} users and 0 invisible on 1 servers", users));
+    numeric("255", "", fmt::format("I have {} clients and 0 servers", users));
+    return;
+  }
+  if (command == "AWAY") {
+    if (message.param(0).empty())
+      return numeric("305", "", "You are no longer marked as being away");
+    return numeric("306", "", "You have been marked as being away");
+  }
+  if (command == "USER" || command == "PASS") return numeric("462", "", "You may not reregister");
+  if (command == "AUTHENTICATE") return numeric("907", "", "You have already authenticated");
+  if (command == "USERHOST" || command == "ISON" || command == "TAGMSG") return;
+  numeric("421", command, "Unknown command");
+}
+
+void Commands::handle_join(const Message& message) {
+  if (message.params.empty()) return numeric("461", "JOIN", "Not enough parameters");
+  if (message.param(0) == "0") {
+    for (const std::string& room : state_.joined) {
+      request(Asked::part, channel_of(room)).mutable_leave()->set_room(room);
+    }
+    return;
+  }
+  for (const std::string& channel : split_list(message.param(0))) join(channel);
+}
+
+void Commands::join(const std::string& channel) {
+  if (!is_channel(channel) || check_room(room_of(channel)) != NameProblem::ok)
+    return numeric("403", channel, "No such channel");
+  const std::string room = room_of(channel);
+  if (state_.joined.count(name_key(room)))
+    return;  // joined already: nothing to do, as IRC servers do
+  auto* join = request(Asked::join, channel).mutable_join();
+  join->set_room(room);
+  join->set_history(0);  // the history follows the NAMES, as clients expect it
+  request(Asked::join_names, channel).mutable_who()->set_room(room);
+  auto* history = request(Asked::join_history, channel).mutable_history();
+  history->set_room(room);
+  const auto marker = state_.read_markers.find(name_key(room));
+  if (state_.registered_account && marker != state_.read_markers.end()) {
+    history->set_after_seq(marker->second);  // what was said since the user last read here
+    history->set_limit(settings_.catch_up_limit);
+  } else {
+    history->set_limit(settings_.history_on_join);
+  }
+}
+
+void Commands::handle_part(const Message& message) {
+  if (message.params.empty()) return numeric("461", "PART", "Not enough parameters");
+  for (const std::string& channel : split_list(message.param(0))) {
+    if (!is_channel(channel)) {
+      numeric("403", channel, "No such channel");
+      continue;
+    }
+    const std::string room = room_of(channel);
+    mark_read(&room);
+    request(Asked::part, channel).mutable_leave()->set_room(room);
+  }
+}
+
+void Commands::handle_privmsg(const Message& message, bool notice) {
+  if (message.params.empty() || message.param(0).empty()) {
+    if (!notice) numeric("411", "", "No recipient given (" + message.command + ")");
+    return;
+  }
+  if (message.params.size() < 2 || message.param(1).empty()) {
+    if (!notice) numeric("412", "", "No text to send");
+    return;
+  }
+  for (const std::string& target : split_list(message.param(0)))
+    send_text(target, message.param(1), notice);
+}
+
+void Commands::send_text(const std::string& target, std::string text, bool notice) {
+  bool action = false;
+  if (!text.empty() && text.front() == '\x01') {
+    std::string_view ctcp(text);
+    ctcp.remove_prefix(1);
+    if (!ctcp.empty() && ctcp.back() == '\x01') ctcp.remove_suffix(1);
+    if (ctcp.substr(0, 7) != "ACTION ") return;  // other CTCP (VERSION, ...): not carried
+    action = true;
+    text = std::string(ctcp.substr(7));
+  }
+  text = strip_formatting(text);
+  if (check_text(text, text.size() + 1) == NameProblem::invalid_utf8) {
+    if (!notice)
+      fail(notice ? "NOTICE" : "PRIVMSG", "INVALID_UTF8",
+           "Message rejected, your IRC software MUST use UTF-8");
+    return;
+  }
+  if (is_channel(target)) {
+    const std::string room = room_of(target);
+    mark_read(&room);
+    const std::uint64_t id = state_.next_request_id;
+    auto* send = request(notice ? Asked::notice : Asked::privmsg, target).mutable_send();
+    send->set_room(room);
+    send->set_text(std::move(text));
+    send->set_client_msg_id(id);
+    send->set_action(action);
+    return;
+  }
+  const std::uint64_t id = state_.next_request_id;
+  if (action) {  // a direct message has no action flag, and CTCP's \x01 is not valid text
+    std::string acted = "* ";
+    acted.append(state_.nick).append(" ").append(text);
+    text = std::move(acted);
+  }
+  auto* send =
+      request(notice ? Asked::direct_notice : Asked::direct, target, text).mutable_send_direct();
+  send->set_to(target);
+  send->set_text(std::move(text));
+  send->set_client_msg_id(id);
+}
+
+void Commands::handle_topic(const Message& message) {
+  if (message.params.empty()) return numeric("461", "TOPIC", "Not enough parameters");
+  const std::string& channel = message.param(0);
+  if (!is_channel(channel)) return numeric("403", channel, "No such channel");
+  if (message.params.size() < 2) {  // a query: the room's entry in the room list says it
+    auto* list = request(Asked::topic, channel).mutable_list_rooms();
+    list->set_prefix(room_of(channel));
+    list->set_limit(1);
+    return;
+  }
+  auto* topic = request(Asked::topic, channel).mutable_set_topic();
+  topic->set_room(room_of(channel));
+  topic->set_topic(strip_formatting(message.param(1)));
+}
+
+void Commands::handle_names(const Message& message, Asked asked) {
+  const char* end_code = asked == Asked::who ? "315" : "366";
+  const char* end_text = asked == Asked::who ? "End of WHO list" : "End of /NAMES list";
+  if (message.params.empty()) return numeric(end_code, "*", end_text);
+  for (const std::string& target : split_list(message.param(0))) {
+    if (!is_channel(target)) {
+      if (asked == Asked::who && target == state_.nick) {
+        numeric("352", fmt::format("* {} chat {} {} H", target, state_.server_name, target),
+                "0 " + target);
+      }
+      numeric(end_code, target, end_text);
+      continue;
+    }
+    request(asked, target).mutable_who()->set_room(room_of(target));
+  }
+}
+
+void Commands::handle_mode(const Message& message) {
+  if (message.params.empty()) return numeric("461", "MODE", "Not enough parameters");
+  const std::string& target = message.param(0);
+  if (is_channel(target)) {
+    if (message.params.size() == 1) return numeric("324", target + " +nt", "");
+    const std::string& modes = message.param(1);
+    if (modes == "b" || modes == "+b") return numeric("368", target, "End of channel ban list");
+    return numeric("482", target, "Channel modes cannot be changed here");
+  }
+  if (name_key(target) != name_key(state_.nick))
+    return numeric("502", "", "Can't change mode for other users");
+  if (message.params.size() == 1) return numeric("221", "+i", "");
+  numeric("501", "", "Unknown MODE flag");
+}
+
+void Commands::handle_whois(const Message& message) {
+  if (message.params.empty()) return numeric("431", "", "No nickname given");
+  const std::string& nick = message.params.back();
+  if (name_key(nick) == name_key(state_.nick)) {
+    numeric("311", fmt::format("{} {} chat *", nick, nick), nick);
+    numeric("312", fmt::format("{} {}", nick, state_.server_name), "chat-server");
+    if (state_.registered_account)
+      numeric("330", fmt::format("{} {}", nick, nick), "is logged in as");
+  }
+  numeric("318", nick, "End of /WHOIS list");
+}
+
+void Commands::handle_nick(const Message& message) {
+  if (message.params.empty() || message.param(0).empty())
+    return numeric("431", "", "No nickname given");
+  const std::string& nick = message.param(0);
+  if (nick == state_.nick) return;
+  request(Asked::nick, nick).mutable_set_nick()->set_nick(nick);
+}
+
+void Commands::mark_read(const std::string* only_room) {
+  if (!state_.registered_account) return;  // read markers are kept for accounts only
+  for (const auto& [room, seq] : state_.delivered) {
+    if (only_room && name_key(room) != name_key(*only_room)) continue;
+    const std::string key = name_key(room);
+    if (!state_.joined.count(key)) continue;
+    auto& marked = state_.marked[key];
+    if (seq <= marked) continue;
+    marked = seq;
+    state_.read_markers[key] = seq;
+    auto* mark = request(Asked::silent, "").mutable_mark_read();
+    mark->set_room(room);
+    mark->set_seq(seq);
+  }
+}
+
+}  // namespace chat::server::irc

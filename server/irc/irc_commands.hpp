@@ -1,0 +1,84 @@
+#pragma once
+// A client's IRC lines as chat.v1 requests, free of I/O: registration (CAP, NICK, USER, PASS,
+// AUTHENTICATE) becomes a Hello, JOIN a Join with the NAMES and history after it, PRIVMSG a Send
+// or SendDirect, and so on; what needs no request (PING, MODE, MOTD, CAP, errors in the line
+// itself) is answered here with lines. Outputs come out in the order the lines asked for them.
+// What the requests were for waits in ClientState::pending for the Renderer.
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "chat.pb.h"
+#include "irc_client_state.hpp"
+#include "irc_message.hpp"
+
+namespace chat::server::irc {
+
+class Commands {
+ public:
+  struct Settings {
+    std::uint32_t history_on_join = 50;  // messages a guest sees on JOIN
+    std::uint32_t catch_up_limit = 500;  // messages a registered user is replayed at most
+    std::function<std::size_t()> users;  // for LUSERS
+  };
+  // One thing to do: a request for the session, or lines for the client.
+  struct Output {
+    bool is_request = false;
+    v1::ClientFrame request;
+    std::string lines;
+  };
+
+  Commands(ClientState& state, Settings settings);
+
+  void handle(const Message& message);
+  // A line the reader refused or could not take: answered without a request.
+  void line_too_long();
+  void line_has_nul();
+  // The session delivers an answer: what the client may do next depends on it.
+  void on_answer(const v1::ServerFrame& frame);
+
+  bool has_output() const { return !outputs_.empty(); }
+  Output take_output();
+  // QUIT was read: the client sends nothing more.
+  bool quit() const { return quit_; }
+  const std::string& quit_message() const { return quit_message_; }
+
+ private:
+  void handle_registration(const Message& message);
+  void handle_registered(const Message& message);
+  void handle_cap(const Message& message);
+  void handle_authenticate(const Message& message);
+  void try_register();
+  void handle_join(const Message& message);
+  void join(const std::string& channel);
+  void handle_part(const Message& message);
+  void handle_privmsg(const Message& message, bool notice);
+  void send_text(const std::string& target, std::string text, bool notice);
+  void handle_topic(const Message& message);
+  void handle_names(const Message& message, Asked asked);
+  void handle_mode(const Message& message);
+  void handle_whois(const Message& message);
+  void handle_nick(const Message& message);
+  // MarkRead for every room (or one) whose messages were shown past its read marker.
+  void mark_read(const std::string* only_room = nullptr);
+
+  v1::ClientFrame& request(Asked asked, std::string target, std::string text = {});
+  std::string& reply();
+  void numeric(std::string_view code, std::string_view middle, std::string_view trailing);
+  void fail(std::string_view command, std::string_view code, std::string_view text);
+
+  ClientState& state_;
+  Settings settings_;
+  std::deque<Output> outputs_;
+  bool user_given_ = false;
+  std::string password_;       // PASS, for the Hello
+  bool sasl_started_ = false;  // AUTHENTICATE PLAIN: the credentials come next
+  std::string sasl_buffer_;    // base64 received so far (400-byte chunks)
+  bool quit_ = false;
+  std::string quit_message_;
+};
+
+}  // namespace chat::server::irc

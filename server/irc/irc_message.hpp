@@ -1,0 +1,45 @@
+#pragma once
+// IRC messages, free of I/O: one line parsed into tags, source, command and parameters
+// (modern.ircdocs.horse "Messages", IRCv3 message-tags), and lines built for the client with
+// the trailing parameter and tag values escaped as the specifications say.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace chat::server::irc {
+
+struct Message {
+  std::vector<std::pair<std::string, std::string>> tags;  // unescaped values
+  std::string source;                                     // without the ':'
+  std::string command;                                    // upper-cased
+  std::vector<std::string> params;                        // the trailing one included
+
+  // The tag's value, or nullptr when the message has no such tag.
+  const std::string* tag(std::string_view name) const;
+  const std::string& param(std::size_t i) const;  // "" past the end
+};
+
+// Parses one line (without its CR LF). nullopt when it holds no command.
+std::optional<Message> parse_message(std::string_view line);
+
+// A tag value escaped for the wire (';' '\' ' ' CR LF).
+std::string escape_tag_value(std::string_view value);
+
+// Builds ":source COMMAND p1 p2 :last\r\n" into out: param() for the middle parameters (no
+// spaces, not empty, no leading ':'), then trailing() for a last one that may be anything, or
+// end().
+class LineBuilder {
+ public:
+  LineBuilder(std::string& out, std::string_view source, std::string_view command);
+  LineBuilder& param(std::string_view value);
+  void trailing(std::string_view value);
+  void end();
+
+ private:
+  std::string& out_;
+};
+
+}  // namespace chat::server::irc

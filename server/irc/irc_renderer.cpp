@@ -1,0 +1,464 @@
+#include "irc_renderer.hpp"
+
+#include <fmt/format.h>
+
+#include <ctime>
+
+#include "irc_message.hpp"
+#include "irc_names.hpp"
+#include "names.hpp"
+
+namespace chat::server::irc {
+namespace {
+
+constexpr std::size_t max_line_bytes = 510;  // without CR LF
+constexpr std::size_t names_line_budget = 400;
+
+// How many bytes of text fit in max, not cutting a UTF-8 character.
+std::size_t utf8_cut(std::string_view text, std::size_t max) {
+  if (text.size() <= max) return text.size();
+  std::size_t cut = max;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return cut == 0 ? max : cut;
+}
+
+// The nick in the source of a line built by room_message_lines ("@tags :nick!...").
+std::string_view source_nick(std::string_view lines) {
+  const auto colon = lines.find(" :");
+  if (colon == std::string_view::npos) return {};
+  const auto start = colon + 2;
+  const auto bang = lines.find('!', start);
+  return bang == std::string_view::npos ? std::string_view{} : lines.substr(start, bang - start);
+}
+
+}  // namespace
+
+std::string iso_time(std::int64_t unix_ms) {
+  const std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", utc.tm_year + 1900,
+                     utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
+                     unix_ms % 1000);
+}
+
+void append_privmsg_lines(std::string& out, std::string_view tags, std::string_view source,
+                          std::string_view command, std::string_view target, std::string_view text,
+                          bool action) {
+  const std::size_t overhead = 1 + source.size() + 1 + command.size() + 1 + target.size() + 2 +
+                               (action ? 9 : 0);  // ":src CMD target :" and "\1ACTION " "\1"
+  const std::size_t room = overhead < max_line_bytes ? max_line_bytes - overhead : 1;
+  auto one = [&](std::string_view part) {
+    out.append(tags);
+    LineBuilder(out, source, command)
+        .param(target)
+        .trailing(action ? "\x01"
+                           "ACTION " +
+                               std::string(part) + "\x01"
+                         : std::string(part));
+  };
+  do {
+    const auto newline = text.find('\n');
+    std::string_view paragraph = text.substr(0, newline);
+    text = newline == std::string_view::npos ? std::string_view{} : text.substr(newline + 1);
+    if (!paragraph.empty() && paragraph.back() == '\r') paragraph.remove_suffix(1);
+    if (paragraph.empty()) continue;  // an IRC line cannot be empty
+    while (!paragraph.empty()) {
+      const std::size_t cut = utf8_cut(paragraph, room);
+      one(paragraph.substr(0, cut));
+      paragraph.remove_prefix(cut);
+    }
+  } while (!text.empty());
+}
+
+std::string room_message_lines(const v1::RoomMessage& message) {
+  std::string tags = "@time=" + iso_time(message.server_time_ms()) + ";msgid=" +
+                     escape_tag_value(std::to_string(message.seq()) + "/" + message.room()) + " ";
+  std::string out;
+  append_privmsg_lines(out, tags, source_of(message.from()), "PRIVMSG", channel_of(message.room()),
+                       message.text(), message.action());
+  return out;
+}
+
+std::string Renderer::numeric(const ClientState& state, std::string_view code,
+                              std::string_view nick) {
+  return fmt::format(":{} {} {}", state.server_name, code, nick.empty() ? "*" : nick);
+}
+
+void Renderer::line(std::string& out, std::string_view code, std::string_view middle,
+                    std::string_view trailing) const {
+  out += numeric(state_, code, state_.shown_nick);
+  if (!middle.empty()) {
+    out += ' ';
+    out += middle;
+  }
+  out += " :";
+  out += trailing;
+  out += "\r\n";
+}
+
+void Renderer::notice(std::string& out, std::string_view target, std::string_view text) const {
+  LineBuilder(out, state_.server_name, "NOTICE").param(target).trailing(text);
+}
+
+void Renderer::append_welcome(std::string& out, const ClientState& state, std::string_view nick) {
+  const std::string& server = state.server_name;
+  auto numeric_line = [&](std::string_view code, std::string_view rest) {
+    out += numeric(state, code, nick);
+    out += ' ';
+    out += rest;
+    out += "\r\n";
+  };
+  numeric_line("001", fmt::format(":Welcome to the {} chat network, {}", server, nick));
+  numeric_line("002", fmt::format(":Your host is {}, running chat-server", server));
+  numeric_line("003", ":This server keeps every room's history");
+  numeric_line("004", fmt::format("{} chat-server i nt", server));
+  numeric_line("005", fmt::format("CASEMAPPING=ascii CHANTYPES=# CHANNELLEN=65 NICKLEN=32 "
+                                  "TOPICLEN=4096 PREFIX=() CHANMODES=,,,nt NETWORK={} UTF8ONLY "
+                                  ":are supported by this server",
+                                  server));
+  append_motd(out, state, nick);
+}
+
+void Renderer::append_motd(std::string& out, const ClientState& state, std::string_view nick) {
+  if (state.motd.empty()) {
+    out += numeric(state, "422", nick) + " :MOTD File is missing\r\n";
+    return;
+  }
+  out += numeric(state, "375", nick) + " :- " + state.server_name + " Message of the day -\r\n";
+  std::string_view motd = state.motd;
+  while (!motd.empty()) {
+    const auto newline = motd.find('\n');
+    out += numeric(state, "372", nick) + " :- " + std::string(motd.substr(0, newline)) + "\r\n";
+    motd = newline == std::string_view::npos ? std::string_view{} : motd.substr(newline + 1);
+  }
+  out += numeric(state, "376", nick) + " :End of /MOTD command.\r\n";
+}
+
+void Renderer::render(std::string& out, const EncodedFrame& frame) {
+  if (frame.wire_ready) {
+    out.append(frame.bytes);
+    return;
+  }
+  if (frame.priority == FramePriority::chat) return render_room_message(out, frame);
+  v1::ServerFrame message;
+  const std::string_view body = frame_body(frame);
+  if (!message.ParseFromArray(body.data(), static_cast<int>(body.size()))) return;
+  render_frame(out, message);
+}
+
+void Renderer::append_for_client(std::string& out, std::string_view lines) const {
+  if (!state_.caps.echo_message && source_nick(lines) == state_.shown_nick) return;
+  while (!lines.empty()) {
+    const auto end = lines.find('\n') + 1;
+    std::string_view one = lines.substr(0, end);
+    lines.remove_prefix(end);
+    if (!state_.caps.message_tags) {
+      const auto space = one.find(' ');
+      if (state_.caps.server_time) out.append(one.substr(0, one.find(';'))).append(" ");
+      one.remove_prefix(space + 1);
+    }
+    out.append(one);
+  }
+}
+
+void Renderer::render_room_message(std::string& out, const EncodedFrame& frame) {
+  std::call_once(frame.irc_once, [&] {
+    v1::ServerFrame message;
+    const std::string_view body = frame_body(frame);
+    if (message.ParseFromArray(body.data(), static_cast<int>(body.size())) &&
+        message.has_room_message())
+      frame.irc_lines = room_message_lines(message.room_message());
+  });
+  auto found = state_.channels.find(frame.room);
+  if (found != state_.channels.end()) {
+    Channel& channel = found->second;
+    if (channel.catching_up) {
+      std::string held;
+      append_for_client(held, frame.irc_lines);
+      channel.held.emplace_back(frame.seq, std::move(held));
+      return;
+    }
+    if (frame.seq <= channel.shown_seq) return;
+    channel.shown_seq = frame.seq;
+  }
+  state_.delivered[frame.room] = frame.seq;
+  append_for_client(out, frame.irc_lines);
+}
+
+void Renderer::render_frame(std::string& out, const v1::ServerFrame& frame) {
+  if (frame.request_id() != 0) {
+    auto found = state_.pending.find(frame.request_id());
+    if (found != state_.pending.end()) {
+      const PendingRequest asked = std::move(found->second);
+      state_.pending.erase(found);
+      return render_answer(out, frame, asked);
+    }
+  }
+  render_event(out, frame);
+}
+
+void Renderer::render_answer(std::string& out, const v1::ServerFrame& frame,
+                             const PendingRequest& asked) {
+  switch (frame.payload_case()) {
+    case v1::ServerFrame::kError:
+      return render_error(out, frame.error(), asked);
+    case v1::ServerFrame::kWelcome:
+      return render_welcome(out, frame.welcome(), asked.asked);
+    case v1::ServerFrame::kJoinReply:
+      return render_joined(out, frame.join_reply());
+    case v1::ServerFrame::kMemberList:
+      return render_members(out, frame.member_list(), asked.asked);
+    case v1::ServerFrame::kHistoryReply:
+      return render_history(out, frame.history_reply());
+    case v1::ServerFrame::kRoomList:
+      return render_rooms(out, frame.room_list(), asked);
+    case v1::ServerFrame::kOk:
+    case v1::ServerFrame::kAck:
+      return render_ok(out, asked);
+    default:
+      return;  // Pong: nothing to show
+  }
+}
+
+void Renderer::render_welcome(std::string& out, const v1::Welcome& welcome, Asked asked) {
+  state_.shown_nick = welcome.nick();
+  if (asked == Asked::sasl_hello) {
+    const std::string& nick = welcome.nick();
+    line(out, "900", fmt::format("{} {}", source_of(nick), nick),
+         "You are now logged in as " + nick);
+    line(out, "903", "", "SASL authentication successful");
+    return;  // 001 and the rest follow CAP END
+  }
+  state_.shown_welcome = true;
+  append_welcome(out, state_, welcome.nick());
+}
+
+void Renderer::render_joined(std::string& out, const v1::JoinReply& reply) {
+  const std::string channel = channel_of(reply.room());
+  LineBuilder(out, source_of(state_.shown_nick), "JOIN").param(channel).end();
+  if (!reply.topic().empty()) line(out, "332", channel, reply.topic());
+  Channel& shown = state_.channels[reply.room()];
+  shown = Channel{};
+  shown.topic = reply.topic();
+  shown.catching_up = true;  // until the history asked after the JOIN is shown
+}
+
+void Renderer::render_members(std::string& out, const v1::MemberList& list, Asked asked) {
+  const std::string channel = channel_of(list.room());
+  if (asked == Asked::who) {
+    for (const std::string& nick : list.nicks()) {
+      line(out, "352", fmt::format("{} {} chat {} {} H", channel, nick, state_.server_name, nick),
+           "0 " + nick);
+    }
+    line(out, "315", channel, "End of WHO list");
+    return;
+  }
+  std::string names;
+  for (const std::string& nick : list.nicks()) {
+    if (names.size() + nick.size() > names_line_budget) {
+      line(out, "353", "= " + channel, names);
+      names.clear();
+    }
+    if (!names.empty()) names += ' ';
+    names += nick;
+  }
+  if (!names.empty()) line(out, "353", "= " + channel, names);
+  line(out, "366", channel, "End of /NAMES list");
+}
+
+void Renderer::render_history(std::string& out, const v1::HistoryReply& reply) {
+  auto found = state_.channels.find(reply.room());
+  if (found == state_.channels.end()) return;
+  Channel& channel = found->second;
+  const std::string name = channel_of(reply.room());
+  if (reply.has_gap() && reply.gap().to_seq() >= reply.gap().from_seq()) {
+    notice(out, name,
+           fmt::format("messages {} to {} are no longer kept", reply.gap().from_seq(),
+                       reply.gap().to_seq()));
+  }
+  if (reply.has_more())
+    notice(out, name, "earlier messages are not shown here: ask with CHATHISTORY");
+  for (const v1::RoomMessage& message : reply.messages()) {
+    if (message.deleted() || message.seq() <= channel.shown_seq) continue;
+    channel.shown_seq = message.seq();
+    append_for_client(out, room_message_lines(message));
+  }
+  for (auto& [seq, lines] : channel.held) {
+    if (seq <= channel.shown_seq) continue;
+    channel.shown_seq = seq;
+    out += lines;
+  }
+  channel.held.clear();
+  channel.catching_up = false;
+  if (channel.shown_seq > 0) state_.delivered[reply.room()] = channel.shown_seq;
+}
+
+void Renderer::render_rooms(std::string& out, const v1::RoomList& list,
+                            const PendingRequest& asked) {
+  if (asked.asked == Asked::topic) {  // TOPIC #room: the room's entry in a one-room list
+    for (const v1::RoomInfo& room : list.rooms()) {
+      if (channel_of(room.room()) != asked.target && room.room() != room_of(asked.target)) continue;
+      if (room.topic().empty()) return line(out, "331", asked.target, "No topic is set");
+      return line(out, "332", asked.target, room.topic());
+    }
+    return line(out, "403", asked.target, "No such channel");
+  }
+  line(out, "321", "Channel", "Users  Name");
+  for (const v1::RoomInfo& room : list.rooms()) {
+    line(out, "322", fmt::format("{} {}", channel_of(room.room()), room.member_count()),
+         room.topic());
+  }
+  line(out, "323", "", "End of /LIST");
+}
+
+void Renderer::render_ok(std::string& out, const PendingRequest& asked) {
+  switch (asked.asked) {
+    case Asked::part:
+      LineBuilder(out, source_of(state_.shown_nick), "PART").param(asked.target).end();
+      std::erase_if(state_.channels, [&](const auto& entry) {
+        return name_key(entry.first) == name_key(room_of(asked.target));
+      });
+      return;
+    case Asked::nick:
+      LineBuilder(out, source_of(state_.shown_nick), "NICK").trailing(asked.target);
+      state_.last_rename = state_.shown_nick + '\n' + asked.target;
+      state_.shown_nick = asked.target;
+      return;
+    case Asked::direct:
+    case Asked::direct_notice:
+      if (state_.caps.echo_message) {
+        append_privmsg_lines(out, "", source_of(state_.shown_nick),
+                             asked.asked == Asked::direct ? "PRIVMSG" : "NOTICE", asked.target,
+                             asked.text, false);
+      }
+      return;
+    default:
+      return;
+  }
+}
+
+void Renderer::render_error(std::string& out, const v1::Error& error, const PendingRequest& asked) {
+  const std::string& target = asked.target;
+  const std::string& why = error.message();
+  switch (asked.asked) {
+    case Asked::hello:
+    case Asked::nick:
+      if (error.code() == v1::Error::NICK_IN_USE)
+        return line(out, "433", target, "Nickname is already in use");
+      if (error.code() == v1::Error::INVALID_NAME)
+        return line(out, "432", target, "Erroneous nickname: " + why);
+      if (error.code() == v1::Error::AUTH_FAILED || error.code() == v1::Error::FORBIDDEN)
+        return line(out, asked.text.empty() ? "433" : "464", target, why);
+      return notice(out, state_.shown_nick, "cannot use nick " + target + ": " + why);
+    case Asked::sasl_hello:
+      return line(out, "904", "", "SASL authentication failed: " + why);
+    case Asked::join:
+      if (error.code() == v1::Error::TOO_MANY_ROOMS)
+        return line(out, "405", target, "You have joined too many channels");
+      if (error.code() == v1::Error::ROOM_FULL)
+        return line(out, "471", target, "Cannot join channel (+l)");
+      if (error.code() == v1::Error::INVALID_NAME)
+        return line(out, "479", target, "Illegal channel name: " + why);
+      return notice(out, target, "cannot join: " + why);
+    case Asked::part:
+    case Asked::topic:
+      if (error.code() == v1::Error::NOT_IN_ROOM)
+        return line(out, "442", target, "You're not on that channel");
+      return notice(out, target, why);
+    case Asked::names:
+      return line(out, "366", target, "End of /NAMES list");
+    case Asked::who:
+      return line(out, "315", target, "End of WHO list");
+    case Asked::privmsg:
+      if (error.code() == v1::Error::NOT_IN_ROOM)
+        return line(out, "404", target, "Cannot send to channel");
+      return LineBuilder(out, state_.server_name, "FAIL")
+          .param("PRIVMSG")
+          .param(v1::Error::Code_Name(error.code()))
+          .param(target)
+          .trailing(why);
+    case Asked::direct:
+      if (error.code() == v1::Error::NOT_FOUND) return line(out, "401", target, "No such nick");
+      return LineBuilder(out, state_.server_name, "FAIL")
+          .param("PRIVMSG")
+          .param(v1::Error::Code_Name(error.code()))
+          .param(target)
+          .trailing(why);
+    case Asked::list:
+      return line(out, "323", "", "End of /LIST");
+    default:
+      return;  // NOTICE, the NAMES and history after a JOIN, MarkRead: nothing to say
+  }
+}
+
+void Renderer::render_event(std::string& out, const v1::ServerFrame& frame) {
+  switch (frame.payload_case()) {
+    case v1::ServerFrame::kDirectMessage: {
+      const auto& message = frame.direct_message();
+      const std::string tags =
+          state_.caps.server_time ? "@time=" + iso_time(message.server_time_ms()) + " " : "";
+      return append_privmsg_lines(out, tags, source_of(message.from()), "PRIVMSG",
+                                  state_.shown_nick, message.text(), false);
+    }
+    case v1::ServerFrame::kMemberJoined: {
+      const auto& joined = frame.member_joined();
+      if (joined.nick() == state_.shown_nick) return;
+      return LineBuilder(out, source_of(joined.nick()), "JOIN")
+          .param(channel_of(joined.room()))
+          .end();
+    }
+    case v1::ServerFrame::kMemberLeft: {
+      const auto& left = frame.member_left();
+      if (left.nick() == state_.shown_nick) return;
+      return LineBuilder(out, source_of(left.nick()), "PART")
+          .param(channel_of(left.room()))
+          .trailing(left.reason());
+    }
+    case v1::ServerFrame::kNickChanged: {
+      const auto& changed = frame.nick_changed();
+      const std::string rename = changed.old_nick() + '\n' + changed.new_nick();
+      if (changed.new_nick() == state_.shown_nick || rename == state_.last_rename) return;
+      state_.last_rename = rename;
+      return LineBuilder(out, source_of(changed.old_nick()), "NICK").trailing(changed.new_nick());
+    }
+    case v1::ServerFrame::kTopicChanged: {
+      const auto& topic = frame.topic_changed();
+      if (auto found = state_.channels.find(topic.room()); found != state_.channels.end())
+        found->second.topic = topic.topic();
+      return LineBuilder(out, source_of(topic.by()), "TOPIC")
+          .param(channel_of(topic.room()))
+          .trailing(topic.topic());
+    }
+    case v1::ServerFrame::kMessageEdited: {
+      const auto& edited = frame.message_edited();
+      return append_privmsg_lines(out, "", source_of(edited.by()), "PRIVMSG",
+                                  channel_of(edited.room()), "(edited) " + edited.text(), false);
+    }
+    case v1::ServerFrame::kTyping:
+      if (!state_.caps.message_tags || frame.typing().nick() == state_.shown_nick) return;
+      out += "@+typing=active :" + source_of(frame.typing().nick()) + " TAGMSG " +
+             channel_of(frame.typing().room()) + "\r\n";
+      return;
+    case v1::ServerFrame::kGap: {
+      const auto& gap = frame.gap();
+      return notice(out, channel_of(gap.room()),
+                    fmt::format("you missed messages {} to {}: rejoin to see them", gap.from_seq(),
+                                gap.to_seq()));
+    }
+    case v1::ServerFrame::kDisconnect:
+      out += "ERROR :Closing link: " +
+             (frame.disconnect().reason() == v1::Disconnect::SLOW_CONSUMER
+                  ? std::string("SendQ exceeded")
+                  : frame.disconnect().message()) +
+             "\r\n";
+      return;
+    case v1::ServerFrame::kPing:
+      out += "PING :" + std::to_string(frame.ping().nonce()) + "\r\n";
+      return;
+    default:
+      return;  // deletes and receipts: nothing an IRC client shows
+  }
+}
+
+}  // namespace chat::server::irc

@@ -1,0 +1,63 @@
+#pragma once
+// The server's frames as IRC lines for one client, free of I/O: answers become numerics and
+// echoes by what their request asked (ClientState::pending), events become JOIN, PART, PRIVMSG,
+// TOPIC, NICK, ... A room message's lines are built once per frame, with every tag, and shared by
+// every IRC client that sends it; each client takes them with the tags its capabilities allow.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "chat.pb.h"
+#include "framing.hpp"
+#include "irc_client_state.hpp"
+
+namespace chat::server::irc {
+
+class Renderer {
+ public:
+  explicit Renderer(ClientState& state) : state_(state) {}
+
+  // Appends the lines for one frame queued to the client (wire-ready frames as they are).
+  void render(std::string& out, const EncodedFrame& frame);
+
+  // 001-005 and the MOTD, for a client that now counts as registered.
+  static void append_welcome(std::string& out, const ClientState& state, std::string_view nick);
+  static void append_motd(std::string& out, const ClientState& state, std::string_view nick);
+  // ":server NUMERIC nick" and the middle parameters; the caller adds the trailing one.
+  static std::string numeric(const ClientState& state, std::string_view code,
+                             std::string_view nick);
+
+ private:
+  void render_room_message(std::string& out, const EncodedFrame& frame);
+  void render_frame(std::string& out, const v1::ServerFrame& frame);
+  void render_answer(std::string& out, const v1::ServerFrame& frame, const PendingRequest& asked);
+  void render_event(std::string& out, const v1::ServerFrame& frame);
+  void render_error(std::string& out, const v1::Error& error, const PendingRequest& asked);
+  void render_welcome(std::string& out, const v1::Welcome& welcome, Asked asked);
+  void render_joined(std::string& out, const v1::JoinReply& reply);
+  void render_members(std::string& out, const v1::MemberList& list, Asked asked);
+  void render_history(std::string& out, const v1::HistoryReply& reply);
+  void render_rooms(std::string& out, const v1::RoomList& list, const PendingRequest& asked);
+  void render_ok(std::string& out, const PendingRequest& asked);
+  // A message's shared lines, with the tags this client takes; nothing for its own message
+  // without echo-message.
+  void append_for_client(std::string& out, std::string_view lines) const;
+  void line(std::string& out, std::string_view code, std::string_view middle,
+            std::string_view trailing) const;
+  void notice(std::string& out, std::string_view target, std::string_view text) const;
+
+  ClientState& state_;
+};
+
+// The lines of a room message with every tag (@time, msgid), built once per frame.
+std::string room_message_lines(const v1::RoomMessage& message);
+// "2026-12-04T21:00:00.123Z"
+std::string iso_time(std::int64_t unix_ms);
+// Text as PRIVMSG lines of at most 512 bytes each: split at line breaks and, where too long, at
+// UTF-8 character boundaries. An action is wrapped in CTCP ACTION, each line.
+void append_privmsg_lines(std::string& out, std::string_view tags, std::string_view source,
+                          std::string_view command, std::string_view target, std::string_view text,
+                          bool action);
+
+}  // namespace chat::server::irc
