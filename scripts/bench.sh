@@ -13,7 +13,7 @@ loadtest=./build/release/loadtest/chat-loadtest
 port=7950
 
 start_server() {  # extra chat-server flags
-  taskset -c 0 "$server" --listen 127.0.0.1:$port --web "" --shards 1 --log-level warn --messages-per-second 0 \
+  taskset -c 0 "$server" --listen 127.0.0.1:$port --web "" --irc-listen "" --shards 1 --log-level warn --messages-per-second 0 \
     --bytes-per-second 0 --max-connections-per-address 0 --data-dir "$out/data.$port" "$@" &
   server_pid=$!
   for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && return; sleep 0.1; done

@@ -33,7 +33,7 @@ run() {  # name, node count, then chat-loadtest options
   local pids=() servers=()
   for i in $(seq "$nodes"); do
     local port=$((7960 + i))
-    taskset -c 0 "$server" --listen 127.0.0.1:$port --web "" --shards 1 --log-level warn --engine redis \
+    taskset -c 0 "$server" --listen 127.0.0.1:$port --web "" --irc-listen "" --shards 1 --log-level warn --engine redis \
       --redis 127.0.0.1:$redis_port --messages-per-second 0 --bytes-per-second 0 \
       --max-connections-per-address 0 &
     pids+=($!)

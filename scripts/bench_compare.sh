@@ -20,7 +20,7 @@ run() {  # label, server binary, then chat-loadtest options
   shift 2
   local data
   data=$(mktemp -d)
-  taskset -c 0 "$server" --listen 127.0.0.1:$port --web "" --shards 1 --log-level warn \
+  taskset -c 0 "$server" --listen 127.0.0.1:$port --web "" --irc-listen "" --shards 1 --log-level warn \
     --messages-per-second 0 --bytes-per-second 0 --max-connections-per-address 0 \
     --accepts-per-second 0 --storage temporary --data-dir "$data" &
   local pid=$!

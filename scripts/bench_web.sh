@@ -16,7 +16,7 @@ run() {  # name, transport (tcp or ws), then chat-loadtest options
   local name=$1 transport=$2
   shift 2
   local web_port=$((port + 500))
-  taskset -c 0 "$server" --listen 127.0.0.1:$port --web 127.0.0.1:$web_port --shards 1 \
+  taskset -c 0 "$server" --listen 127.0.0.1:$port --web 127.0.0.1:$web_port --irc-listen "" --shards 1 \
     --log-level warn --messages-per-second 0 --bytes-per-second 0 \
     --max-connections-per-address 0 --storage temporary &
   local server_pid=$!

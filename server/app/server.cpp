@@ -10,6 +10,7 @@
 
 #include "acceptor.hpp"
 #include "cluster_dispatch.hpp"
+#include "irc_front_door.hpp"
 #include "logging.hpp"
 #include "session.hpp"
 #include "shard.hpp"
@@ -84,6 +85,8 @@ Server::~Server() {
   stop();
   acceptor_.reset();
   tls_acceptor_.reset();
+  irc_acceptor_.reset();
+  irc_tls_acceptor_.reset();
   web_acceptor_.reset();  // their timers belong to shard 0's io_context
   web_tls_acceptor_.reset();
   // Their threads post to the shards (and the status endpoint): they go first, while those exist.
@@ -135,11 +138,22 @@ void Server::open_listeners() {
                                            *admission_, chat_v1_front_door());
   }
   std::shared_ptr<TlsContext> tls;
-  if (!config.tls_listen.empty() || !config.web_tls_listen.empty()) tls = load_tls(config);
+  if (!config.tls_listen.empty() || !config.web_tls_listen.empty() ||
+      !config.irc_tls_listen.empty())
+    tls = load_tls(config);
   if (!config.tls_listen.empty()) {
     tls_acceptor_ =
         std::make_unique<Acceptor>(*context_, io, address_of("tls_listen", config.tls_listen),
                                    *admission_, chat_v1_front_door(), tls);
+  }
+  if (!config.irc_listen.empty()) {
+    irc_acceptor_ = std::make_unique<Acceptor>(
+        *context_, io, address_of("irc_listen", config.irc_listen), *admission_, irc_front_door());
+  }
+  if (!config.irc_tls_listen.empty()) {
+    irc_tls_acceptor_ = std::make_unique<Acceptor>(
+        *context_, io, address_of("irc_tls_listen", config.irc_tls_listen), *admission_,
+        irc_front_door(), tls);
   }
   const auto origins = parse_origin_list(config.web_origins);
   if (!config.web.empty()) {
@@ -159,7 +173,8 @@ void Server::open_listeners() {
 
 std::vector<Acceptor*> Server::acceptors() const {
   std::vector<Acceptor*> on;
-  for (const auto* acceptor : {&acceptor_, &tls_acceptor_, &web_acceptor_, &web_tls_acceptor_})
+  for (const auto* acceptor : {&acceptor_, &tls_acceptor_, &irc_acceptor_, &irc_tls_acceptor_,
+                               &web_acceptor_, &web_tls_acceptor_})
     if (*acceptor) on.push_back(acceptor->get());
   return on;
 }
@@ -173,6 +188,12 @@ void Server::log_listeners() const {
   }
   if (tls_acceptor_)
     spdlog::info("listening for TLS on {}:{}", host_of(config.tls_listen), tls_acceptor_->port());
+  if (irc_acceptor_)
+    spdlog::info("irc on {}:{}", host_of(config.irc_listen), irc_acceptor_->port());
+  if (irc_tls_acceptor_) {
+    spdlog::info("irc over TLS on {}:{}", host_of(config.irc_tls_listen),
+                 irc_tls_acceptor_->port());
+  }
   if (web_acceptor_)
     spdlog::info("web client on http://{}:{}/", host_of(config.web), web_acceptor_->port());
   if (web_tls_acceptor_) {
@@ -185,6 +206,10 @@ void Server::log_listeners() const {
 std::uint16_t Server::port() const { return acceptor_ ? acceptor_->port() : 0; }
 std::uint16_t Server::tls_port() const { return tls_acceptor_ ? tls_acceptor_->port() : 0; }
 std::uint16_t Server::http_port() const { return status_ ? status_->port() : 0; }
+std::uint16_t Server::irc_port() const { return irc_acceptor_ ? irc_acceptor_->port() : 0; }
+std::uint16_t Server::irc_tls_port() const {
+  return irc_tls_acceptor_ ? irc_tls_acceptor_->port() : 0;
+}
 std::uint16_t Server::web_port() const { return web_acceptor_ ? web_acceptor_->port() : 0; }
 std::uint16_t Server::web_tls_port() const {
   return web_tls_acceptor_ ? web_tls_acceptor_->port() : 0;
@@ -227,10 +252,12 @@ void Server::reload(const ServerConfig& config) {
   const auto& current = context_->config;
   if (config.listen != current.listen || config.tls_listen != current.tls_listen ||
       config.web != current.web || config.web_tls_listen != current.web_tls_listen ||
+      config.irc_listen != current.irc_listen || config.irc_tls_listen != current.irc_tls_listen ||
       config.web_origins != current.web_origins || config.http != current.http ||
       config.shards != current.shards) {
     spdlog::warn(
-        "reload: listen, tls_listen, web, web_tls_listen, web_origins, http and shards change "
+        "reload: listen, tls_listen, irc_listen, irc_tls_listen, web, web_tls_listen, web_origins, "
+        "http and shards change "
         "only on restart");
   }
   std::shared_ptr<TlsContext> tls;

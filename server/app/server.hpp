@@ -32,6 +32,8 @@ class Server {
   std::uint16_t port() const;
   std::uint16_t tls_port() const;
   std::uint16_t http_port() const;
+  std::uint16_t irc_port() const;
+  std::uint16_t irc_tls_port() const;
   std::uint16_t web_port() const;
   std::uint16_t web_tls_port() const;
   // Graceful shutdown: stop accepting, send SERVER_SHUTDOWN to every client, let outboxes flush
@@ -60,6 +62,8 @@ class Server {
   std::unique_ptr<Acceptor> tls_acceptor_;
   std::unique_ptr<WebRouter> web_router_;
   std::unique_ptr<WebRouter> web_tls_router_;
+  std::unique_ptr<Acceptor> irc_acceptor_;
+  std::unique_ptr<Acceptor> irc_tls_acceptor_;
   std::unique_ptr<Acceptor> web_acceptor_;
   std::unique_ptr<Acceptor> web_tls_acceptor_;
   std::unique_ptr<StatusEndpoint> status_;

@@ -58,6 +58,12 @@ std::optional<std::string> validate(const ServerConfig& c) {
     return "tls_listen: needs tls_cert and tls_key";
   if (!c.web.empty() && !parse_host_port(c.web))
     return fmt::format("web: '{}' is not HOST:PORT", c.web);
+  if (!c.irc_listen.empty() && !parse_host_port(c.irc_listen))
+    return fmt::format("irc_listen: '{}' is not HOST:PORT", c.irc_listen);
+  if (!c.irc_tls_listen.empty() && !parse_host_port(c.irc_tls_listen))
+    return fmt::format("irc_tls_listen: '{}' is not HOST:PORT", c.irc_tls_listen);
+  if (!c.irc_tls_listen.empty() && (c.tls_cert.empty() || c.tls_key.empty()))
+    return "irc_tls_listen: needs tls_cert and tls_key";
   if (!c.web_tls_listen.empty() && !parse_host_port(c.web_tls_listen))
     return fmt::format("web_tls_listen: '{}' is not HOST:PORT", c.web_tls_listen);
   if (!c.web_tls_listen.empty() && (c.tls_cert.empty() || c.tls_key.empty()))

@@ -20,6 +20,9 @@ struct ServerConfig {
   std::string log_level = "info";
   std::string log_format = "human";  // "human" or "json"
   std::string http = "";             // HOST:PORT of /metrics, /healthz and /readyz; "": off
+  // [irc]
+  std::string irc_listen = "127.0.0.1:6667";  // HOST:PORT for IRC clients; "": off
+  std::string irc_tls_listen = "";            // IRC over TLS (tls_cert, tls_key); "": off
   // [web]
   std::string web = "127.0.0.1:8080";  // HOST:PORT of the browser client and /ws; "": off
   std::string web_tls_listen = "";     // the same over TLS (tls_cert, tls_key); "": off

@@ -30,6 +30,13 @@ const std::array settings{
             "origins (scheme://host:port, comma-separated) whose pages may open /ws (empty: the "
             "listener's own)",
             &C::web_origins},
+    Setting{"irc", "irc_listen",
+            "HOST:PORT for IRC clients (irssi, WeeChat, HexChat, ...) in the same rooms (empty: "
+            "off)",
+            &C::irc_listen},
+    Setting{"irc", "irc_tls_listen",
+            "HOST:PORT for IRC over TLS, with tls_cert and tls_key (empty: off)",
+            &C::irc_tls_listen},
     Setting{"tls", "tls_listen", "HOST:PORT of the TLS listener (empty: off)", &C::tls_listen},
     Setting{"tls", "tls_cert", "PEM certificate chain for TLS, re-read on SIGHUP", &C::tls_cert},
     Setting{"tls", "tls_key", "PEM private key for TLS, re-read on SIGHUP", &C::tls_key},

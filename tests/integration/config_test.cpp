@@ -184,6 +184,8 @@ TEST_CASE(
            {{"--web-origins", "https://a.example, https://b.example/path"},
             "web_origins: 'https://b.example/path' is not http://HOST[:PORT] or "
             "https://HOST[:PORT]"},
+           {{"--irc-listen", "6667"}, "irc_listen: '6667' is not HOST:PORT"},
+           {{"--irc-tls-listen", "127.0.0.1:0"}, "irc_tls_listen: needs tls_cert and tls_key"},
            {{"--heartbeat-ms", "5"}, "heartbeat_ms: at least 10"},
            {{"--heartbeat-ms", "1000", "--node-expiry-ms", "1999"},
             "node_expiry_ms: at least twice heartbeat_ms"},

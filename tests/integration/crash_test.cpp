@@ -99,7 +99,7 @@ struct Outcome {
 
 // Starts chat-server on `data_dir`; kills it when it does not exit by itself within 10 s.
 Outcome start_on(const std::string& data_dir) {
-  test::ChildProcess child({CHAT_SERVER_BINARY, "--listen", "127.0.0.1:0", "--web", "",
+  test::ChildProcess child({CHAT_SERVER_BINARY, "--listen", "127.0.0.1:0", "--web", "", "--irc-listen", "",
                             "--data-dir", data_dir, "--storage", "sqlite"});
   Outcome outcome;
   outcome.exited = exits_within(child.pid(), std::chrono::seconds(10));

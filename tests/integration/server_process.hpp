@@ -21,7 +21,7 @@ class ServerProcess {
   // (e.g. "ulimit -n 64;").
   explicit ServerProcess(std::vector<std::string> flags, const std::string& shell_prefix = "") {
     std::vector<std::string> args{
-        CHAT_SERVER_BINARY, "--listen", "127.0.0.1:0", "--log-level", "info", "--web", ""};
+        CHAT_SERVER_BINARY, "--listen", "127.0.0.1:0", "--log-level", "info", "--web", "", "--irc-listen", ""};
     args.insert(args.end(), flags.begin(), flags.end());
     // A store of its own unless the test picks one (a data directory in the test's cwd otherwise).
     if (std::find(flags.begin(), flags.end(), "--data-dir") == flags.end()) {

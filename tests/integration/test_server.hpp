@@ -15,6 +15,7 @@ inline server::ServerConfig test_config() {
   server::ServerConfig config;
   config.listen = "127.0.0.1:0";
   config.web = "";  // tests that need the web listener set an address
+  config.irc_listen = "";
   const char* shards = std::getenv("CHAT_TEST_SHARDS");
   config.shards = shards ? static_cast<std::uint32_t>(std::atoi(shards)) : 2;
   config.log_level = "warn";

@@ -126,7 +126,7 @@ TEST_CASE("SIGHUP with a bad certificate or key keeps the current certificate") 
 TEST_CASE("chat-server exits 1 naming a TLS certificate file it cannot read") {
   CertificateDir dir;
   const std::string missing = dir.file("missing-cert.pem");
-  test::ChildProcess server({CHAT_SERVER_BINARY, "--listen", "127.0.0.1:0", "--web", "",
+  test::ChildProcess server({CHAT_SERVER_BINARY, "--listen", "127.0.0.1:0", "--web", "", "--irc-listen", "",
                              "--tls-listen", "127.0.0.1:0", "--tls-cert", missing, "--tls-key",
                              dir.certs().server_key.string(), "--storage", "temporary",
                              "--log-level", "warn"});

@@ -171,7 +171,7 @@ pane_is_60x20() { [ "$(pane_format '#{pane_width}x#{pane_height}')" = 60x20 ]; }
 
 # --- 1. the server, on a free port read from its log --------------------------------------------
 
-"$server_bin" --listen 127.0.0.1:0 --web "" --log-level info --data-dir "$work/data" \
+"$server_bin" --listen 127.0.0.1:0 --web "" --irc-listen "" --log-level info --data-dir "$work/data" \
   >/dev/null 2>"$work/server.log" &
 server_pid=$!
 port=""

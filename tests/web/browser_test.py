@@ -106,7 +106,7 @@ class LineReader:
 
 class Server:
     def __init__(self, binary, data_dir, chat_port=0, web_port=0):
-        self.args = [binary, '--listen', f'127.0.0.1:{chat_port}', '--web', f'127.0.0.1:{web_port}',
+        self.args = [binary, '--listen', f'127.0.0.1:{chat_port}', '--web', f'127.0.0.1:{web_port}', '--irc-listen', '',
                      '--http', '', '--data-dir', data_dir, '--messages-per-second', '0',
                      '--bytes-per-second', '0', '--hash-cost', 'minimum']
         self.process = subprocess.Popen(self.args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,

@@ -271,7 +271,7 @@ class Server:
         help_text = subprocess.run([self.binary, "--help"], capture_output=True, text=True, timeout=30).stdout
         for flag in ("--web", "--handshake-timeout-ms", "--idle-timeout-ms", "--max-frame-bytes"):
             check(flag in help_text, f"chat-server --help does not list {flag}")
-        args = [self.binary, "--listen", "127.0.0.1:0", "--web", "127.0.0.1:0", "--http", "",
+        args = [self.binary, "--listen", "127.0.0.1:0", "--web", "127.0.0.1:0", "--irc-listen", "", "--http", "",
                 "--data-dir", self.data_dir, "--messages-per-second", "0", "--bytes-per-second", "0",
                 "--max-frame-bytes", str(MAX_MESSAGE_BYTES),
                 "--handshake-timeout-ms", str(HANDSHAKE_TIMEOUT_MS),
