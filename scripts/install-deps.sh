@@ -12,6 +12,7 @@ packages=(
   libssl-dev openssl ca-certificates curl prometheus
   libhiredis-dev redis-server
   chromium chromium-driver python3-selenium python3-websockets
+  python3-irc irssi
 )
 
 missing=()

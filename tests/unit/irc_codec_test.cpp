@@ -1,0 +1,255 @@
+// The IRC front end without sockets: lines in, requests and replies out; frames in, lines out.
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "chat.pb.h"
+#include "framing.hpp"
+#include "irc_codec.hpp"
+#include "irc_line_reader.hpp"
+#include "irc_message.hpp"
+#include "irc_renderer.hpp"
+
+using chat::server::ClientCodec;
+using chat::server::irc::IrcCodec;
+using chat::server::irc::LineReader;
+namespace v1 = chat::v1;
+
+namespace {
+
+// What the codec gives the session after the lines were fed: requests and reply lines.
+struct Taken {
+  std::vector<v1::ClientFrame> requests;
+  std::string replies;
+  bool ended = false;
+};
+
+Taken take_all(IrcCodec& codec, std::string_view lines) {
+  codec.feed(lines);
+  Taken taken;
+  v1::ClientFrame request;
+  for (;;) {
+    const auto input = codec.next(request);
+    if (input == ClientCodec::Input::request) {
+      taken.requests.push_back(request);
+    } else if (input == ClientCodec::Input::reply) {
+      taken.replies += codec.take_reply()->bytes;
+    } else if (input == ClientCodec::Input::end) {
+      taken.ended = true;
+    } else {
+      return taken;
+    }
+  }
+}
+
+// Delivers an answer the way the session does, and returns the lines the client is sent.
+std::string answer(IrcCodec& codec, const v1::ServerFrame& frame) {
+  auto encoded = chat::encode_frame(frame);
+  codec.on_answer(*encoded);
+  std::string out;
+  codec.append(out, *encoded);
+  return out;
+}
+
+IrcCodec registered_codec(std::string_view caps = "") {
+  IrcCodec codec("chat-server", {.history_on_join = 20, .catch_up_limit = 100, .users = {}});
+  std::string lines;
+  if (!caps.empty()) lines += "CAP LS 302\r\nCAP REQ :" + std::string(caps) + "\r\n";
+  lines += "NICK alice\r\nUSER alice 0 * :Alice\r\n";
+  if (!caps.empty()) lines += "CAP END\r\n";
+  const Taken taken = take_all(codec, lines);
+  REQUIRE(taken.requests.size() == 1);
+  v1::ServerFrame welcome;
+  welcome.set_request_id(taken.requests[0].request_id());
+  welcome.mutable_welcome()->set_nick("alice");
+  answer(codec, welcome);
+  return codec;
+}
+
+}  // namespace
+
+TEST_CASE("IRC lines: tags, source, command and a trailing parameter") {
+  const auto message = chat::server::irc::parse_message(
+      "@label=a\\sb;+typing=active :nick!u@h privmsg #room :hello there");
+  REQUIRE(message);
+  CHECK(message->command == "PRIVMSG");
+  CHECK(message->source == "nick!u@h");
+  REQUIRE(message->params.size() == 2);
+  CHECK(message->params[1] == "hello there");
+  REQUIRE(message->tag("label"));
+  CHECK(*message->tag("label") == "a b");
+  CHECK(*message->tag("+typing") == "active");
+  CHECK_FALSE(chat::server::irc::parse_message("   "));
+}
+
+TEST_CASE("The line reader: CR LF or LF, split anywhere, and too-long lines skipped whole") {
+  LineReader reader;
+  std::string_view line;
+  reader.feed("PI");
+  CHECK(reader.next(line) == LineReader::Status::need_more);
+  reader.feed("NG x\r\nPONG y\n");
+  REQUIRE(reader.next(line) == LineReader::Status::line);
+  CHECK(line == "PING x");
+  REQUIRE(reader.next(line) == LineReader::Status::line);
+  CHECK(line == "PONG y");
+  reader.feed("PRIVMSG #a :" + std::string(600, 'x') + "\r\nPING z\r\n");
+  CHECK(reader.next(line) == LineReader::Status::too_long);
+  REQUIRE(reader.next(line) == LineReader::Status::line);
+  CHECK(line == "PING z");
+  // A line with no end in sight is reported once, and its bytes are not kept.
+  reader.feed(std::string(20000, 'y'));
+  CHECK(reader.next(line) == LineReader::Status::too_long);
+  CHECK(reader.buffered_bytes() == 0);
+  reader.feed("yyy\r\nPING w\r\n");
+  REQUIRE(reader.next(line) == LineReader::Status::line);
+  CHECK(line == "PING w");
+}
+
+TEST_CASE("Registration waits for NICK, USER and CAP END, then asks for a Hello") {
+  IrcCodec codec("chat-server", {});
+  Taken taken = take_all(codec, "CAP LS 302\r\nNICK alice\r\nUSER alice 0 * :Alice\r\n");
+  CHECK(taken.requests.empty());
+  CHECK(taken.replies.find("CAP * LS :") != std::string::npos);
+  taken = take_all(codec, "JOIN #early\r\nCAP REQ :server-time bogus\r\nCAP END\r\n");
+  CHECK(taken.replies.find(" 451 * :You have not registered") != std::string::npos);
+  CHECK(taken.replies.find("CAP * NAK :server-time bogus") != std::string::npos);
+  REQUIRE(taken.requests.size() == 1);
+  CHECK(taken.requests[0].hello().nick() == "alice");
+
+  v1::ServerFrame refused;
+  refused.set_request_id(taken.requests[0].request_id());
+  refused.mutable_error()->set_code(v1::Error::NICK_IN_USE);
+  CHECK(answer(codec, refused) == ":chat-server 433 * alice :Nickname is already in use\r\n");
+  taken = take_all(codec, "NICK alice2\r\n");
+  REQUIRE(taken.requests.size() == 1);
+  CHECK(taken.requests[0].hello().nick() == "alice2");
+  v1::ServerFrame welcome;
+  welcome.set_request_id(taken.requests[0].request_id());
+  welcome.mutable_welcome()->set_nick("alice2");
+  const std::string lines = answer(codec, welcome);
+  CHECK(lines.find(":chat-server 001 alice2 :Welcome") == 0);
+  CHECK(lines.find("CASEMAPPING=ascii") != std::string::npos);
+  CHECK(lines.find(" 422 alice2 ") != std::string::npos);  // no MOTD set
+}
+
+TEST_CASE("SASL PLAIN logs in with the account's password before CAP END") {
+  IrcCodec codec("chat-server", {});
+  Taken taken =
+      take_all(codec, "CAP REQ :sasl\r\nNICK x\r\nUSER x 0 * :x\r\nAUTHENTICATE PLAIN\r\n");
+  CHECK(taken.replies.find("AUTHENTICATE +\r\n") != std::string::npos);
+  // base64("\0carol\0secret")
+  taken = take_all(codec, "AUTHENTICATE AGNhcm9sAHNlY3JldA==\r\n");
+  REQUIRE(taken.requests.size() == 1);
+  CHECK(taken.requests[0].hello().nick() == "carol");
+  CHECK(taken.requests[0].hello().password() == "secret");
+  v1::ServerFrame welcome;
+  welcome.set_request_id(taken.requests[0].request_id());
+  welcome.mutable_welcome()->set_nick("carol");
+  const std::string lines = answer(codec, welcome);
+  CHECK(lines.find(" 900 carol carol!carol@chat carol :") != std::string::npos);
+  CHECK(lines.find(" 903 carol :") != std::string::npos);
+  CHECK(lines.find(" 001 ") == std::string::npos);
+  taken = take_all(codec, "CAP END\r\n");
+  CHECK(taken.replies.find(":chat-server 001 carol ") == 0);
+}
+
+TEST_CASE("JOIN asks to join, then for the names and the history, in that order") {
+  IrcCodec codec = registered_codec();
+  const Taken taken = take_all(codec, "JOIN #lobby,##hash,nochan\r\n");
+  REQUIRE(taken.requests.size() == 6);
+  CHECK(taken.requests[0].join().room() == "lobby");
+  CHECK(taken.requests[1].who().room() == "lobby");
+  CHECK(taken.requests[2].history().room() == "lobby");
+  CHECK(taken.requests[2].history().limit() == 20);
+  CHECK(taken.requests[3].join().room() == "#hash");
+  CHECK(taken.replies.find(" 403 alice nochan :No such channel") != std::string::npos);
+}
+
+TEST_CASE("A room message is built once with its tags; each client takes what it asked for") {
+  v1::ServerFrame frame;
+  auto* message = frame.mutable_room_message();
+  message->set_room("lobby");
+  message->set_seq(7);
+  message->set_from("bob");
+  message->set_text("hi\nthere");
+  message->set_server_time_ms(1733346000123);
+  const auto encoded = chat::encode_chat_frame(frame, "lobby", 7);
+
+  IrcCodec plain = registered_codec();
+  std::string out;
+  plain.append(out, *encoded);
+  CHECK(out == ":bob!bob@chat PRIVMSG #lobby :hi\r\n:bob!bob@chat PRIVMSG #lobby :there\r\n");
+
+  IrcCodec timed = registered_codec("server-time");
+  out.clear();
+  timed.append(out, *encoded);
+  CHECK(out.find("@time=2024-12-04T21:00:00.123Z :bob!bob@chat PRIVMSG #lobby :hi\r\n") == 0);
+
+  IrcCodec tagged = registered_codec("message-tags server-time");
+  out.clear();
+  tagged.append(out, *encoded);
+  CHECK(out.find("@time=2024-12-04T21:00:00.123Z;msgid=7/lobby :bob") == 0);
+  CHECK_FALSE(encoded->irc_lines.empty());  // kept on the frame for the next client
+
+  // The sender sees its own message only with echo-message.
+  message->set_from("alice");
+  const auto own = chat::encode_chat_frame(frame, "lobby", 8);
+  out.clear();
+  plain.append(out, *own);
+  CHECK(out.empty());
+  IrcCodec echo = registered_codec("echo-message");
+  echo.append(out, *own);
+  CHECK(out.find(":alice!alice@chat PRIVMSG #lobby :hi") == 0);
+}
+
+TEST_CASE("Long text is split into lines of at most 512 bytes, never inside a character") {
+  std::string text;
+  for (int i = 0; i < 400; ++i) text += "é";  // 800 bytes
+  std::string out;
+  chat::server::irc::append_privmsg_lines(out, "", "bob!bob@chat", "PRIVMSG", "#lobby", text,
+                                          false);
+  std::size_t lines = 0;
+  std::string joined;
+  std::string_view rest = out;
+  while (!rest.empty()) {
+    const auto end = rest.find("\r\n");
+    const std::string_view line = rest.substr(0, end);
+    CHECK(line.size() <= 510);
+    joined += line.substr(line.find(" :") + 2);
+    rest.remove_prefix(end + 2);
+    ++lines;
+  }
+  CHECK(lines == 2);
+  CHECK(joined == text);
+}
+
+TEST_CASE("Errors become the numerics the specifications name") {
+  IrcCodec codec = registered_codec();
+  Taken taken = take_all(codec, "PRIVMSG #lobby :hi\r\nPRIVMSG nobody :hi\r\nPART #lobby\r\n");
+  REQUIRE(taken.requests.size() == 3);
+  auto error = [&](std::size_t i, v1::Error::Code code) {
+    v1::ServerFrame frame;
+    frame.set_request_id(taken.requests[i].request_id());
+    frame.mutable_error()->set_code(code);
+    return answer(codec, frame);
+  };
+  CHECK(error(0, v1::Error::NOT_IN_ROOM) ==
+        ":chat-server 404 alice #lobby :Cannot send to channel\r\n");
+  CHECK(error(1, v1::Error::NOT_FOUND) == ":chat-server 401 alice nobody :No such nick\r\n");
+  CHECK(error(2, v1::Error::NOT_IN_ROOM) ==
+        ":chat-server 442 alice #lobby :You're not on that channel\r\n");
+  taken =
+      take_all(codec, "FOO bar\r\nPRIVMSG #lobby\r\nPRIVMSG #lobby :\xff\xfe\r\nMODE #lobby\r\n");
+  CHECK(taken.requests.empty());
+  CHECK(taken.replies ==
+        ":chat-server 421 alice FOO :Unknown command\r\n"
+        ":chat-server 412 alice :No text to send\r\n"
+        ":chat-server FAIL PRIVMSG INVALID_UTF8 :Message rejected, your IRC "
+        "software MUST use UTF-8\r\n"
+        ":chat-server 324 alice #lobby +nt\r\n");
+  taken = take_all(codec, "QUIT :bye\r\n");
+  CHECK(taken.ended);
+  CHECK(codec.closing_frame(v1::Disconnect::REASON_UNSPECIFIED, "")->bytes ==
+        "ERROR :Closing link: Quit: bye\r\n");
+}
