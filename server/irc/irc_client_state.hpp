@@ -75,10 +75,7 @@ struct ClientState {
 
   // Output side (what the client has been shown).
   std::string shown_nick = "*";
-  bool shown_welcome = false;               // 001 and the rest went out
-  bool sasl_welcomed = false;               // logged in by SASL; 001 waits for CAP END
-  bool cap_ended = false;                   // CAP END arrived (or no CAP negotiation)
-  std::map<std::string, Channel> channels;  // room key -> channel shown
+  std::map<std::string, Channel> channels;                   // room key -> channel shown
   std::unordered_map<std::string, std::uint64_t> delivered;  // room key -> highest seq shown
   std::string last_rename;  // "old\nnew": a nick change is shown once, not once per room
 

@@ -22,7 +22,7 @@ class IrcCodec final : public ClientCodec {
   void feed(std::string_view bytes) override { reader_.feed(bytes); }
   Input next(v1::ClientFrame& request) override;
   std::string_view unparsable_payload() const override { return {}; }
-  std::string problem() const override { return problem_; }
+  std::string problem() const override { return {}; }  // every line is answered, never fatal
   SharedFrame take_reply() override { return std::move(reply_); }
   void release_if_idle() override { reader_.release_if_idle(); }
   void on_answer(const EncodedFrame& frame) override;
@@ -38,8 +38,6 @@ class IrcCodec final : public ClientCodec {
   bool delays_over_rate() const override { return true; }
   bool answers_in_order() const override { return true; }
 
-  const ClientState& state() const { return *state_; }
-
  private:
   // Parses the next line into commands; false when no complete line is buffered.
   bool read_line();
@@ -49,7 +47,6 @@ class IrcCodec final : public ClientCodec {
   Commands commands_;
   std::unique_ptr<Renderer> renderer_;
   SharedFrame reply_;
-  std::string problem_;
   bool ended_ = false;
 };
 

@@ -17,24 +17,14 @@ constexpr std::size_t sasl_chunk_bytes = 400;
 constexpr std::string_view offered_caps =
     "echo-message message-tags multi-prefix sasl=PLAIN server-time";
 
-std::vector<std::string> split_list(std::string_view list) {
+// The items of a list separated by sep, empty ones skipped.
+std::vector<std::string> split(std::string_view list, char sep) {
   std::vector<std::string> items;
   while (!list.empty()) {
-    const auto comma = list.find(',');
-    if (comma != 0) items.emplace_back(list.substr(0, comma));
-    if (comma == std::string_view::npos) break;
-    list.remove_prefix(comma + 1);
-  }
-  return items;
-}
-
-std::vector<std::string> split_words(std::string_view words) {
-  std::vector<std::string> items;
-  while (!words.empty()) {
-    const auto space = words.find(' ');
-    if (space != 0) items.emplace_back(words.substr(0, space));
-    if (space == std::string_view::npos) break;
-    words.remove_prefix(space + 1);
+    const auto at = list.find(sep);
+    if (at != 0) items.emplace_back(list.substr(0, at));
+    if (at == std::string_view::npos) break;
+    list.remove_prefix(at + 1);
   }
   return items;
 }
@@ -103,18 +93,10 @@ std::string& Commands::reply() {
   return outputs_.back().lines;
 }
 
-void Commands::numeric(std::string_view code, std::string_view middle, std::string_view trailing) {
-  std::string& out = reply();
-  out += Renderer::numeric(state_, code, state_.welcomed ? state_.nick : "*");
-  if (!middle.empty()) {
-    out += ' ';
-    out += middle;
-  }
-  if (!trailing.empty() || middle.empty()) {
-    out += " :";
-    out += trailing;
-  }
-  out += "\r\n";
+void Commands::numeric(std::string_view code, std::string_view middle,
+                       std::optional<std::string_view> trailing) {
+  Renderer::append_numeric(reply(), state_, code, state_.welcomed ? state_.nick : "*", middle,
+                           trailing);
 }
 
 void Commands::fail(std::string_view command, std::string_view code, std::string_view text) {
@@ -180,7 +162,7 @@ void Commands::handle_cap(const Message& message) {
     if (!state_.welcomed) state_.cap_negotiating = true;
     Caps wanted = state_.caps;
     bool known = true;
-    for (const std::string& word : split_words(message.param(1))) {
+    for (const std::string& word : split(message.param(1), ' ')) {
       const bool off = word[0] == '-';
       const std::string name = off ? word.substr(1) : word;
       if (name == "echo-message")
@@ -367,7 +349,7 @@ void Commands::handle_join(const Message& message) {
     }
     return;
   }
-  for (const std::string& channel : split_list(message.param(0))) join(channel);
+  for (const std::string& channel : split(message.param(0), ',')) join(channel);
 }
 
 void Commands::join(const std::string& channel) {
@@ -393,7 +375,7 @@ void Commands::join(const std::string& channel) {
 
 void Commands::handle_part(const Message& message) {
   if (message.params.empty()) return numeric("461", "PART", "Not enough parameters");
-  for (const std::string& channel : split_list(message.param(0))) {
+  for (const std::string& channel : split(message.param(0), ',')) {
     if (!is_channel(channel)) {
       numeric("403", channel, "No such channel");
       continue;
@@ -413,7 +395,7 @@ void Commands::handle_privmsg(const Message& message, bool notice) {
     if (!notice) numeric("412", "", "No text to send");
     return;
   }
-  for (const std::string& target : split_list(message.param(0)))
+  for (const std::string& target : split(message.param(0), ','))
     send_text(target, message.param(1), notice);
 }
 
@@ -430,8 +412,7 @@ void Commands::send_text(const std::string& target, std::string text, bool notic
   text = strip_formatting(text);
   if (check_text(text, text.size() + 1) == NameProblem::invalid_utf8) {
     if (!notice)
-      fail(notice ? "NOTICE" : "PRIVMSG", "INVALID_UTF8",
-           "Message rejected, your IRC software MUST use UTF-8");
+      fail("PRIVMSG", "INVALID_UTF8", "Message rejected, your IRC software MUST use UTF-8");
     return;
   }
   if (is_channel(target)) {
@@ -477,7 +458,7 @@ void Commands::handle_names(const Message& message, Asked asked) {
   const char* end_code = asked == Asked::who ? "315" : "366";
   const char* end_text = asked == Asked::who ? "End of WHO list" : "End of /NAMES list";
   if (message.params.empty()) return numeric(end_code, "*", end_text);
-  for (const std::string& target : split_list(message.param(0))) {
+  for (const std::string& target : split(message.param(0), ',')) {
     if (!is_channel(target)) {
       if (asked == Asked::who && target == state_.nick) {
         numeric("352", fmt::format("* {} chat {} {} H", target, state_.server_name, target),
@@ -494,14 +475,14 @@ void Commands::handle_mode(const Message& message) {
   if (message.params.empty()) return numeric("461", "MODE", "Not enough parameters");
   const std::string& target = message.param(0);
   if (is_channel(target)) {
-    if (message.params.size() == 1) return numeric("324", target + " +nt", "");
+    if (message.params.size() == 1) return numeric("324", target + " +nt", std::nullopt);
     const std::string& modes = message.param(1);
     if (modes == "b" || modes == "+b") return numeric("368", target, "End of channel ban list");
     return numeric("482", target, "Channel modes cannot be changed here");
   }
   if (name_key(target) != name_key(state_.nick))
     return numeric("502", "", "Can't change mode for other users");
-  if (message.params.size() == 1) return numeric("221", "+i", "");
+  if (message.params.size() == 1) return numeric("221", "+i", std::nullopt);
   numeric("501", "", "Unknown MODE flag");
 }
 

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -67,7 +68,9 @@ class Commands {
 
   v1::ClientFrame& request(Asked asked, std::string target, std::string text = {});
   std::string& reply();
-  void numeric(std::string_view code, std::string_view middle, std::string_view trailing);
+  // A numeric to the client; no trailing parameter when it is nullopt.
+  void numeric(std::string_view code, std::string_view middle,
+               std::optional<std::string_view> trailing);
   void fail(std::string_view command, std::string_view code, std::string_view text);
 
   ClientState& state_;

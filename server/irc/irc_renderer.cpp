@@ -85,16 +85,27 @@ std::string Renderer::numeric(const ClientState& state, std::string_view code,
   return fmt::format(":{} {} {}", state.server_name, code, nick.empty() ? "*" : nick);
 }
 
-void Renderer::line(std::string& out, std::string_view code, std::string_view middle,
-                    std::string_view trailing) const {
-  out += numeric(state_, code, state_.shown_nick);
+void Renderer::append_numeric(std::string& out, const ClientState& state, std::string_view code,
+                              std::string_view nick, std::string_view middle,
+                              std::optional<std::string_view> trailing) {
+  out += numeric(state, code, nick);
   if (!middle.empty()) {
     out += ' ';
     out += middle;
   }
-  out += " :";
-  out += trailing;
+  if (trailing) {
+    out += " :";
+    out += *trailing;
+  }
   out += "\r\n";
+}
+
+void Renderer::fail(std::string& out, const v1::Error& error, std::string_view target) const {
+  LineBuilder(out, state_.server_name, "FAIL")
+      .param("PRIVMSG")
+      .param(v1::Error::Code_Name(error.code()))
+      .param(target)
+      .trailing(error.message());
 }
 
 void Renderer::notice(std::string& out, std::string_view target, std::string_view text) const {
@@ -230,7 +241,6 @@ void Renderer::render_welcome(std::string& out, const v1::Welcome& welcome, Aske
     line(out, "903", "", "SASL authentication successful");
     return;  // 001 and the rest follow CAP END
   }
-  state_.shown_welcome = true;
   append_welcome(out, state_, welcome.nick());
 }
 
@@ -373,18 +383,10 @@ void Renderer::render_error(std::string& out, const v1::Error& error, const Pend
     case Asked::privmsg:
       if (error.code() == v1::Error::NOT_IN_ROOM)
         return line(out, "404", target, "Cannot send to channel");
-      return LineBuilder(out, state_.server_name, "FAIL")
-          .param("PRIVMSG")
-          .param(v1::Error::Code_Name(error.code()))
-          .param(target)
-          .trailing(why);
+      return fail(out, error, target);
     case Asked::direct:
       if (error.code() == v1::Error::NOT_FOUND) return line(out, "401", target, "No such nick");
-      return LineBuilder(out, state_.server_name, "FAIL")
-          .param("PRIVMSG")
-          .param(v1::Error::Code_Name(error.code()))
-          .param(target)
-          .trailing(why);
+      return fail(out, error, target);
     case Asked::list:
       return line(out, "323", "", "End of /LIST");
     default:

@@ -5,6 +5,7 @@
 // every IRC client that sends it; each client takes them with the tags its capabilities allow.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -24,9 +25,13 @@ class Renderer {
   // 001-005 and the MOTD, for a client that now counts as registered.
   static void append_welcome(std::string& out, const ClientState& state, std::string_view nick);
   static void append_motd(std::string& out, const ClientState& state, std::string_view nick);
-  // ":server NUMERIC nick" and the middle parameters; the caller adds the trailing one.
+  // ":server NUMERIC nick"; the caller adds the parameters.
   static std::string numeric(const ClientState& state, std::string_view code,
                              std::string_view nick);
+  // ":server NUMERIC nick middle :trailing\r\n"; no trailing parameter when it is nullopt.
+  static void append_numeric(std::string& out, const ClientState& state, std::string_view code,
+                             std::string_view nick, std::string_view middle,
+                             std::optional<std::string_view> trailing);
 
  private:
   void render_room_message(std::string& out, const EncodedFrame& frame);
@@ -44,7 +49,11 @@ class Renderer {
   // without echo-message.
   void append_for_client(std::string& out, std::string_view lines) const;
   void line(std::string& out, std::string_view code, std::string_view middle,
-            std::string_view trailing) const;
+            std::string_view trailing) const {
+    append_numeric(out, state_, code, state_.shown_nick, middle, trailing);
+  }
+  // FAIL COMMAND CODE target :why, for a message that could not be sent.
+  void fail(std::string& out, const v1::Error& error, std::string_view target) const;
   void notice(std::string& out, std::string_view target, std::string_view text) const;
 
   ClientState& state_;

@@ -30,11 +30,8 @@ bool is_reply(v1::ServerFrame::PayloadCase payload) {
 }  // namespace
 
 bool answers_request(const EncodedFrame& frame) {
-  std::uint32_t length = 0;
-  const int prefix = read_varint32(frame.bytes, length);
-  if (prefix <= 0) return false;
-  const std::string_view body =
-      std::string_view(frame.bytes).substr(static_cast<std::size_t>(prefix));
+  const std::string_view body = frame_body(frame);
+  if (body.empty()) return false;
   google::protobuf::io::CodedInputStream in(reinterpret_cast<const std::uint8_t*>(body.data()),
                                             static_cast<int>(body.size()));
   // Fields are serialized in field-number order: request_id (when not 0), then the payload.

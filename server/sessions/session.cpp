@@ -295,17 +295,17 @@ asio::awaitable<void> serve_session(Shard& shard, asio::ip::tcp::socket socket,
   socket.non_blocking(true, ec);         // flush() writes without waiting
   if (shard.shutting_down()) co_return;  // accepted just before the listener closed
   auto codec = make_codec(shard);
+  std::unique_ptr<TlsChannel> channel;
+  std::string early_input;
   if (accepted) {
-    spdlog::info("connect {} shard={} transport={} tls={}", peer, shard.index(), codec->transport(),
-                 accepted->channel->protocol());
-    Session session(shard, std::move(socket), std::move(peer), std::move(codec),
-                    std::move(accepted->channel), std::move(accepted->early_plaintext));
-    co_await session.run();
-  } else {
-    spdlog::info("connect {} shard={} transport={}", peer, shard.index(), codec->transport());
-    Session session(shard, std::move(socket), std::move(peer), std::move(codec));
-    co_await session.run();
+    channel = std::move(accepted->channel);
+    early_input = std::move(accepted->early_plaintext);
   }
+  spdlog::info("connect {} shard={} transport={}{}", peer, shard.index(), codec->transport(),
+               channel ? std::string(" tls=") + std::string(channel->protocol()) : "");
+  Session session(shard, std::move(socket), std::move(peer), std::move(codec), std::move(channel),
+                  std::move(early_input));
+  co_await session.run();
 }
 
 namespace {
