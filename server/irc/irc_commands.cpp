@@ -483,6 +483,11 @@ void Commands::handle_mode(const Message& message) {
   if (name_key(target) != name_key(state_.nick))
     return numeric("502", "", "Can't change mode for other users");
   if (message.params.size() == 1) return numeric("221", "+i", std::nullopt);
+  // Every user is +i already (clients set it on connect): that is acknowledged, nothing else is.
+  if (message.param(1).find_first_not_of("+i") == std::string::npos) {
+    LineBuilder(reply(), source_of(state_.nick), "MODE").param(state_.nick).trailing("+i");
+    return;
+  }
   numeric("501", "", "Unknown MODE flag");
 }
 
