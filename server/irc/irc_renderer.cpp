@@ -158,8 +158,12 @@ void Renderer::render(std::string& out, const EncodedFrame& frame) {
   render_frame(out, message);
 }
 
-void Renderer::append_for_client(std::string& out, std::string_view lines) const {
+void Renderer::append_live(std::string& out, std::string_view lines) const {
   if (!state_.caps.echo_message && source_nick(lines) == state_.shown_nick) return;
+  append_for_client(out, lines);
+}
+
+void Renderer::append_for_client(std::string& out, std::string_view lines) const {
   while (!lines.empty()) {
     const auto end = lines.find('\n') + 1;
     std::string_view one = lines.substr(0, end);
@@ -186,7 +190,7 @@ void Renderer::render_room_message(std::string& out, const EncodedFrame& frame) 
     Channel& channel = found->second;
     if (channel.catching_up) {
       std::string held;
-      append_for_client(held, frame.irc_lines);
+      append_live(held, frame.irc_lines);
       channel.held.emplace_back(frame.seq, std::move(held));
       return;
     }
@@ -194,7 +198,7 @@ void Renderer::render_room_message(std::string& out, const EncodedFrame& frame) 
     channel.shown_seq = frame.seq;
   }
   state_.delivered[frame.room] = frame.seq;
-  append_for_client(out, frame.irc_lines);
+  append_live(out, frame.irc_lines);
 }
 
 void Renderer::render_frame(std::string& out, const v1::ServerFrame& frame) {

@@ -45,9 +45,11 @@ class Renderer {
   void render_history(std::string& out, const v1::HistoryReply& reply);
   void render_rooms(std::string& out, const v1::RoomList& list, const PendingRequest& asked);
   void render_ok(std::string& out, const PendingRequest& asked);
-  // A message's shared lines, with the tags this client takes; nothing for its own message
-  // without echo-message.
+  // A message's shared lines, with the tags this client takes.
   void append_for_client(std::string& out, std::string_view lines) const;
+  // The same for a message as it is sent: nothing for the client's own without echo-message (its
+  // own messages in history are shown: the client has no copy of those).
+  void append_live(std::string& out, std::string_view lines) const;
   void line(std::string& out, std::string_view code, std::string_view middle,
             std::string_view trailing) const {
     append_numeric(out, state_, code, state_.shown_nick, middle, trailing);

@@ -198,6 +198,22 @@ TEST_CASE("A room message is built once with its tags; each client takes what it
   out.clear();
   plain.append(out, *own);
   CHECK(out.empty());
+  // In history, its own messages are shown: the client has no copy of them.
+  IrcCodec rejoined = registered_codec();
+  v1::ClientFrame request;
+  rejoined.feed("JOIN #lobby\r\n");
+  std::vector<std::uint64_t> ids;
+  while (rejoined.next(request) == ClientCodec::Input::request) ids.push_back(request.request_id());
+  REQUIRE(ids.size() == 3);
+  v1::ServerFrame joined;
+  joined.set_request_id(ids[0]);
+  joined.mutable_join_reply()->set_room("lobby");
+  answer(rejoined, joined);
+  v1::ServerFrame history;
+  history.set_request_id(ids[2]);
+  history.mutable_history_reply()->set_room("lobby");
+  *history.mutable_history_reply()->add_messages() = *message;
+  CHECK(answer(rejoined, history).find(":alice!alice@chat PRIVMSG #lobby :hi") == 0);
   IrcCodec echo = registered_codec("echo-message");
   echo.append(out, *own);
   CHECK(out.find(":alice!alice@chat PRIVMSG #lobby :hi") == 0);
@@ -248,6 +264,10 @@ TEST_CASE("Errors become the numerics the specifications name") {
         ":chat-server FAIL PRIVMSG INVALID_UTF8 :Message rejected, your IRC "
         "software MUST use UTF-8\r\n"
         ":chat-server 324 alice #lobby +nt\r\n");
+  taken = take_all(codec, "MODE alice +i\r\nMODE alice +w\r\n");
+  CHECK(taken.replies ==
+        ":alice!alice@chat MODE alice :+i\r\n"
+        ":chat-server 501 alice :Unknown MODE flag\r\n");
   taken = take_all(codec, "QUIT :bye\r\n");
   CHECK(taken.ended);
   CHECK(codec.closing_frame(v1::Disconnect::REASON_UNSPECIFIED, "")->bytes ==
