@@ -61,7 +61,7 @@ asio::awaitable<std::optional<Upgraded>> serve_http(Shard& shard, asio::ip::tcp:
     channel = std::move(accepted->channel);
     input = std::move(accepted->early_plaintext);
   }
-  WebStream stream(socket, std::move(channel));
+  WebStream stream(socket, shard.read_buffer(), std::move(channel));
   SocketDeadline deadline(socket);
   const auto timeout = std::chrono::milliseconds(shard.config().handshake_timeout_ms);
   for (;;) {
@@ -92,8 +92,6 @@ asio::awaitable<std::optional<Upgraded>> serve_http(Shard& shard, asio::ip::tcp:
 asio::awaitable<void> serve_websocket(Shard& shard, asio::ip::tcp::socket socket, std::string peer,
                                       Upgraded upgraded) {
   if (shard.shutting_down()) co_return;  // drained already: its Disconnect went out without it
-  asio::error_code ec;
-  socket.non_blocking(true, ec);  // flush() writes without waiting
   spdlog::info("connect {} shard={} transport=ws protocol={}", peer, shard.index(),
                upgraded.upgrade.protocol);
   Session session(
@@ -110,6 +108,7 @@ asio::awaitable<void> serve_web(Shard& shard, asio::ip::tcp::socket socket,
   std::string peer = peer_of(socket);
   asio::error_code ec;
   socket.set_option(asio::ip::tcp::no_delay(true), ec);
+  socket.non_blocking(true, ec);  // WebStream reads without waiting; flush() writes so too
   auto upgraded = co_await serve_http(shard, socket, std::move(tls), router, peer);
   if (!upgraded) co_return;
   co_await serve_websocket(shard, std::move(socket), std::move(peer), std::move(*upgraded));

@@ -11,17 +11,22 @@ namespace {
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 }
 
-WebStream::WebStream(asio::ip::tcp::socket& socket, std::unique_ptr<TlsChannel> tls)
-    : socket_(socket), tls_(std::move(tls)) {}
+WebStream::WebStream(asio::ip::tcp::socket& socket, std::vector<char>& read_buffer,
+                     std::unique_ptr<TlsChannel> tls)
+    : socket_(socket), read_buffer_(read_buffer), tls_(std::move(tls)) {}
 
 WebStream::~WebStream() = default;
 
 asio::awaitable<bool> WebStream::read_some(std::string& plaintext) {
   const auto before = plaintext.size();
   while (plaintext.size() == before) {
-    auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buffer_), use_tuple);
+    auto [wait_error] = co_await socket_.async_wait(asio::ip::tcp::socket::wait_read, use_tuple);
+    if (wait_error) co_return false;
+    asio::error_code ec;
+    const std::size_t n = socket_.read_some(asio::buffer(read_buffer_), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) continue;
     if (ec) co_return false;
-    const std::string_view bytes(buffer_.data(), n);
+    const std::string_view bytes(read_buffer_.data(), n);
     if (!tls_) {
       plaintext.append(bytes);
       co_return true;

@@ -1,14 +1,16 @@
 #pragma once
 // The bytes of a web connection before it becomes a Session: plain, or through the TLS channel
-// of a finished handshake. Reads and writes are bounded by the caller's SocketDeadline.
+// of a finished handshake. Reads and writes are bounded by the caller's SocketDeadline. Reads
+// wait for readability and then read into the shard's buffer (the socket is non-blocking), so a
+// connection waiting for its request holds no read buffer of its own.
 
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
 
-#include <array>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace chat {
 class TlsChannel;
@@ -18,7 +20,8 @@ namespace chat::server {
 
 class WebStream {
  public:
-  WebStream(asio::ip::tcp::socket& socket, std::unique_ptr<TlsChannel> tls);
+  WebStream(asio::ip::tcp::socket& socket, std::vector<char>& read_buffer,
+            std::unique_ptr<TlsChannel> tls);
   ~WebStream();
 
   // Appends what arrived (decrypted); false when the peer closed or the connection failed.
@@ -31,8 +34,8 @@ class WebStream {
   asio::awaitable<bool> flush_tls();
 
   asio::ip::tcp::socket& socket_;
+  std::vector<char>& read_buffer_;
   std::unique_ptr<TlsChannel> tls_;
-  std::array<char, 4096> buffer_{};
   std::string ciphertext_;
 };
 
