@@ -18,7 +18,7 @@ run() {  # name, transport (tcp or ws), then chat-loadtest options
   local web_port=$((port + 500))
   taskset -c 0 "$server" --listen 127.0.0.1:$port --web 127.0.0.1:$web_port --irc-listen "" --shards 1 \
     --log-level warn --messages-per-second 0 --bytes-per-second 0 \
-    --max-connections-per-address 0 --storage temporary &
+    --max-connections-per-address 0 --accepts-per-second 0 --storage temporary &
   local server_pid=$!
   for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$web_port) 2>/dev/null && break; sleep 0.1; done
   local target=$port
