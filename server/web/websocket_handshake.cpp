@@ -1,5 +1,6 @@
 #include "websocket_handshake.hpp"
 
+#include <arpa/inet.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
@@ -57,14 +58,40 @@ bool is_valid_key(std::string_view key) {
 
 HandshakeRefusal refuse(int status, std::string reason) { return {status, std::move(reason)}; }
 
+// The host of a Host header, without its port: "[::1]:8080" -> "::1", "a.b:80" -> "a.b".
+std::string host_name(std::string_view host) {
+  if (host.starts_with('[')) {
+    const auto close = host.find(']');
+    return std::string(host.substr(1, close == std::string_view::npos ? 0 : close - 1));
+  }
+  return std::string(host.substr(0, host.find(':')));
+}
+
+bool ends_with_ignoring_case(std::string_view text, std::string_view suffix) {
+  return text.size() >= suffix.size() && iequals(text.substr(text.size() - suffix.size()), suffix);
+}
+
+// A host no DNS answer can stand for: an IP address or localhost. A page served under any other
+// name may be an attacker's name that resolves to this listener (DNS rebinding), so only the
+// operator can vouch for it, in web_origins.
+bool names_this_machine(std::string_view host) {
+  const std::string name = host_name(host);
+  std::array<unsigned char, 16> address{};
+  return inet_pton(AF_INET, name.c_str(), address.data()) == 1 ||
+         inet_pton(AF_INET6, name.c_str(), address.data()) == 1 || iequals(name, "localhost") ||
+         ends_with_ignoring_case(name, ".localhost");
+}
+
 }  // namespace
 
 bool OriginPolicy::allows(std::string_view origin, std::string_view host) const {
   if (!allowed.empty())
     return std::any_of(allowed.begin(), allowed.end(),
                        [&](const std::string& entry) { return iequals(entry, origin); });
-  const std::string own = std::string(tls ? "https://" : "http://") + std::string(host);
-  return !host.empty() && iequals(origin, own);
+  if (host.empty() || !names_this_machine(host)) return false;
+  std::string own(tls ? "https://" : "http://");
+  own.append(host);
+  return iequals(origin, own);
 }
 
 bool wants_websocket(const HttpRequest& request) {

@@ -18,7 +18,8 @@ namespace chat::server {
 // cannot drive a visitor's session. Clients that are not browsers send none and are let in.
 struct OriginPolicy {
   // Exact origins ("https://chat.example.org"); empty: only the listener's own host, as the
-  // request's Host header names it, with the listener's scheme.
+  // request's Host header names it, with the listener's scheme, and only when that host is an IP
+  // address or localhost (a page under a DNS name needs the name in the list).
   std::vector<std::string> allowed;
   bool tls = false;
 

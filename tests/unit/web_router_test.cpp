@@ -23,8 +23,10 @@ HttpRequest parse(const std::string& head) {
 std::string upgrade_head(const std::string& extra = "",
                          const std::string& protocol = "chat.v1.json",
                          const std::string& key = "dGhlIHNhbXBsZSBub25jZQ==",
-                         const std::string& version = "13") {
-  return "GET /ws HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUpgrade: websocket\r\n"
+                         const std::string& version = "13",
+                         const std::string& host = "127.0.0.1:8080") {
+  return "GET /ws HTTP/1.1\r\nHost: " + host +
+         "\r\nUpgrade: websocket\r\n"
          "Connection: keep-alive, Upgrade\r\nSec-WebSocket-Key: " +
          key + "\r\nSec-WebSocket-Version: " + version + "\r\nSec-WebSocket-Protocol: " + protocol +
          "\r\n" + extra + "\r\n";
@@ -89,7 +91,7 @@ TEST_CASE("a bad upgrade is refused with the status RFC 6455 asks for") {
           origins)) == 400);
 }
 
-TEST_CASE("Origin: the listener's own host by default, or the configured list") {
+TEST_CASE("Origin: the listener's own IP or localhost host by default, or the configured list") {
   const OriginPolicy own;
   CHECK(std::holds_alternative<WebSocketUpgrade>(
       check_websocket_upgrade(parse(upgrade_head("Origin: http://127.0.0.1:8080\r\n")), own)));
@@ -99,6 +101,24 @@ TEST_CASE("Origin: the listener's own host by default, or the configured list") 
             parse(upgrade_head("Origin: https://127.0.0.1:8080\r\n")), own)) == 403);
   CHECK(refusal_status(check_websocket_upgrade(parse(upgrade_head("Origin: null\r\n")), own)) ==
         403);
+  CHECK(std::holds_alternative<WebSocketUpgrade>(check_websocket_upgrade(
+      parse(upgrade_head("Origin: http://localhost:8080\r\n", "chat.v1.json",
+                         "dGhlIHNhbXBsZSBub25jZQ==", "13", "localhost:8080")),
+      own)));
+  CHECK(std::holds_alternative<WebSocketUpgrade>(
+      check_websocket_upgrade(parse(upgrade_head("Origin: http://[::1]:8080\r\n", "chat.v1.json",
+                                                 "dGhlIHNhbXBsZSBub25jZQ==", "13", "[::1]:8080")),
+                              own)));
+  // A DNS name may be an attacker's that resolves here (DNS rebinding): same origin is not enough.
+  CHECK(refusal_status(check_websocket_upgrade(
+            parse(upgrade_head("Origin: http://rebound.example:8080\r\n", "chat.v1.json",
+                               "dGhlIHNhbXBsZSBub25jZQ==", "13", "rebound.example:8080")),
+            own)) == 403);
+  const OriginPolicy named{.allowed = {"http://chat.example.org:8080"}};
+  CHECK(std::holds_alternative<WebSocketUpgrade>(check_websocket_upgrade(
+      parse(upgrade_head("Origin: http://chat.example.org:8080\r\n", "chat.v1.json",
+                         "dGhlIHNhbXBsZSBub25jZQ==", "13", "chat.example.org:8080")),
+      named)));
   const OriginPolicy tls{.allowed = {}, .tls = true};
   CHECK(std::holds_alternative<WebSocketUpgrade>(
       check_websocket_upgrade(parse(upgrade_head("Origin: https://127.0.0.1:8080\r\n")), tls)));
