@@ -31,6 +31,8 @@ class ClientCodec : public Connection::Encoder {
   virtual Input next(v1::ClientFrame& request) = 0;
   virtual std::string_view unparsable_payload() const = 0;
   virtual std::string problem() const = 0;
+  // The request an invalid message meant to be, when it says (its error answers it); else 0.
+  virtual std::uint64_t problem_request_id() const { return 0; }
   virtual SharedFrame take_reply() = 0;
   // Frees what the decoder holds beyond a small buffer once nothing is buffered.
   virtual void release_if_idle() = 0;

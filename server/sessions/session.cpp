@@ -85,8 +85,10 @@ bool Session::take_input() {
       return true;
     case ClientCodec::Input::invalid:
       ++unanswered_;
-      send_error(0, v1::Error::BAD_REQUEST, codec_->problem());
-      return true;
+      send_error(codec_->problem_request_id(), v1::Error::BAD_REQUEST, codec_->problem());
+      if (welcomed_) return true;
+      close_with(v1::Disconnect::PROTOCOL_ERROR, "the first frame must be Hello");
+      return false;
     case ClientCodec::Input::reply:
       connection_.push(codec_->take_reply());
       return true;

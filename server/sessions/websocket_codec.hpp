@@ -9,6 +9,8 @@
 // frame gets too); a JSON message is built by the first session that sends it and kept on the
 // shared frame for every other JSON session.
 
+#include <optional>
+
 #include "client_codec.hpp"
 #include "websocket_format.hpp"
 #include "websocket_frames.hpp"
@@ -23,6 +25,7 @@ class WebSocketCodec final : public ClientCodec {
   Input next(v1::ClientFrame& request) override;
   std::string_view unparsable_payload() const override { return payload_; }
   std::string problem() const override { return problem_; }
+  std::uint64_t problem_request_id() const override { return problem_request_id_; }
   SharedFrame take_reply() override { return std::move(reply_); }
   void release_if_idle() override;
 
@@ -38,13 +41,16 @@ class WebSocketCodec final : public ClientCodec {
 
  private:
   Input take_data(const websocket::Message& message, v1::ClientFrame& request);
+  // False, with problem_ set, when the text is not a ClientFrame in JSON.
+  bool parse_json(std::string_view json, v1::ClientFrame& request);
 
   WebSocketFormat format_;
   websocket::Decoder decoder_;
   std::string_view payload_;
   std::string problem_;
+  std::uint64_t problem_request_id_ = 0;
   SharedFrame reply_;
-  bool decode_failed_ = false;
+  std::optional<websocket::CloseCode> failure_code_;  // the stream failed: the close it gets
 };
 
 }  // namespace chat::server

@@ -89,16 +89,31 @@ TEST_CASE("chat.v1 over WebSocket: binary messages, the frame's bytes under a We
   CHECK(back.room_message().seq() == 7);
 }
 
-TEST_CASE("websocket codec: wrong message kinds, bad JSON and pings leave the stream usable") {
+TEST_CASE("websocket codec: bad JSON, unknown request kinds and pings leave the stream usable") {
   WebSocketCodec codec(WebSocketFormat::json, 4096);
   chat::v1::ClientFrame request;
-  codec.feed(masked(ws::Opcode::binary, "x"));
-  CHECK(codec.next(request) == ClientCodec::Input::invalid);
-  codec.feed(masked(ws::Opcode::text, R"({"requestId":"1","nope":{}})"));
+  codec.feed(masked(ws::Opcode::text, R"({"requestId":"1","join":{"room":5}})"));
   CHECK(codec.next(request) == ClientCodec::Input::invalid);
   CHECK(codec.problem().find("JSON") != std::string::npos);
+  CHECK(codec.problem_request_id() == 1);
+  codec.feed(masked(ws::Opcode::text, R"({"requestId":12,"ping":{"nonce":[]}})"));
+  CHECK(codec.next(request) == ClientCodec::Input::invalid);
+  CHECK(codec.problem_request_id() == 12);
+  codec.feed(masked(ws::Opcode::text, R"({"requestId":1.5,"ping":"x"})"));
+  CHECK(codec.next(request) == ClientCodec::Input::invalid);
+  CHECK(codec.problem_request_id() == 0);
   codec.feed(masked(ws::Opcode::text, "{"));
   CHECK(codec.next(request) == ClientCodec::Input::invalid);
+  CHECK(codec.problem_request_id() == 0);
+  // A kind this server does not know parses with no request set (answered UNSUPPORTED).
+  codec.feed(masked(ws::Opcode::text, R"({"requestId":"3","noSuchRequest":{}})"));
+  REQUIRE(codec.next(request) == ClientCodec::Input::request);
+  CHECK(request.request_id() == 3);
+  CHECK(request.request_case() == chat::v1::ClientFrame::REQUEST_NOT_SET);
+  CHECK(!request.GetReflection()->GetUnknownFields(request).empty());
+  codec.feed(masked(ws::Opcode::text, R"({"requestId":"4"})"));
+  REQUIRE(codec.next(request) == ClientCodec::Input::request);
+  CHECK(request.GetReflection()->GetUnknownFields(request).empty());
   codec.feed(masked(ws::Opcode::ping, "abc"));
   REQUIRE(codec.next(request) == ClientCodec::Input::reply);
   const chat::SharedFrame pong = codec.take_reply();
@@ -110,6 +125,23 @@ TEST_CASE("websocket codec: wrong message kinds, bad JSON and pings leave the st
   CHECK(codec.next(request) == ClientCodec::Input::request);
   codec.feed(masked(ws::Opcode::close, "\x03\xE8"));
   CHECK(codec.next(request) == ClientCodec::Input::end);
+}
+
+TEST_CASE("websocket codec: a message of the other type ends the stream with 1003") {
+  auto close_code = [](const chat::SharedFrame& frame) {
+    const std::string payload = frame->bytes.substr(2);
+    return (static_cast<unsigned char>(payload[0]) << 8) | static_cast<unsigned char>(payload[1]);
+  };
+  chat::v1::ClientFrame request;
+  WebSocketCodec json(WebSocketFormat::json, 4096);
+  json.feed(masked(ws::Opcode::binary, "x"));
+  CHECK(json.next(request) == ClientCodec::Input::error);
+  CHECK(json.problem() == "chat.v1.json takes text messages");
+  CHECK(close_code(json.closing_frame(chat::v1::Disconnect::PROTOCOL_ERROR, "")) == 1003);
+  WebSocketCodec binary(WebSocketFormat::binary, 4096);
+  binary.feed(masked(ws::Opcode::text, "{}"));
+  CHECK(binary.next(request) == ClientCodec::Input::error);
+  CHECK(close_code(binary.closing_frame(chat::v1::Disconnect::PROTOCOL_ERROR, "")) == 1003);
 }
 
 TEST_CASE("websocket codec: the close status follows the reason, or the protocol error") {
