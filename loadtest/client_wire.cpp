@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "framing.hpp"
+#include "irc_lines.hpp"
 
 namespace chat::loadtest {
 namespace {
@@ -34,12 +35,20 @@ void ClientWire::append(std::string& out, const v1::ClientFrame& frame) {
     append_frame(out, frame);
     return;
   }
+  if (transport_ == Transport::irc) {
+    append_irc_request(out, frame);
+    return;
+  }
   scratch_.clear();
   frame.AppendToString(&scratch_);
   append_masked(out, opcode_binary, scratch_);
 }
 
 void ClientWire::append_pong(std::string& out, std::string_view payload) {
+  if (transport_ == Transport::irc) {
+    append_irc_pong(out, payload);
+    return;
+  }
   append_masked(out, opcode_pong, payload.substr(0, 125));
 }
 
@@ -86,6 +95,7 @@ UnitStatus ClientWire::next(std::string_view bytes, ServerUnit& unit, std::size_
     used = total;
     return UnitStatus::unit;
   }
+  if (transport_ == Transport::irc) return next_line(bytes, unit, used);
   if (bytes.size() < 2) return UnitStatus::need_more;
   const auto first = static_cast<std::uint8_t>(bytes[0]);
   const auto second = static_cast<std::uint8_t>(bytes[1]);
@@ -110,6 +120,18 @@ UnitStatus ClientWire::next(std::string_view bytes, ServerUnit& unit, std::size_
                                              : ServerUnit::Kind::other;
   unit = {kind, bytes.substr(header, static_cast<std::size_t>(length))};
   used = header + static_cast<std::size_t>(length);
+  return UnitStatus::unit;
+}
+
+UnitStatus ClientWire::next_line(std::string_view bytes, ServerUnit& unit, std::size_t& used) {
+  const auto end = bytes.find('\n');
+  if (end == std::string_view::npos)
+    return bytes.size() > max_irc_line ? UnitStatus::error : UnitStatus::need_more;
+  if (end > max_irc_line) return UnitStatus::error;
+  std::string_view line = bytes.substr(0, end);
+  if (line.ends_with('\r')) line.remove_suffix(1);
+  unit = {ServerUnit::Kind::line, line};
+  used = end + 1;
   return UnitStatus::unit;
 }
 

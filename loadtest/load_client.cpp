@@ -15,6 +15,7 @@
 
 #include "frame_peek.hpp"
 #include "framing.hpp"
+#include "irc_lines.hpp"
 #include "tls_handshake.hpp"
 #include "worker.hpp"
 
@@ -413,6 +414,8 @@ std::size_t LoadClient::process(std::string_view bytes, std::int64_t now_ns) {
     }
     if (unit.kind == ServerUnit::Kind::frame) {
       handle_frame(unit.body, now_ns);
+    } else if (unit.kind == ServerUnit::Kind::line) {
+      handle_irc_line(unit.body, now_ns);
     } else if (unit.kind == ServerUnit::Kind::ping) {
       std::string pong;
       wire_.append_pong(pong, unit.body);
@@ -432,24 +435,88 @@ int LoadClient::room_slot(std::string_view room) const {
 
 void LoadClient::handle_frame(std::string_view body, std::int64_t now_ns) {
   if (const auto message = peek_room_message(body)) {
-    const int slot = room_slot(message->room);
-    if (slot < 0) return;
-    SequenceTracker& tracker = trackers_[static_cast<std::size_t>(slot)];
-    const std::uint64_t before = tracker.received();
-    tracker.on_message(message->seq);
-    if (tracker.received() > before)
-      worker_.shared().accounted.fetch_add(1, std::memory_order_relaxed);
-    auto& seen = worker_.shared().max_seen[spec_.rooms[static_cast<std::size_t>(slot)]];
-    if (message->seq > seen.load(std::memory_order_relaxed))
-      SharedState::raise_to(seen, message->seq);
-    ++worker_.counters().delivered;
-    if (message->text.size() >= 16) {
-      const std::int64_t sent_ns = parse_hex16(message->text);
-      if (sent_ns > 0) worker_.record_latency(now_ns - sent_ns);
-    }
+    on_room_message(message->room, message->seq, message->text, now_ns);
     return;
   }
   handle_other(body);
+}
+
+void LoadClient::on_room_message(std::string_view room, std::uint64_t seq, std::string_view text,
+                                 std::int64_t now_ns) {
+  const int slot = room_slot(room);
+  if (slot < 0) return;
+  SequenceTracker& tracker = trackers_[static_cast<std::size_t>(slot)];
+  const std::uint64_t before = tracker.received();
+  tracker.on_message(seq);
+  if (tracker.received() > before)
+    worker_.shared().accounted.fetch_add(1, std::memory_order_relaxed);
+  auto& seen = worker_.shared().max_seen[spec_.rooms[static_cast<std::size_t>(slot)]];
+  if (seq > seen.load(std::memory_order_relaxed)) SharedState::raise_to(seen, seq);
+  ++worker_.counters().delivered;
+  if (text.size() >= 16) {
+    const std::int64_t sent_ns = parse_hex16(text);
+    if (sent_ns > 0) worker_.record_latency(now_ns - sent_ns);
+  }
+}
+
+void LoadClient::on_ack(std::string_view room, std::uint64_t seq, std::int64_t sent_ns) {
+  SharedState& shared = worker_.shared();
+  if (sent_ns > 0) worker_.counters().ack_latency.record(steady_ns() - sent_ns);
+  const int slot = room_slot(room);
+  if (slot >= 0)
+    SharedState::raise_to(shared.max_acked[spec_.rooms[static_cast<std::size_t>(slot)]], seq);
+  if (in_flight_ > 0) --in_flight_;
+  shared.in_flight.fetch_sub(1, std::memory_order_relaxed);
+  shared.acked.fetch_add(1, std::memory_order_relaxed);
+  if (shared.options.rate <= 0) notify_script();
+}
+
+// IRC has no JoinReply with the room's last sequence: rooms start empty (see --transport), and
+// the echo of one's own message (echo-message) is both its delivery and its acknowledgement.
+void LoadClient::handle_irc_line(std::string_view line, std::int64_t now_ns) {
+  SharedState& shared = worker_.shared();
+  const IrcEvent event = read_irc_event(line);
+  switch (event.kind) {
+    case IrcEvent::Kind::message:
+      on_room_message(event.room, event.seq, event.text, now_ns);
+      if (event.nick == spec_.nick)
+        on_ack(event.room, event.seq, event.text.size() >= 16 ? parse_hex16(event.text) : 0);
+      break;
+    case IrcEvent::Kind::welcome:
+      welcomed_ = true;
+      notify_script();
+      break;
+    case IrcEvent::Kind::nick_in_use:
+      if (welcomed_) break;
+      nick_in_use_ = true;
+      notify_script();
+      break;
+    case IrcEvent::Kind::joined: {
+      const int slot = room_slot(event.room);
+      if (slot < 0 || joined_once_) break;
+      trackers_[static_cast<std::size_t>(slot)].start_after(0);
+      shared.members[spec_.rooms[static_cast<std::size_t>(slot)]].fetch_add(
+          1, std::memory_order_relaxed);
+      ++joins_answered_;
+      notify_script();
+      break;
+    }
+    case IrcEvent::Kind::ping: {
+      std::string pong;
+      wire_.append_pong(pong, event.text);
+      queue(pong);
+      break;
+    }
+    case IrcEvent::Kind::error:
+      ++worker_.counters().errors[v1::Error::BAD_REQUEST];
+      shared.errors.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case IrcEvent::Kind::closing:
+      ++worker_.counters().disconnects[v1::Disconnect::REASON_UNSPECIFIED];
+      break;
+    case IrcEvent::Kind::other:
+      break;
+  }
 }
 
 void LoadClient::handle_other(std::string_view body) {
@@ -482,18 +549,9 @@ void LoadClient::handle_other(std::string_view body) {
       break;
     }
     case v1::ServerFrame::kAck: {
-      if (frame.request_id() & send_id_bit) {
-        const auto sent_ns = static_cast<std::int64_t>(frame.request_id() & ~send_id_bit);
-        worker_.counters().ack_latency.record(steady_ns() - sent_ns);
-      }
-      const int slot = room_slot(frame.ack().room());
-      if (slot >= 0)
-        SharedState::raise_to(shared.max_acked[spec_.rooms[static_cast<std::size_t>(slot)]],
-                              frame.ack().seq());
-      if (in_flight_ > 0) --in_flight_;
-      shared.in_flight.fetch_sub(1, std::memory_order_relaxed);
-      shared.acked.fetch_add(1, std::memory_order_relaxed);
-      if (shared.options.rate <= 0) notify_script();
+      const std::uint64_t id = frame.request_id();
+      on_ack(frame.ack().room(), frame.ack().seq(),
+             (id & send_id_bit) ? static_cast<std::int64_t>(id & ~send_id_bit) : 0);
       break;
     }
     case v1::ServerFrame::kError: {

@@ -49,6 +49,11 @@ class LoadClient {
   void consume(const char* data, std::size_t size, std::int64_t now_ns);
   std::size_t process(std::string_view bytes, std::int64_t now_ns);
   void handle_frame(std::string_view body, std::int64_t now_ns);
+  void on_room_message(std::string_view room, std::uint64_t seq, std::string_view text,
+                       std::int64_t now_ns);
+  // sent_ns: when the message was sent (0: unknown), for the acknowledgement's latency.
+  void on_ack(std::string_view room, std::uint64_t seq, std::int64_t sent_ns);
+  void handle_irc_line(std::string_view line, std::int64_t now_ns);
   void handle_other(std::string_view body);
   int room_slot(std::string_view room) const;
   void queue(std::string_view bytes);

@@ -100,8 +100,9 @@ std::variant<Options, int> parse_options(int argc, const char* const* argv, std:
   std::string transport = "tcp";
   app.add_option("--transport", transport,
                  "tcp: chat.v1 on the chat port | ws: chat.v1 over WebSocket (binary subprotocol "
-                 "chat.v1) at /ws on the server's web listener")
-      ->check(CLI::IsMember({"tcp", "ws"}));
+                 "chat.v1) at /ws on the server's web listener | irc: IRC on the server's IRC "
+                 "listener (fanout, chatter and idle; rooms must be empty when the run starts)")
+      ->check(CLI::IsMember({"tcp", "ws", "irc"}));
   app.add_option("--ca-file", ca_file, "PEM file of the CA(s) to trust for TLS")
       ->check(CLI::ExistingFile);
   app.add_flag("--insecure", insecure,
@@ -178,7 +179,11 @@ std::variant<Options, int> parse_options(int argc, const char* const* argv, std:
                      : scenario == "churn" ? Scenario::churn
                      : scenario == "idle"  ? Scenario::idle
                                            : Scenario::fanout;
-  options.transport = transport == "ws" ? Transport::websocket : Transport::tcp;
+  options.transport = transport == "ws"    ? Transport::websocket
+                      : transport == "irc" ? Transport::irc
+                                           : Transport::tcp;
+  if (options.transport == Transport::irc && options.scenario == Scenario::churn)
+    return fail("--transport irc: churn needs resume, which IRC does not have");
   if (members) options.clients = *members;
   const auto parsed_duration = parse_duration(duration);
   if (!parsed_duration)

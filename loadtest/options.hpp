@@ -17,8 +17,9 @@ class TlsContext;
 namespace chat::loadtest {
 
 enum class Scenario { fanout, chatter, churn, idle };
-// tcp: chat.v1 on the chat port; websocket: chat.v1 over WebSocket on the web listener (/ws).
-enum class Transport { tcp, websocket };
+// tcp: chat.v1 on the chat port; websocket: chat.v1 over WebSocket on the web listener (/ws);
+// irc: IRC lines on the IRC listener.
+enum class Transport { tcp, websocket, irc };
 
 struct Endpoint {
   std::string host;

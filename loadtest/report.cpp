@@ -39,7 +39,9 @@ void print_summary(const RunResult& r, std::ostream& out) {
   const auto& l = t.latency;
   out << fmt::format("scenario        {}  ({} clients, {} threads, {})\n",
                      scenario_name(r.options.scenario), r.options.clients, r.options.threads,
-                     r.options.transport == Transport::websocket ? "WebSocket" : "TCP");
+                     r.options.transport == Transport::websocket ? "WebSocket"
+                     : r.options.transport == Transport::irc     ? "IRC"
+                                                                 : "TCP");
   out << fmt::format(
       "connected       {} of {} in {:.2f} s (connect+join p50 {:.1f} ms, p99 {:.1f} ms)\n",
       r.clients_connected, r.options.clients, r.connect_all_seconds,

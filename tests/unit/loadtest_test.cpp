@@ -6,6 +6,7 @@
 #include "client_wire.hpp"
 #include "frame_peek.hpp"
 #include "framing.hpp"
+#include "irc_lines.hpp"
 #include "latency_histogram.hpp"
 #include "options.hpp"
 #include "plan.hpp"
@@ -134,6 +135,9 @@ TEST_CASE("loadtest flags: good ones parse, bad ones are one-line errors with ex
   const auto ws = parse({"--transport", "ws"});
   REQUIRE(std::holds_alternative<Options>(ws));
   CHECK(std::get<Options>(ws).transport == Transport::websocket);
+  const auto irc = parse({"--transport", "irc", "--scenario", "chatter"});
+  REQUIRE(std::holds_alternative<Options>(irc));
+  CHECK(std::get<Options>(irc).transport == Transport::irc);
 
   for (const auto& args : std::vector<std::vector<std::string>>{
            {"--scenario", "stampede"},
@@ -147,7 +151,8 @@ TEST_CASE("loadtest flags: good ones parse, bad ones are one-line errors with ex
            {"--unknown"},
            {"--threads"},
            {"--churn-interval", "1ms"},
-           {"--transport", "udp"}}) {
+           {"--transport", "udp"},
+           {"--transport", "irc", "--scenario", "churn"}}) {
     CAPTURE(args.front());
     std::string err;
     const auto result = parse(args, &err);
@@ -248,4 +253,59 @@ TEST_CASE("--transport ws: the upgrade request and the 101 it needs") {
   CHECK(ok);
   CHECK(chat::loadtest::ClientWire::upgrade_response("HTTP/1.1 403 Forbidden\r\n\r\n", ok) > 0);
   CHECK_FALSE(ok);
+}
+
+TEST_CASE("--transport irc: requests become IRC lines, server lines the events the client needs") {
+  ClientWire wire(Transport::irc);
+  chat::v1::ClientFrame frame;
+  frame.mutable_hello()->set_nick("lt1_0");
+  std::string out;
+  wire.append(out, frame);
+  CHECK(out ==
+        "CAP REQ :echo-message message-tags\r\nNICK lt1_0\r\nUSER lt1_0 0 * :chat-loadtest\r\n"
+        "CAP END\r\n");
+  out.clear();
+  frame.mutable_join()->set_room("#lt0");
+  wire.append(out, frame);
+  frame.mutable_send()->set_room("#lt0");
+  frame.mutable_send()->set_text("00000000000012ab hello");
+  wire.append(out, frame);
+  wire.append_pong(out, "tok");
+  CHECK(out == "JOIN ##lt0\r\nPRIVMSG ##lt0 :00000000000012ab hello\r\nPONG :tok\r\n");
+
+  const IrcEvent message = read_irc_event(
+      "@time=2026-12-04T10:00:00.000Z;msgid=42/#lt0 :lt1_3!lt1_3@chat PRIVMSG ##lt0 :0123 x y");
+  CHECK(message.kind == IrcEvent::Kind::message);
+  CHECK(message.room == "#lt0");
+  CHECK(message.seq == 42);
+  CHECK(message.nick == "lt1_3");
+  CHECK(message.text == "0123 x y");
+  CHECK(read_irc_event(":a!a@chat PRIVMSG ##lt0 :no tags").seq == 0);
+  CHECK(read_irc_event(":a!a@chat PRIVMSG lt1_0 :direct").kind == IrcEvent::Kind::other);
+  CHECK(read_irc_event(":chat 001 lt1_0 :Welcome").kind == IrcEvent::Kind::welcome);
+  CHECK(read_irc_event(":chat 433 * lt1_0 :Nickname is already in use").kind ==
+        IrcEvent::Kind::nick_in_use);
+  const IrcEvent joined = read_irc_event(":chat 366 lt1_0 ##lt0 :End of /NAMES list");
+  CHECK(joined.kind == IrcEvent::Kind::joined);
+  CHECK(joined.room == "#lt0");
+  const IrcEvent ping = read_irc_event("PING :abc");
+  CHECK(ping.kind == IrcEvent::Kind::ping);
+  CHECK(ping.text == "abc");
+  CHECK(read_irc_event(":chat 404 lt1_0 ##lt0 :Cannot send").kind == IrcEvent::Kind::error);
+  CHECK(read_irc_event("ERROR :SendQ exceeded").kind == IrcEvent::Kind::closing);
+  CHECK(read_irc_event(":chat 372 lt1_0 :- motd").kind == IrcEvent::Kind::other);
+  CHECK(read_irc_event(":chat 422 lt1_0 :MOTD File is missing").kind == IrcEvent::Kind::other);
+  CHECK(read_irc_event("").kind == IrcEvent::Kind::other);
+
+  // Lines are read whole, CR LF or LF, and an endless line is an error.
+  ServerUnit unit;
+  std::size_t used = 0;
+  const std::string two = "PING :a\r\nPING :b\n";
+  REQUIRE(wire.next(two, unit, used) == UnitStatus::unit);
+  CHECK(unit.kind == ServerUnit::Kind::line);
+  CHECK(unit.body == "PING :a");
+  REQUIRE(wire.next(std::string_view(two).substr(used), unit, used) == UnitStatus::unit);
+  CHECK(unit.body == "PING :b");
+  CHECK(wire.next("PING :c", unit, used) == UnitStatus::need_more);
+  CHECK(wire.next(std::string(ClientWire::max_irc_line + 1, 'x'), unit, used) == UnitStatus::error);
 }
