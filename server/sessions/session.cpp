@@ -59,8 +59,26 @@ void Session::on_input(std::string_view bytes) {
 
 void Session::handle_input() {
   bool more = true;
-  while (more && taking_requests() && !input_blocked() && !wait_for_rate()) more = take_input();
+  while (more && taking_requests() && !input_blocked()) {
+    if (holding_request_) {
+      holding_request_ = false;
+      handle(request_);
+      continue;
+    }
+    if (held_reply_) {
+      connection_.push(std::move(held_reply_));
+      held_reply_ = nullptr;
+      continue;
+    }
+    if (wait_for_rate()) break;
+    more = take_input();
+  }
   codec_->release_if_idle();
+}
+
+bool Session::waits_for_earlier_answers(const v1::ClientFrame& frame) const {
+  if (!codec_->answers_in_order() || unanswered_ == 0) return false;
+  return !(frame.has_send() && !pipelined_room_.empty() && frame.send().room() == pipelined_room_);
 }
 
 bool Session::wait_for_rate() {
@@ -78,6 +96,11 @@ bool Session::take_input() {
     case ClientCodec::Input::need_more:
       return false;
     case ClientCodec::Input::request:
+      if (waits_for_earlier_answers(request_)) {
+        holding_request_ = true;
+        ordering_barrier_ = true;
+        return false;
+      }
       handle(request_);
       return true;
     case ClientCodec::Input::unparsable:
@@ -90,6 +113,11 @@ bool Session::take_input() {
       close_with(v1::Disconnect::PROTOCOL_ERROR, "the first frame must be Hello");
       return false;
     case ClientCodec::Input::reply:
+      if (codec_->answers_in_order() && unanswered_ > 0) {
+        held_reply_ = codec_->take_reply();
+        ordering_barrier_ = true;
+        return false;
+      }
       connection_.push(codec_->take_reply());
       return true;
     case ClientCodec::Input::end:

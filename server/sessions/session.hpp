@@ -93,6 +93,8 @@ class Session final : public ClientSession, public Connection::Handler {
   }
   // For a codec that delays over the rate: true (and input waits) while no request may be taken.
   bool wait_for_rate();
+  // For a codec whose answers come in order: whether this request waits for those before it.
+  bool waits_for_earlier_answers(const v1::ClientFrame& frame) const;
   bool takes_input() const override { return taking_requests(); }
   // The client sent its last byte (or the connection failed): answer what it asked, then close.
   void on_input_end() override;
@@ -169,6 +171,13 @@ class Session final : public ClientSession, public Connection::Handler {
   // ones depend on is among them: then nothing more is read until all are answered.
   std::uint32_t unanswered_ = 0;
   bool ordering_barrier_ = false;
+  // For a codec whose answers come in order: request_ (or held_reply_, a reply the codec made
+  // itself) waits for the answers before it, and the room of the run of sends being answered
+  // (sends to one room are answered in order anyway, so a run of them need not wait: IRC clients
+  // pipeline PRIVMSGs).
+  bool holding_request_ = false;
+  SharedFrame held_reply_;
+  std::string pipelined_room_;
   // Taking no more requests; waiting (until drain_deadline_) for the answers to those taken, then
   // closing.
   bool draining_ = false;

@@ -118,8 +118,14 @@ void Session::handle_unparsable(std::string_view payload) {
 void Session::handle(const v1::ClientFrame& frame) {
   const std::uint64_t id = frame.request_id();
   if (frame.request_case() != v1::ClientFrame::kTyping) ++unanswered_;  // Typing is not answered
-  if (later_requests_wait(frame.request_case()) || codec_->answers_in_order())
-    ordering_barrier_ = true;
+  if (later_requests_wait(frame.request_case())) ordering_barrier_ = true;
+  if (codec_->answers_in_order()) {
+    if (frame.has_send()) {
+      pipelined_room_ = frame.send().room();
+    } else {
+      pipelined_room_.clear();
+    }
+  }
   if (!welcomed_) {
     if (frame.request_case() != v1::ClientFrame::kHello) {
       send_error(id, v1::Error::BAD_STATE, "the first request must be Hello");

@@ -1387,6 +1387,36 @@ def case_server_time_message_tags():
 # ------------------------------------------------------------------------------------------------
 # TOPIC, queries
 
+def case_pipelined_privmsgs_keep_order():
+    """A burst of PRIVMSGs to one channel is pipelined (not answered one store round at a time),
+    yet every answer keeps the order of the lines: the echoes in order with rising msgids, then
+    the TOPIC query's 331, then the PONG of a PING sent after it, then a PRIVMSG to a second
+    channel's echo."""
+    u1, u2 = new_user(caps=("echo-message", "message-tags")), new_user()
+    ch, other = fresh_channel(), fresh_channel()
+    join_all(ch, u1, u2)
+    u1.send(f"JOIN {other}")
+    u1.read_join(other)
+    burst = [f"PRIVMSG {ch} :burst {i}" for i in range(40)]
+    burst += [f"TOPIC {ch}", "PING :after-topic", f"PRIVMSG {other} :elsewhere", f"PRIVMSG {ch} :last"]
+    u1.send_raw("".join(line + "\r\n" for line in burst).encode())
+    seqs = []
+    for i in range(40):
+        m = u1.expect_from("PRIVMSG", u1.nick, [ch, f"burst {i}"], f"the echo of burst {i}, in order")
+        seqs.append(int(m.tags["msgid"].split("/")[0]))
+    check(seqs == sorted(seqs) and len(set(seqs)) == 40, f"echo msgids not rising: {seqs}")
+    m = u1.read_msg(what="331 after the echoes")
+    check(m.command == "331", f"expected 331 right after the 40 echoes, got {m.raw!r}")
+    m = u1.read_msg(what="the PONG after 331")
+    check(m.command == "PONG" and m.params[-1] == "after-topic", f"expected the PONG next, got {m.raw!r}")
+    u1.expect_from("PRIVMSG", u1.nick, [other, "elsewhere"], "the echo to the other channel")
+    u1.expect_from("PRIVMSG", u1.nick, [ch, "last"], "the last echo")
+    for i in range(40):
+        u2.expect_from("PRIVMSG", u1.nick, [ch, f"burst {i}"], f"burst {i} at the member, in order")
+    u2.expect_from("PRIVMSG", u1.nick, [ch, "last"])
+    return "40 pipelined echoes in order, then 331, PONG, the other channel, the last"
+
+
 def case_topic():
     u1, u2, u3 = new_user(), new_user(), new_user()
     ch = fresh_channel()
@@ -2143,6 +2173,7 @@ CASES = [
     ("CTCP ACTION in a channel round-trips", case_ctcp_action_channel),
     ("CTCP ACTION in a private message round-trips", case_ctcp_action_private),
     ("server-time and message-tags (time, msgid)", case_server_time_message_tags),
+    ("pipelined PRIVMSGs: answers keep the order of the lines", case_pipelined_privmsgs_keep_order),
     ("TOPIC: 331, set to all, 332, 332 on JOIN", case_topic),
     ("NAMES -> 353/366, WHO -> 352/315", case_names_who),
     ("LIST -> 321, 322 per room, 323", case_list),
