@@ -1,5 +1,7 @@
 #include "names.hpp"
 
+#include <algorithm>
+
 #include "utf8.hpp"
 
 namespace chat {
@@ -84,6 +86,16 @@ std::string name_key(std::string_view name) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   }
   return key;
+}
+
+bool name_key_less(std::string_view a, std::string_view b) {
+  // As std::string compares: bytes as unsigned char.
+  const auto lower = [](char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return byte >= 'A' && byte <= 'Z' ? static_cast<unsigned char>(byte - 'A' + 'a') : byte;
+  };
+  return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(),
+                                      [&](char x, char y) { return lower(x) < lower(y); });
 }
 
 }  // namespace chat

@@ -29,5 +29,7 @@ NameProblem check_text(std::string_view text, std::size_t max_bytes);
 // The form under which two names count as the same (ASCII case folded); nicks and rooms are
 // unique by this key.
 std::string name_key(std::string_view name);
+// name_key(a) < name_key(b), without building the keys.
+bool name_key_less(std::string_view a, std::string_view b);
 
 }  // namespace chat

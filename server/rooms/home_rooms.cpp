@@ -296,20 +296,27 @@ void HomeRooms::on_topic_stored(const std::string& key, SessionRef who, std::uin
   send_to_session(context_, who, encode_frame(ok));
 }
 
-void HomeRooms::who(const std::string& key, SessionRef asker, std::uint64_t request_id) {
+void HomeRooms::who(const std::string& key, SessionRef asker, std::uint64_t request_id,
+                    std::uint32_t limit) {
   assert(shard_.on_own_thread());
   Room* room = find_member_room(key, asker, request_id);
   if (!room) return;
-  std::vector<std::string> nicks;
-  nicks.reserve(room->members.size());
-  for (const auto& [id, member] : room->members) nicks.push_back(member.nick);
-  for (const auto& [field, nick] : room->remote.members()) nicks.push_back(nick);
-  std::sort(nicks.begin(), nicks.end(),
-            [](const std::string& a, const std::string& b) { return name_key(a) < name_key(b); });
+  // Sorted by pointer, and only as far as the limit: an IRC JOIN asks for the first few hundred
+  // names of a room that may have ten thousand.
+  std::vector<const std::string*> nicks;
+  nicks.reserve(member_total(*room));
+  for (const auto& [id, member] : room->members) nicks.push_back(&member.nick);
+  for (const auto& [field, nick] : room->remote.members()) nicks.push_back(&nick);
+  const std::size_t listed = limit == 0 ? nicks.size() : std::min<std::size_t>(limit, nicks.size());
+  std::partial_sort(
+      nicks.begin(), nicks.begin() + static_cast<std::ptrdiff_t>(listed), nicks.end(),
+      [](const std::string* a, const std::string* b) { return name_key_less(*a, *b); });
   v1::ServerFrame frame;
   frame.set_request_id(request_id);
-  frame.mutable_member_list()->set_room(room->name);
-  for (auto& nick : nicks) frame.mutable_member_list()->add_nicks(std::move(nick));
+  auto* list = frame.mutable_member_list();
+  list->set_room(room->name);
+  list->set_member_count(static_cast<std::uint32_t>(nicks.size()));
+  for (std::size_t i = 0; i < listed; ++i) list->add_nicks(*nicks[i]);
   send_to_session(context_, asker, encode_frame(frame));
 }
 

@@ -75,7 +75,8 @@ class HomeRooms {
   void rename(const std::string& key, SessionRef who, const std::string& new_nick);
   void set_topic(const std::string& key, SessionRef who, const std::string& topic,
                  std::uint64_t request_id);
-  void who(const std::string& key, SessionRef asker, std::uint64_t request_id);
+  void who(const std::string& key, SessionRef asker, std::uint64_t request_id,
+           std::uint32_t limit = 0);
   void history(const std::string& key, SessionRef asker, const v1::History& query,
                std::uint64_t request_id);
   void change(ChangeArgs args);

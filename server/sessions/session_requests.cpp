@@ -174,7 +174,9 @@ void Session::handle(const v1::ClientFrame& frame) {
     case v1::ClientFrame::kWho:
       if (const std::string* key = joined_room_key(id, frame.who().room())) {
         post_to_home(context, *key,
-                     [key = *key, who = ref_, id](HomeRooms& rooms) { rooms.who(key, who, id); });
+                     [key = *key, who = ref_, id, limit = frame.who().limit()](HomeRooms& rooms) {
+                       rooms.who(key, who, id, limit);
+                     });
       }
       break;
     case v1::ClientFrame::kSetTopic: {

@@ -131,7 +131,7 @@ TEST_CASE("nicks are unique without regard to case and can be changed") {
   CHECK_FALSE(again.closed());
 }
 
-TEST_CASE("presence, topic, who, list and leave") {
+TEST_CASE("presence, topic, who (all, or the first few), list and leave") {
   TestServer server;
   auto alice = TestClient::connect_as(server.port(), "alice");
   auto bob = TestClient::connect_as(server.port(), "bob");
@@ -159,6 +159,16 @@ TEST_CASE("presence, topic, who, list and leave") {
   CHECK(std::vector<std::string>(who->member_list().nicks().begin(),
                                  who->member_list().nicks().end()) ==
         std::vector<std::string>{"alice", "bob"});
+  CHECK(who->member_list().member_count() == 2);
+  auto first = alice.reply_to(alice.send(request([](auto& f) {
+    f.mutable_who()->set_room("#dev");
+    f.mutable_who()->set_limit(1);
+  })));
+  REQUIRE(first->has_member_list());
+  CHECK(std::vector<std::string>(first->member_list().nicks().begin(),
+                                 first->member_list().nicks().end()) ==
+        std::vector<std::string>{"alice"});
+  CHECK(first->member_list().member_count() == 2);
 
   auto list = bob.reply_to(bob.send(request([](auto& f) { f.mutable_list_rooms(); })));
   REQUIRE(list->has_room_list());

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <string>
+#include <vector>
 
 #include "names.hpp"
 #include "utf8.hpp"
@@ -67,4 +68,16 @@ TEST_CASE("names are unique without regard to ASCII case") {
   CHECK(chat::name_key("#Lobby") == "#lobby");
   CHECK(chat::name_key("ZOË") != chat::name_key("zoë"));  // only ASCII is folded
   CHECK(std::string(chat::describe(NameProblem::too_long)) == "is too long");
+}
+
+TEST_CASE("name_key_less orders as the keys do, without building them") {
+  const std::vector<std::string> names = {"alice", "Bob", "bob2", "ZOË", "zoë",
+                                          "_x",    "Zed", "",     "a"};
+  for (const auto& a : names) {
+    for (const auto& b : names) {
+      CAPTURE(a);
+      CAPTURE(b);
+      CHECK(chat::name_key_less(a, b) == (chat::name_key(a) < chat::name_key(b)));
+    }
+  }
 }
