@@ -361,7 +361,9 @@ void Commands::join(const std::string& channel) {
   auto* join = request(Asked::join, channel).mutable_join();
   join->set_room(room);
   join->set_history(0);  // the history follows the NAMES, as clients expect it
-  request(Asked::join_names, channel).mutable_who()->set_room(room);
+  auto* names = request(Asked::join_names, channel).mutable_who();
+  names->set_room(room);
+  names->set_limit(settings_.join_names_limit);
   auto* history = request(Asked::join_history, channel).mutable_history();
   history->set_room(room);
   const auto marker = state_.read_markers.find(name_key(room));

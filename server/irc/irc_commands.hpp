@@ -23,6 +23,9 @@ class Commands {
   struct Settings {
     std::uint32_t history_on_join = 50;  // messages a guest sees on JOIN
     std::uint32_t catch_up_limit = 500;  // messages a registered user is replayed at most
+    // Names a JOIN lists at most: the presence cap, above which rooms send no JOINs and PARTs
+    // either (0: all). NAMES and WHO list every member.
+    std::uint32_t join_names_limit = 500;
     std::function<std::size_t()> users;  // for LUSERS
   };
   // One thing to do: a request for the session, or lines for the client.

@@ -13,6 +13,7 @@ std::unique_ptr<ClientCodec> irc_codec(Shard& shard) {
   irc::Commands::Settings settings{
       .history_on_join = config.history_on_join,
       .catch_up_limit = config.max_history,
+      .join_names_limit = config.max_presence_members,
       .users =
           [&context] {
             return static_cast<std::size_t>(

@@ -279,6 +279,12 @@ void Renderer::render_members(std::string& out, const v1::MemberList& list, Aske
   }
   if (!names.empty()) line(out, "353", "= " + channel, names);
   line(out, "366", channel, "End of /NAMES list");
+  if (list.member_count() > static_cast<std::uint32_t>(list.nicks_size())) {
+    notice(out, channel,
+           fmt::format("{} members: {} are listed, and joins and parts are not shown in a room "
+                       "this large (NAMES lists everyone)",
+                       list.member_count(), list.nicks_size()));
+  }
 }
 
 void Renderer::render_history(std::string& out, const v1::HistoryReply& reply) {

@@ -52,8 +52,11 @@ std::string answer(IrcCodec& codec, const v1::ServerFrame& frame) {
   return out;
 }
 
-IrcCodec registered_codec(std::string_view caps = "") {
-  IrcCodec codec("chat-server", {.history_on_join = 20, .catch_up_limit = 100, .users = {}});
+IrcCodec registered_codec(std::string_view caps = "", std::uint32_t join_names_limit = 500) {
+  IrcCodec codec("chat-server", {.history_on_join = 20,
+                                 .catch_up_limit = 100,
+                                 .join_names_limit = join_names_limit,
+                                 .users = {}});
   std::string lines;
   if (!caps.empty()) lines += "CAP LS 302\r\nCAP REQ :" + std::string(caps) + "\r\n";
   lines += "NICK alice\r\nUSER alice 0 * :Alice\r\n";
@@ -164,6 +167,25 @@ TEST_CASE("JOIN asks to join, then for the names and the history, in that order"
   CHECK(taken.requests[2].history().limit() == 20);
   CHECK(taken.requests[3].join().room() == "#hash");
   CHECK(taken.replies.find(" 403 alice nochan :No such channel") != std::string::npos);
+}
+
+TEST_CASE("JOIN lists the first names up to the presence cap, and says when there are more") {
+  IrcCodec codec = registered_codec("", 2);
+  const Taken taken = take_all(codec, "JOIN #big\r\nNAMES #big\r\n");
+  REQUIRE(taken.requests.size() == 4);
+  CHECK(taken.requests[1].who().limit() == 2);
+  CHECK(taken.requests[3].who().limit() == 0);  // NAMES asks for everyone
+  v1::ServerFrame names;
+  names.set_request_id(taken.requests[1].request_id());
+  names.mutable_member_list()->set_room("big");
+  names.mutable_member_list()->add_nicks("alice");
+  names.mutable_member_list()->add_nicks("bob");
+  names.mutable_member_list()->set_member_count(700);
+  CHECK(answer(codec, names) ==
+        ":chat-server 353 alice = #big :alice bob\r\n"
+        ":chat-server 366 alice #big :End of /NAMES list\r\n"
+        ":chat-server NOTICE #big :700 members: 2 are listed, and joins and parts are not shown "
+        "in a room this large (NAMES lists everyone)\r\n");
 }
 
 TEST_CASE("A room message is built once with its tags; each client takes what it asked for") {
