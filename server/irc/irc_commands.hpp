@@ -6,11 +6,12 @@
 // What the requests were for waits in ClientState::pending for the Renderer.
 
 #include <cstdint>
-#include <deque>
 #include <functional>
+#include <list>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "chat.pb.h"
 #include "irc_client_state.hpp"
@@ -78,7 +79,9 @@ class Commands {
 
   ClientState& state_;
   Settings settings_;
-  std::deque<Output> outputs_;
+  // What the lines read so far asked for. A list: references stay valid while more is added,
+  // and an empty one holds no memory (a deque keeps a block), so an idle connection keeps none.
+  std::list<Output> outputs_;
   bool user_given_ = false;
   std::string password_;       // PASS, for the Hello
   bool sasl_started_ = false;  // AUTHENTICATE PLAIN: the credentials come next

@@ -61,11 +61,7 @@ void LineReader::release_if_idle() {
     return;
   }
   begin_ = 0;
-  if (buffer_.capacity() > 1024) {
-    std::string().swap(buffer_);
-  } else {
-    buffer_.clear();
-  }
+  std::string().swap(buffer_);  // an idle connection keeps no line buffer
 }
 
 }  // namespace chat::server::irc

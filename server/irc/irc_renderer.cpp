@@ -207,6 +207,7 @@ void Renderer::render_frame(std::string& out, const v1::ServerFrame& frame) {
     if (found != state_.pending.end()) {
       const PendingRequest asked = std::move(found->second);
       state_.pending.erase(found);
+      if (state_.pending.empty()) decltype(state_.pending)().swap(state_.pending);  // its buckets
       return render_answer(out, frame, asked);
     }
   }
