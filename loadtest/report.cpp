@@ -71,12 +71,18 @@ void print_summary(const RunResult& r, std::ostream& out) {
   out << fmt::format("harness cpu     {:.2f} s ({:.0f}% of one core)\n", r.harness_cpu_seconds,
                      wall > 0 ? 100 * r.harness_cpu_seconds / wall : 0);
   if (r.server_before && r.server_connected && r.server_after) {
-    const double per_client = (r.server_connected->rss_bytes - r.server_before->rss_bytes) /
-                              std::max<double>(1, static_cast<double>(r.clients_connected));
+    const double clients = std::max<double>(1, static_cast<double>(r.clients_connected));
+    const double per_client =
+        (r.server_connected->rss_bytes - r.server_before->rss_bytes) / clients;
+    // After the run: for idle, connections that have been idle for --duration (the outboxes of
+    // the join bursts drained), which is what an idle connection costs.
+    const double per_client_after =
+        (r.server_after->rss_bytes - r.server_before->rss_bytes) / clients;
     out << fmt::format(
-        "server          rss {:.1f} MiB -> {:.1f} MiB connected ({:.0f} bytes per connection), cpu "
-        "{:.2f} s during run\n",
+        "server          rss {:.1f} MiB -> {:.1f} MiB connected ({:.0f} bytes per connection), "
+        "{:.1f} MiB after the run ({:.0f} bytes per connection), cpu {:.2f} s during run\n",
         r.server_before->rss_bytes / 1048576, r.server_connected->rss_bytes / 1048576, per_client,
+        r.server_after->rss_bytes / 1048576, per_client_after,
         r.server_after->cpu_seconds - r.server_connected->cpu_seconds);
   }
   out << (r.clean() ? "result          PASS: nothing lost, duplicated or refused\n"
