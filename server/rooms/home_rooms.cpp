@@ -301,22 +301,29 @@ void HomeRooms::who(const std::string& key, SessionRef asker, std::uint64_t requ
   assert(shard_.on_own_thread());
   Room* room = find_member_room(key, asker, request_id);
   if (!room) return;
-  // Sorted by pointer, and only as far as the limit: an IRC JOIN asks for the first few hundred
-  // names of a room that may have ten thousand.
+  // With a limit, the first members found (not the first by name: an IRC JOIN asks for a few
+  // hundred names of a room that may have ten thousand, and choosing them by name would cost the
+  // whole room on every join); the names listed are sorted either way.
+  const std::size_t total = member_total(*room);
+  const std::size_t listed = limit == 0 ? total : std::min<std::size_t>(limit, total);
   std::vector<const std::string*> nicks;
-  nicks.reserve(member_total(*room));
-  for (const auto& [id, member] : room->members) nicks.push_back(&member.nick);
-  for (const auto& [field, nick] : room->remote.members()) nicks.push_back(&nick);
-  const std::size_t listed = limit == 0 ? nicks.size() : std::min<std::size_t>(limit, nicks.size());
-  std::partial_sort(
-      nicks.begin(), nicks.begin() + static_cast<std::ptrdiff_t>(listed), nicks.end(),
-      [](const std::string* a, const std::string* b) { return name_key_less(*a, *b); });
+  nicks.reserve(listed);
+  for (const auto& [id, member] : room->members) {
+    if (nicks.size() == listed) break;
+    nicks.push_back(&member.nick);
+  }
+  for (const auto& [field, nick] : room->remote.members()) {
+    if (nicks.size() == listed) break;
+    nicks.push_back(&nick);
+  }
+  std::sort(nicks.begin(), nicks.end(),
+            [](const std::string* a, const std::string* b) { return name_key_less(*a, *b); });
   v1::ServerFrame frame;
   frame.set_request_id(request_id);
   auto* list = frame.mutable_member_list();
   list->set_room(room->name);
-  list->set_member_count(static_cast<std::uint32_t>(nicks.size()));
-  for (std::size_t i = 0; i < listed; ++i) list->add_nicks(*nicks[i]);
+  list->set_member_count(static_cast<std::uint32_t>(total));
+  for (const std::string* nick : nicks) list->add_nicks(*nick);
   send_to_session(context_, asker, encode_frame(frame));
 }
 

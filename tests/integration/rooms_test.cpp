@@ -165,9 +165,8 @@ TEST_CASE("presence, topic, who (all, or the first few), list and leave") {
     f.mutable_who()->set_limit(1);
   })));
   REQUIRE(first->has_member_list());
-  CHECK(std::vector<std::string>(first->member_list().nicks().begin(),
-                                 first->member_list().nicks().end()) ==
-        std::vector<std::string>{"alice"});
+  REQUIRE(first->member_list().nicks_size() == 1);  // which one is the server's choice
+  CHECK((first->member_list().nicks(0) == "alice" || first->member_list().nicks(0) == "bob"));
   CHECK(first->member_list().member_count() == 2);
 
   auto list = bob.reply_to(bob.send(request([](auto& f) { f.mutable_list_rooms(); })));
