@@ -75,8 +75,9 @@ struct ClientState {
 
   // Output side (what the client has been shown).
   std::string shown_nick = "*";
-  std::map<std::string, Channel> channels;                   // room key -> channel shown
-  std::unordered_map<std::string, std::uint64_t> delivered;  // room key -> highest seq shown
+  std::map<std::string, Channel> channels;  // room key -> channel shown
+  // Room -> highest seq shown, for the read markers of an account (not kept for guests).
+  std::unordered_map<std::string, std::uint64_t> delivered;
   std::string last_rename;  // "old\nnew": a nick change is shown once, not once per room
 
   std::unordered_map<std::uint64_t, PendingRequest> pending;

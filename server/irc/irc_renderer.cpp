@@ -197,7 +197,7 @@ void Renderer::render_room_message(std::string& out, const EncodedFrame& frame) 
     if (frame.seq <= channel.shown_seq) return;
     channel.shown_seq = frame.seq;
   }
-  state_.delivered[frame.room] = frame.seq;
+  if (state_.registered_account) state_.delivered[frame.room] = frame.seq;  // for read markers
   append_live(out, frame.irc_lines);
 }
 
@@ -312,7 +312,8 @@ void Renderer::render_history(std::string& out, const v1::HistoryReply& reply) {
   }
   channel.held.clear();
   channel.catching_up = false;
-  if (channel.shown_seq > 0) state_.delivered[reply.room()] = channel.shown_seq;
+  if (channel.shown_seq > 0 && state_.registered_account)
+    state_.delivered[reply.room()] = channel.shown_seq;
 }
 
 void Renderer::render_rooms(std::string& out, const v1::RoomList& list,
