@@ -12,6 +12,7 @@
 #include "cluster_dispatch.hpp"
 #include "irc_front_door.hpp"
 #include "logging.hpp"
+#include "memory_releaser.hpp"
 #include "session.hpp"
 #include "shard.hpp"
 #include "status_endpoint.hpp"
@@ -119,6 +120,9 @@ void Server::start() {
     spdlog::warn("cluster: Redis does not answer yet; starting without it (not ready)");
   for (auto& shard : context_->shards) shard->start();
   for (Acceptor* acceptor : acceptors()) acceptor->start();
+  memory_releaser_ = std::make_unique<MemoryReleaser>(
+      std::chrono::milliseconds(context_->config.memory_release_interval_ms),
+      context_->stats.memory_releases);
   started_ = true;
   context_->accepting = true;
   log_listeners();
@@ -218,6 +222,7 @@ std::uint16_t Server::web_tls_port() const {
 void Server::stop() {
   if (!started_ || stopped_) return;
   stopped_ = true;
+  memory_releaser_.reset();
   context_->accepting = false;
   auto& shards = context_->shards;
   std::promise<void> closed;

@@ -15,6 +15,7 @@ struct ServerContext;
 class Acceptor;
 class Admission;
 class ClusterDispatch;
+class MemoryReleaser;
 class StatusEndpoint;
 class WebRouter;
 
@@ -67,6 +68,7 @@ class Server {
   std::unique_ptr<Acceptor> web_acceptor_;
   std::unique_ptr<Acceptor> web_tls_acceptor_;
   std::unique_ptr<StatusEndpoint> status_;
+  std::unique_ptr<MemoryReleaser> memory_releaser_;
   bool started_ = false;
   bool stopped_ = false;
 };

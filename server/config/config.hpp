@@ -48,7 +48,8 @@ struct ServerConfig {
   std::uint32_t idle_timeout_ms = 60000;
   std::uint32_t close_timeout_ms = 2000;
   std::uint32_t shutdown_timeout_ms = 5000;
-  std::uint32_t memory_budget_mb = 0;  // 0: 80% of physical memory
+  std::uint32_t memory_budget_mb = 0;                // 0: 80% of physical memory
+  std::uint32_t memory_release_interval_ms = 10000;  // 0: never give free heap back
   double accepts_per_second = 5000;
   std::uint32_t accept_burst = 1000;
   // [outbox]

@@ -24,6 +24,7 @@ struct ServerStats {
   Counter backlog_collapses{0};
   Counter messages_gapped{0};
   Counter rate_limited{0};
+  Counter memory_releases{0};  // free heap given back to the system (MemoryReleaser)
   std::array<Counter, v1::Disconnect::Reason_ARRAYSIZE> disconnects{};
   std::array<Counter, 3> rejections{};                      // refused at accept, by RefusalCause
   std::array<Counter, v1::Error::Code_ARRAYSIZE> errors{};  // Error frames sent, by code

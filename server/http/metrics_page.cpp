@@ -58,6 +58,8 @@ void write_server_counters(PrometheusText& out, const ServerStats& stats) {
               stats.disconnects_for(v1::Disconnect::SLOW_CONSUMER));
   out.counter("chat_rate_limited_total", "Requests refused by the rate limit",
               ServerStats::get(stats.rate_limited));
+  out.counter("chat_memory_releases_total", "Times free heap was given back to the system",
+              ServerStats::get(stats.memory_releases));
   counters_by(out, "chat_errors_total", "Error replies sent, by code", "code", stats.errors,
               [](int i) { return v1::Error::Code_Name(static_cast<v1::Error::Code>(i)); });
   out.counter("chat_presence_dropped_total", "Presence events shed for clients that are behind",
