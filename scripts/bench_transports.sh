@@ -48,6 +48,7 @@ done
 for transport in $transports; do
   run chatter-100x50 "$transport" --scenario chatter --clients 5000 --rooms 100 --rate 2 \
     --duration 10s
-  run idle-5000 "$transport" --scenario idle --clients 5000 --duration 3s
+  # 12 s: long enough for the MemoryReleaser (every 10 s) to give the join burst's free heap back
+  run idle-5000 "$transport" --scenario idle --clients 5000 --duration 12s
   run connect-10000 "$transport" --scenario idle --clients 10000 --duration 1s
 done
