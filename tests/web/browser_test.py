@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""The browser client end to end: a real chat-server, two headless Chromium tabs (ann and ben) and
-one terminal client (tom, chat-client --script) in the same room.
+"""The browser client end to end: a real chat-server, two headless Chromium tabs (ann and ben), one
+terminal client (tom, chat-client --script) and one IRC client (ivy, raw socket) in the same room.
 
-Checks messages in every direction, scroll-back, edit and delete, that HTML in messages stays text,
-and that both tabs resume without gap or duplicate after the server restarts on the same ports.
+Checks messages in every direction, that IRC sees the room in the browser's order with no gap or
+duplicate, scroll-back, edit and delete, that HTML in messages stays text, and that both tabs
+resume without gap or duplicate after the server restarts on the same ports.
 Screenshots go to --screenshot-dir.
 
   browser_test.py --server-binary PATH --client-binary PATH --screenshot-dir DIR [--web-root DIR]
@@ -105,8 +106,9 @@ class LineReader:
 
 
 class Server:
-    def __init__(self, binary, data_dir, chat_port=0, web_port=0):
-        self.args = [binary, '--listen', f'127.0.0.1:{chat_port}', '--web', f'127.0.0.1:{web_port}', '--irc-listen', '',
+    def __init__(self, binary, data_dir, chat_port=0, web_port=0, irc_port=0):
+        self.args = [binary, '--listen', f'127.0.0.1:{chat_port}', '--web', f'127.0.0.1:{web_port}',
+                     '--irc-listen', f'127.0.0.1:{irc_port}',
                      '--http', '', '--data-dir', data_dir, '--messages-per-second', '0',
                      '--bytes-per-second', '0', '--hash-cost', 'minimum']
         self.process = subprocess.Popen(self.args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -114,6 +116,7 @@ class Server:
         self.stderr = LineReader(self.process.stderr)
         self.chat_port = self._logged_port(r'listening on 127\.0\.0\.1:(\d+) with \d+ shard')
         self.web_port = self._logged_port(r'web client on http://127\.0\.0\.1:(\d+)/')
+        self.irc_port = self._logged_port(r'irc on 127\.0\.0\.1:(\d+)')
 
     def _logged_port(self, pattern):
         def find():
@@ -169,6 +172,87 @@ class ScriptClient:
             except (subprocess.TimeoutExpired, BrokenPipeError, OSError):
                 self.process.kill()
                 self.process.wait()
+
+
+class IrcUser:
+    """A raw-socket IRC client in the room (server-time, message-tags, echo-message): every
+    PRIVMSG to the channel is kept with its sequence from the msgid tag."""
+
+    def __init__(self, port, nick, room):
+        self.nick, self.channel = nick, '#' + room
+        self.sock = socket.create_connection(('127.0.0.1', port), timeout=WAIT_S)
+        self.lock = threading.Lock()
+        self.messages = []  # (seq, nick, text)
+        self.lines = []
+        self.registered = threading.Event()
+        self.joined = threading.Event()
+        threading.Thread(target=self._read, daemon=True).start()
+        self.send('CAP LS 302')
+        self.send('CAP REQ :server-time message-tags echo-message')
+        self.send(f'NICK {nick}')
+        self.send(f'USER {nick} 0 * :{nick}')
+        self.send('CAP END')
+        wait_until(self.registered.is_set, f'{nick} (IRC) to register')
+        self.send(f'JOIN {self.channel}')
+        wait_until(self.joined.is_set, f'{nick} (IRC) to join {self.channel}')
+
+    def send(self, line):
+        self.sock.sendall((line + '\r\n').encode())
+
+    def say(self, text):
+        self.send(f'PRIVMSG {self.channel} :{text}')
+
+    def _read(self):
+        buffer = b''
+        while True:
+            try:
+                chunk = self.sock.recv(65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            buffer += chunk
+            while b'\n' in buffer:
+                raw, buffer = buffer.split(b'\n', 1)
+                self._line(raw.rstrip(b'\r').decode('utf-8', 'replace'))
+
+    def _line(self, line):
+        with self.lock:
+            self.lines.append(line)
+        tags = {}
+        if line.startswith('@'):
+            tag_text, line = line[1:].split(' ', 1)
+            tags = dict(t.split('=', 1) if '=' in t else (t, '') for t in tag_text.split(';'))
+        source = ''
+        if line.startswith(':'):
+            source, line = line[1:].split(' ', 1)
+        command, _, rest = line.partition(' ')
+        if command == 'PING':
+            self.send('PONG ' + rest)
+        elif command == '001':
+            self.registered.set()
+        elif command == '366':
+            self.joined.set()
+        elif command == 'PRIVMSG':
+            target, _, text = rest.partition(' :')
+            if target.lower() == self.channel.lower() and 'msgid' in tags:
+                with self.lock:
+                    self.messages.append((int(tags['msgid'].split('/')[0]), source.split('!')[0], text))
+
+    def saw_text(self, text):
+        with self.lock:
+            return any(t == text for _, _, t in self.messages)
+
+    def shown(self):
+        with self.lock:
+            return list(self.messages)
+
+    def stop(self):
+        try:
+            self.send('QUIT :bye')
+        except OSError:
+            pass
+        self.sock.close()
 
 
 class DevProxy:
@@ -392,6 +476,7 @@ def run(args, processes, tabs):
     check_served(web_port)
 
     tom = processes['tom'] = ScriptClient(args.client_binary, server.chat_port, 'tom', ROOM)
+    ivy = processes['ivy'] = IrcUser(server.irc_port, 'ivy', ROOM)
     wait_until(lambda: tom.events('joined'), f'tom (chat-client --script) to join {ROOM}')
     for n in range(1, BACKLOG + 1):
         tom.say(f'backlog {n}')
@@ -429,9 +514,15 @@ def run(args, processes, tabs):
     tom.say('hello from tom')
     ann.wait_text('hello from tom')
     ben.wait_text('hello from tom')
+    wait_until(lambda: ivy.saw_text('hello from ann') and ivy.saw_text('hello from tom'),
+               'ivy (IRC) to see the browser\'s and the terminal\'s messages')
+    ivy.say('hello from ivy')
+    for tab in (ann, ben):
+        tab.wait_text('hello from ivy')
+    wait_until(lambda: tom.saw_text('hello from ivy'), 'tom to see ivy\'s IRC message')
     ann.send('/me waves')
     check('action' in ben.wait_text('waves')['classes'], '/me is not shown as an action')
-    log('messages went browser to browser, browser to terminal and terminal to browser')
+    log('messages went between browsers, terminal and IRC in every direction')
 
     # Scroll-back: scrolled to the top, an older page comes in above what was shown, which stays
     # in view; scrolling on reaches the first message.
@@ -497,17 +588,29 @@ def run(args, processes, tabs):
             pass
     log('HTML in messages was shown as text')
 
-    # The server restarts on the same ports; both tabs resume.
+    # The room seen from IRC is the room the browser shows: one order, no gap, no duplicate.
     ann_before = check_sequence(ann, 'before the restart')
+    wait_until(lambda: any(seq == ann_before[-1] for seq, _, _ in ivy.shown()),
+               f'ivy (IRC) to see seq {ann_before[-1]}')
+    irc_seqs = [seq for seq, _, text in ivy.shown() if not text.startswith('(edited) ')]
+    check(irc_seqs == sorted(set(irc_seqs)), f'ivy (IRC): sequences out of order or repeated: {irc_seqs}')
+    # ann's tab shows a contiguous run up to the last seq (checked above): IRC must have every
+    # sequence from its first up to that one.
+    expected = list(range(irc_seqs[0], ann_before[-1] + 1))
+    check(irc_seqs == expected, f'ivy (IRC) saw {irc_seqs}, expected {irc_seqs[0]}..{ann_before[-1]}')
+    log(f'IRC saw seqs {irc_seqs[0]}..{irc_seqs[-1]} in the browser\'s order, no gap, no duplicate')
+    ivy.stop()
+
+    # The server restarts on the same ports; both tabs resume.
     check_sequence(ben, 'before the restart')
-    chat_port, upstream_web_port = server.chat_port, server.web_port
+    chat_port, upstream_web_port, irc_port = server.chat_port, server.web_port, server.irc_port
     server.stop()
     log('chat-server stopped')
     for tab in (ann, ben):
         tab.wait(lambda tab=tab: tab.banner() == 'reconnecting', 'the banner to say reconnecting')
     ann.send('sent while the server was down')
     tom.say('tom while the server was down')
-    server = processes['server'] = Server(args.server_binary, data_dir, chat_port, upstream_web_port)
+    server = processes['server'] = Server(args.server_binary, data_dir, chat_port, upstream_web_port, irc_port)
     log('chat-server started again on the same ports')
     for tab in (ann, ben):
         tab.wait(lambda tab=tab: tab.banner() in ('resumed', 'connected') and tab.state()['connected'],
@@ -587,7 +690,7 @@ def main():
                 tab.driver.quit()
             except Exception:  # noqa: BLE001
                 pass
-        for name in ('tom', 'server'):
+        for name in ('ivy', 'tom', 'server'):
             if name in processes:
                 processes[name].stop()
         if 'proxy' in processes:
