@@ -128,7 +128,8 @@ void Commands::handle(const Message& message) {
     return;
   }
   if (command == "CAP") return handle_cap(message);
-  if (!state_.welcomed || state_.cap_negotiating) return handle_registration(message);
+  if (!state_.welcomed || state_.cap_negotiating || !registration_shown_)
+    return handle_registration(message);
   handle_registered(message);
 }
 
@@ -188,10 +189,7 @@ void Commands::handle_cap(const Message& message) {
   if (upper == "END") {
     if (!state_.cap_negotiating) return;
     state_.cap_negotiating = false;
-    if (state_.welcomed) {  // logged in by SASL already: registration ends here
-      Renderer::append_welcome(reply(), state_, state_.nick);
-      return;
-    }
+    if (state_.welcomed) return finish_sasl_registration();
     return try_register();
   }
   numeric("410", sub.empty() ? "*" : sub, "Invalid CAP command");
@@ -202,7 +200,8 @@ void Commands::handle_registration(const Message& message) {
   if (command == "NICK") {
     if (message.params.empty() || message.param(0).empty())
       return numeric("431", "", "No nickname given");
-    if (state_.welcomed) return;  // logged in by SASL: the account's nick stands
+    nick_given_ = true;
+    if (state_.welcomed) return finish_sasl_registration();  // the account's nick stands
     if (const auto problem = check_nick(message.param(0)); problem != NameProblem::ok) {
       return numeric("432", message.param(0),
                      "Erroneous nickname: " + std::string(describe(problem)));
@@ -214,6 +213,7 @@ void Commands::handle_registration(const Message& message) {
     if (message.params.size() < 4) return numeric("461", "USER", "Not enough parameters");
     if (user_given_) return numeric("462", "", "You may not reregister");
     user_given_ = true;
+    if (state_.welcomed) return finish_sasl_registration();
     return try_register();
   }
   if (command == "PASS") {
@@ -223,6 +223,14 @@ void Commands::handle_registration(const Message& message) {
   }
   if (command == "AUTHENTICATE") return handle_authenticate(message);
   numeric("451", "", "You have not registered");
+}
+
+// Logged in by SASL before CAP END: registration ends once CAP END, NICK and USER have all come,
+// in whatever order (irssi sends NICK and USER after CAP END).
+void Commands::finish_sasl_registration() {
+  if (registration_shown_ || state_.cap_negotiating || !nick_given_ || !user_given_) return;
+  registration_shown_ = true;
+  Renderer::append_welcome(reply(), state_, state_.nick);
 }
 
 void Commands::try_register() {
@@ -291,6 +299,7 @@ void Commands::on_answer(const v1::ServerFrame& frame) {
       state_.registered_account = !asked.text.empty();
       for (const auto& marker : frame.welcome().read_markers())
         state_.read_markers[name_key(marker.room())] = marker.seq();
+      if (asked.asked == Asked::hello) registration_shown_ = true;  // the renderer shows 001
       return;
     case Asked::nick:
       if (ok) state_.nick = asked.target;

@@ -57,6 +57,7 @@ class Commands {
   void handle_cap(const Message& message);
   void handle_authenticate(const Message& message);
   void try_register();
+  void finish_sasl_registration();
   void handle_join(const Message& message);
   void join(const std::string& channel);
   void handle_part(const Message& message);
@@ -83,9 +84,11 @@ class Commands {
   // and an empty one holds no memory (a deque keeps a block), so an idle connection keeps none.
   std::list<Output> outputs_;
   bool user_given_ = false;
-  std::string password_;       // PASS, for the Hello
-  bool sasl_started_ = false;  // AUTHENTICATE PLAIN: the credentials come next
-  std::string sasl_buffer_;    // base64 received so far (400-byte chunks)
+  bool nick_given_ = false;
+  bool registration_shown_ = false;  // 001 and the rest were sent
+  std::string password_;             // PASS, for the Hello
+  bool sasl_started_ = false;        // AUTHENTICATE PLAIN: the credentials come next
+  std::string sasl_buffer_;          // base64 received so far (400-byte chunks)
   bool quit_ = false;
   std::string quit_message_;
 };

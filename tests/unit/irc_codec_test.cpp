@@ -157,6 +157,27 @@ TEST_CASE("SASL PLAIN logs in with the account's password before CAP END") {
   CHECK(taken.replies.find(":chat-server 001 carol ") == 0);
 }
 
+TEST_CASE("After SASL, NICK and USER may follow CAP END: 001 waits for them, and no 462") {
+  // irssi's order: CAP LS, CAP REQ, AUTHENTICATE, CAP END, then NICK and USER.
+  IrcCodec codec("chat-server", {});
+  take_all(codec, "CAP LS 302\r\nCAP REQ :sasl\r\nAUTHENTICATE PLAIN\r\n");
+  Taken taken = take_all(codec, "AUTHENTICATE AGNhcm9sAHNlY3JldA==\r\n");
+  REQUIRE(taken.requests.size() == 1);
+  v1::ServerFrame welcome;
+  welcome.set_request_id(taken.requests[0].request_id());
+  welcome.mutable_welcome()->set_nick("carol");
+  answer(codec, welcome);
+  taken = take_all(codec, "CAP END\r\n");
+  CHECK(taken.replies.empty());
+  taken = take_all(codec, "NICK carol\r\n");
+  CHECK(taken.replies.empty());
+  taken = take_all(codec, "USER carol carol 127.0.0.1 :Carol\r\n");
+  CHECK(taken.replies.find(":chat-server 001 carol ") == 0);
+  CHECK(taken.replies.find(" 462 ") == std::string::npos);
+  taken = take_all(codec, "USER carol carol 127.0.0.1 :Carol\r\n");
+  CHECK(taken.replies == ":chat-server 462 carol :You may not reregister\r\n");
+}
+
 TEST_CASE("JOIN asks to join, then for the names and the history, in that order") {
   IrcCodec codec = registered_codec();
   const Taken taken = take_all(codec, "JOIN #lobby,##hash,nochan\r\n");
