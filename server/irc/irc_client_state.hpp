@@ -19,6 +19,7 @@ struct Caps {
   bool server_time = false;
   bool multi_prefix = false;
   bool sasl = false;
+  bool message_redaction = false;  // draft/message-redaction
 };
 
 // What a request was asked for, so that its answer becomes the right lines.
@@ -35,6 +36,7 @@ enum class Asked {
   notice,  // like privmsg, but no error ever goes back (RFC 2812 3.3.2)
   direct,
   direct_notice,
+  redact,  // REDACT: target is the channel, text the msgid
   topic,
   list,
   nick,

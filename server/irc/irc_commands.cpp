@@ -15,7 +15,7 @@ namespace {
 constexpr std::uint32_t protocol_version = 1;
 constexpr std::size_t sasl_chunk_bytes = 400;
 constexpr std::string_view offered_caps =
-    "echo-message message-tags multi-prefix sasl=PLAIN server-time";
+    "draft/message-redaction echo-message message-tags multi-prefix sasl=PLAIN server-time";
 
 // The items of a list separated by sep, empty ones skipped.
 std::vector<std::string> split(std::string_view list, char sep) {
@@ -151,6 +151,7 @@ void Commands::handle_cap(const Message& message) {
       if (!enabled.empty()) enabled += ' ';
       enabled += name;
     };
+    add(state_.caps.message_redaction, "draft/message-redaction");
     add(state_.caps.echo_message, "echo-message");
     add(state_.caps.message_tags, "message-tags");
     add(state_.caps.multi_prefix, "multi-prefix");
@@ -176,6 +177,8 @@ void Commands::handle_cap(const Message& message) {
         wanted.multi_prefix = !off;
       else if (name == "sasl")
         wanted.sasl = !off;
+      else if (name == "draft/message-redaction")
+        wanted.message_redaction = !off;
       else
         known = false;
     }
@@ -327,6 +330,7 @@ void Commands::handle_registered(const Message& message) {
   if (command == "NICK") return handle_nick(message);
   if (command == "MODE") return handle_mode(message);
   if (command == "WHOIS") return handle_whois(message);
+  if (command == "REDACT") return handle_redact(message);
   if (command == "LIST") {
     auto* list = request(Asked::list, "").mutable_list_rooms();
     list->set_limit(1000);
@@ -512,6 +516,26 @@ void Commands::handle_whois(const Message& message) {
       numeric("330", fmt::format("{} {}", nick, nick), "is logged in as");
   }
   numeric("318", nick, "End of /WHOIS list");
+}
+
+// REDACT #channel msgid [:reason]: the chat.v1 Delete of that message (only its sender may).
+void Commands::handle_redact(const Message& message) {
+  if (message.params.size() < 2) return numeric("461", "REDACT", "Not enough parameters");
+  const std::string& channel = message.param(0);
+  const std::string& msgid = message.param(1);
+  const auto seq = is_channel(channel) ? seq_of_msgid(msgid, room_of(channel)) : std::nullopt;
+  if (!seq) {
+    LineBuilder(reply(), state_.server_name, "FAIL")
+        .param("REDACT")
+        .param("UNKNOWN_MSGID")
+        .param(channel)
+        .param(msgid)
+        .trailing("This message does not exist or is too old");
+    return;
+  }
+  auto* remove = request(Asked::redact, channel, msgid).mutable_delete_();
+  remove->set_room(room_of(channel));
+  remove->set_seq(*seq);
 }
 
 void Commands::handle_nick(const Message& message) {

@@ -77,6 +77,7 @@ class Commands {
   void numeric(std::string_view code, std::string_view middle,
                std::optional<std::string_view> trailing);
   void fail(std::string_view command, std::string_view code, std::string_view text);
+  void handle_redact(const Message& message);
 
   ClientState& state_;
   Settings settings_;

@@ -72,8 +72,8 @@ void append_privmsg_lines(std::string& out, std::string_view tags, std::string_v
 }
 
 std::string room_message_lines(const v1::RoomMessage& message) {
-  std::string tags = "@time=" + iso_time(message.server_time_ms()) + ";msgid=" +
-                     escape_tag_value(std::to_string(message.seq()) + "/" + message.room()) + " ";
+  std::string tags = "@time=" + iso_time(message.server_time_ms()) +
+                     ";msgid=" + escape_tag_value(msgid_of(message.seq(), message.room())) + " ";
   std::string out;
   append_privmsg_lines(out, tags, source_of(message.from()), "PRIVMSG", channel_of(message.room()),
                        message.text(), message.action());
@@ -401,6 +401,19 @@ void Renderer::render_error(std::string& out, const v1::Error& error, const Pend
       return fail(out, error, target);
     case Asked::list:
       return line(out, "323", "", "End of /LIST");
+    case Asked::redact: {
+      const bool unknown = error.code() == v1::Error::NOT_FOUND;
+      LineBuilder(out, state_.server_name, "FAIL")
+          .param("REDACT")
+          .param(unknown ? "UNKNOWN_MSGID"
+                 : error.code() == v1::Error::FORBIDDEN || error.code() == v1::Error::NOT_IN_ROOM
+                     ? "REDACT_FORBIDDEN"
+                     : v1::Error::Code_Name(error.code()))
+          .param(target)
+          .param(asked.text)
+          .trailing(why.empty() ? "You may not redact this message" : why);
+      return;
+    }
     default:
       return;  // NOTICE, the NAMES and history after a JOIN, MarkRead: nothing to say
   }
@@ -448,6 +461,15 @@ void Renderer::render_event(std::string& out, const v1::ServerFrame& frame) {
       const auto& edited = frame.message_edited();
       return append_privmsg_lines(out, "", source_of(edited.by()), "PRIVMSG",
                                   channel_of(edited.room()), "(edited) " + edited.text(), false);
+    }
+    case v1::ServerFrame::kMessageDeleted: {
+      // Shown only to clients that can take it back from their view (draft/message-redaction).
+      const auto& deleted = frame.message_deleted();
+      if (!state_.caps.message_redaction) return;
+      return LineBuilder(out, source_of(deleted.by()), "REDACT")
+          .param(channel_of(deleted.room()))
+          .param(msgid_of(deleted.seq(), deleted.room()))
+          .end();
     }
     case v1::ServerFrame::kTyping:
       if (!state_.caps.message_tags || frame.typing().nick() == state_.shown_nick) return;

@@ -1417,6 +1417,37 @@ def case_pipelined_privmsgs_keep_order():
     return "40 pipelined echoes in order, then 331, PONG, the other channel, the last"
 
 
+def case_message_redaction():
+    """draft/message-redaction: REDACT #ch msgid deletes one's own message (chat.v1 Delete); every
+    member with the capability sees the REDACT, one without it sees nothing; another's message is
+    REDACT_FORBIDDEN and a msgid that is not the room's UNKNOWN_MSGID."""
+    caps = ("echo-message", "message-tags", "draft/message-redaction")
+    u1, u2, u3 = new_user(caps=caps), new_user(caps=caps), new_user()
+    ch = fresh_channel()
+    join_all(ch, u1, u2, u3)
+    u1.send(f"PRIVMSG {ch} :oops")
+    echo = u1.expect_from("PRIVMSG", u1.nick, [ch, "oops"], "the echo with its msgid")
+    msgid = echo.tags.get("msgid")
+    check(msgid, f"no msgid on the echo: {echo.raw!r}")
+    u2.expect_from("PRIVMSG", u1.nick, [ch, "oops"])
+    u3.expect_from("PRIVMSG", u1.nick, [ch, "oops"])
+    u2.send(f"REDACT {ch} {msgid} :not yours")
+    m = u2.expect(lambda m: m.command == "FAIL", "FAIL for another's message", tolerate_errors=True)
+    check(m.params[:4] == ["REDACT", "REDACT_FORBIDDEN", ch, msgid], f"expected FAIL REDACT REDACT_FORBIDDEN: {m.raw!r}")
+    u1.send(f"REDACT {ch} 999999/{ch[1:]}")
+    m = u1.expect(lambda m: m.command == "FAIL", "FAIL for an unknown msgid", tolerate_errors=True)
+    check(m.params[:2] == ["REDACT", "UNKNOWN_MSGID"], f"expected FAIL REDACT UNKNOWN_MSGID: {m.raw!r}")
+    u1.send(f"REDACT {ch} not-a-msgid")
+    m = u1.expect(lambda m: m.command == "FAIL", "FAIL for a malformed msgid", tolerate_errors=True)
+    check(m.params[:2] == ["REDACT", "UNKNOWN_MSGID"], f"expected FAIL REDACT UNKNOWN_MSGID: {m.raw!r}")
+    u1.send(f"REDACT {ch} {msgid}")
+    for u in (u1, u2):
+        r = u.expect_from("REDACT", u1.nick, [ch, msgid], f"{u.label}: the REDACT")
+    u3.nothing("a REDACT without draft/message-redaction")
+    u2.nothing("after the REDACT")
+    return f"REDACT {msgid} to both capable members, none to the third; FORBIDDEN and UNKNOWN_MSGID"
+
+
 def case_topic():
     u1, u2, u3 = new_user(), new_user(), new_user()
     ch = fresh_channel()
@@ -2174,6 +2205,7 @@ CASES = [
     ("CTCP ACTION in a private message round-trips", case_ctcp_action_private),
     ("server-time and message-tags (time, msgid)", case_server_time_message_tags),
     ("pipelined PRIVMSGs: answers keep the order of the lines", case_pipelined_privmsgs_keep_order),
+    ("draft/message-redaction: REDACT, FORBIDDEN, UNKNOWN_MSGID", case_message_redaction),
     ("TOPIC: 331, set to all, 332, 332 on JOIN", case_topic),
     ("NAMES -> 353/366, WHO -> 352/315", case_names_who),
     ("LIST -> 321, 322 per room, 323", case_list),

@@ -209,6 +209,36 @@ TEST_CASE("JOIN lists the first names up to the presence cap, and says when ther
         "in a room this large (NAMES lists everyone)\r\n");
 }
 
+TEST_CASE("REDACT is a Delete of one's message; a deletion is a REDACT for clients that take it") {
+  IrcCodec codec = registered_codec("draft/message-redaction");
+  Taken taken = take_all(codec,
+                         "REDACT #lobby 42/lobby :typo\r\nREDACT #lobby 42/other\r\n"
+                         "REDACT #lobby x/lobby\r\nREDACT #lobby\r\n");
+  REQUIRE(taken.requests.size() == 1);
+  CHECK(taken.requests[0].delete_().room() == "lobby");
+  CHECK(taken.requests[0].delete_().seq() == 42);
+  CHECK(taken.replies ==
+        ":chat-server FAIL REDACT UNKNOWN_MSGID #lobby 42/other :This message does not exist or "
+        "is too old\r\n"
+        ":chat-server FAIL REDACT UNKNOWN_MSGID #lobby x/lobby :This message does not exist or "
+        "is too old\r\n"
+        ":chat-server 461 alice REDACT :Not enough parameters\r\n");
+  v1::ServerFrame refused;
+  refused.set_request_id(taken.requests[0].request_id());
+  refused.mutable_error()->set_code(v1::Error::FORBIDDEN);
+  refused.mutable_error()->set_message("only the sender may delete a message");
+  CHECK(answer(codec, refused) ==
+        ":chat-server FAIL REDACT REDACT_FORBIDDEN #lobby 42/lobby :only the sender may delete a "
+        "message\r\n");
+  v1::ServerFrame deleted;
+  deleted.mutable_message_deleted()->set_room("lobby");
+  deleted.mutable_message_deleted()->set_seq(7);
+  deleted.mutable_message_deleted()->set_by("bob");
+  CHECK(answer(codec, deleted) == ":bob!bob@chat REDACT #lobby 7/lobby\r\n");
+  IrcCodec plain = registered_codec();
+  CHECK(answer(plain, deleted).empty());
+}
+
 TEST_CASE("A room message is built once with its tags; each client takes what it asked for") {
   v1::ServerFrame frame;
   auto* message = frame.mutable_room_message();
