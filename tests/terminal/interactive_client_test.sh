@@ -8,6 +8,8 @@
 # Exit status: 0 passed; 1 failed (a one-line "FAIL: ..." on stderr, then the pane and the server
 # log for debugging); 2 bad usage; 77 tmux is not installed (CTest SKIP_RETURN_CODE).
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=tmux_test_helpers.sh
+source "$(dirname "$0")/tmux_test_helpers.sh"
 
 if [ $# -ne 2 ]; then
   echo "usage: $0 CHAT_SERVER CHAT_CLIENT" >&2
@@ -15,10 +17,7 @@ if [ $# -ne 2 ]; then
 fi
 server_bin=$1
 client_bin=$2
-if ! command -v tmux >/dev/null 2>&1; then
-  echo "SKIP: tmux is not installed" >&2
-  exit 77
-fi
+skip_without tmux
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/chat-terminal-test.XXXXXX")
 server_pid=""
@@ -38,10 +37,7 @@ tmux_cmd=(tmux -L "chat-test-$$" -f "$work/tmux.conf")
 
 cleanup() {
   "${tmux_cmd[@]}" kill-server >/dev/null 2>&1 || true
-  if [ -n "$server_pid" ]; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
+  stop_process "$server_pid"
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -50,7 +46,6 @@ trap 'exit 143' TERM
 
 # --- helpers -------------------------------------------------------------------------------------
 
-pane_text() { "${tmux_cmd[@]}" capture-pane -p -t "$pane"; }
 pane_format() { "${tmux_cmd[@]}" display-message -p -t "$pane" "$1"; }
 
 debug_dump() {
@@ -68,30 +63,6 @@ debug_dump() {
   fi
 }
 
-# fail MESSAGE: the verdict on one line, then what the screen and the server looked like.
-fail() {
-  echo "FAIL: $*" >&2
-  debug_dump >&2
-  exit 1
-}
-
-ok() { echo "ok - $*"; }
-
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-
-# wait_until SECONDS DESCRIPTION COMMAND...: runs COMMAND every 50 ms until it succeeds.
-wait_until() {
-  local seconds=$1 what=$2
-  shift 2
-  local deadline=$(($(now_ms) + seconds * 1000))
-  why=""
-  until "$@"; do
-    if (($(now_ms) >= deadline)); then
-      fail "timed out after ${seconds}s waiting for $what${why:+ ($why)}"
-    fi
-    sleep 0.05
-  done
-}
 
 # The exit status of the pane's chat-client, once it has exited (see start_client).
 status_file() { echo "$work/${pane#chat:}.status"; }
