@@ -35,11 +35,9 @@ import json
 import os
 import queue
 import re
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import traceback
@@ -53,6 +51,9 @@ except ImportError:  # a python3 other than Debian's (pyenv, say): try Debian's 
         import irc.client
     except ImportError:
         sys.exit("irc_protocol_test: needs the irc package (apt install python3-irc)")
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from chat_server_process import ChatServerProcess  # noqa: E402
 
 SERVER_NAME = "chat-server"        # the server's name in prefixes
 HOST = "chat"                      # the host part of every user's source: nick!nick@chat
@@ -203,72 +204,22 @@ def check_time_tag(m, who):
 # ------------------------------------------------------------------------------------------------
 # The server process
 
-class Server:
+class Server(ChatServerProcess):
     def __init__(self, binary):
-        self.binary = binary
-        self.data_dir = tempfile.mkdtemp(prefix="irc-protocol-test-")
-        self.lines = []
-        self.lines_lock = threading.Lock()
-        self.line_queue = queue.Queue()
-        self.proc = None
+        super().__init__(binary, "irc-protocol-test-", error=Fail)
         self.chat_port = None
         self.irc_port = None
 
     def start(self):
-        help_text = subprocess.run([self.binary, "--help"], capture_output=True, text=True, timeout=30).stdout
-        for flag in ("--irc-listen", "--web", "--handshake-timeout-ms", "--idle-timeout-ms", "--motd",
-                     "--messages-per-second", "--bytes-per-second", "--data-dir"):
-            check(flag in help_text, f"chat-server --help does not list {flag}")
-        args = [self.binary, "--listen", "127.0.0.1:0", "--web", "", "--irc-listen", "127.0.0.1:0",
-                "--data-dir", self.data_dir,
-                "--handshake-timeout-ms", str(HANDSHAKE_TIMEOUT_MS), "--idle-timeout-ms", str(IDLE_TIMEOUT_MS),
-                "--motd", MOTD, "--messages-per-second", "0", "--bytes-per-second", "0"]
-        print("starting:", " ".join(a if a and " " not in a else repr(a) for a in args), flush=True)
-        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, text=True, errors="replace")
-        threading.Thread(target=self._read_log, daemon=True).start()
-        deadline = Deadline(30)
-        listen_re = re.compile(r"listening on 127\.0\.0\.1:(\d+) with (\d+) shard\(s\)")
-        irc_re = re.compile(r"irc on 127\.0\.0\.1:(\d+)")
-        while self.chat_port is None or self.irc_port is None:
-            try:
-                line = self.line_queue.get(timeout=min(0.5, deadline.remaining("the server's listening lines")))
-            except queue.Empty:
-                if self.proc.poll() is not None:
-                    raise Fail(f"chat-server exited with {self.proc.returncode} before listening")
-                continue
-            if line is None:
-                raise Fail("chat-server closed its stderr before listening")
-            if m := listen_re.search(line):
-                self.chat_port = int(m.group(1))
-            if m := irc_re.search(line):
-                self.irc_port = int(m.group(1))
-        check(self.chat_port != self.irc_port, "the chat port and the IRC port are the same")
+        super().start(["--listen", "127.0.0.1:0", "--web", "", "--irc-listen", "127.0.0.1:0",
+                       "--handshake-timeout-ms", str(HANDSHAKE_TIMEOUT_MS),
+                       "--idle-timeout-ms", str(IDLE_TIMEOUT_MS),
+                       "--motd", MOTD, "--messages-per-second", "0", "--bytes-per-second", "0"],
+                      {"chat": self.LISTEN, "irc": r"irc on 127\.0\.0\.1:(\d+)"},
+                      required_flags=("--irc-listen", "--web", "--handshake-timeout-ms", "--idle-timeout-ms",
+                                      "--motd", "--messages-per-second", "--bytes-per-second", "--data-dir"))
+        self.chat_port, self.irc_port = self.ports["chat"], self.ports["irc"]
         print(f"server up: chat port {self.chat_port}, irc port {self.irc_port}", flush=True)
-
-    def _read_log(self):
-        for line in self.proc.stderr:
-            with self.lines_lock:
-                self.lines.append(line.rstrip("\n"))
-            self.line_queue.put(line)
-        self.line_queue.put(None)
-
-    def log_tail(self, n=40):
-        with self.lines_lock:
-            return self.lines[-n:]
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
 class Ctx:
@@ -1442,7 +1393,7 @@ def case_message_redaction():
     check(m.params[:2] == ["REDACT", "UNKNOWN_MSGID"], f"expected FAIL REDACT UNKNOWN_MSGID: {m.raw!r}")
     u1.send(f"REDACT {ch} {msgid}")
     for u in (u1, u2):
-        r = u.expect_from("REDACT", u1.nick, [ch, msgid], f"{u.label}: the REDACT")
+        u.expect_from("REDACT", u1.nick, [ch, msgid], f"{u.label}: the REDACT")
     u3.nothing("a REDACT without draft/message-redaction")
     u2.nothing("after the REDACT")
     return f"REDACT {msgid} to both capable members, none to the third; FORBIDDEN and UNKNOWN_MSGID"

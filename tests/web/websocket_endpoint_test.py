@@ -26,15 +26,10 @@ import base64
 import hashlib
 import json
 import os
-import queue
 import re
-import shutil
 import socket
 import struct
-import subprocess
 import sys
-import tempfile
-import threading
 import time
 import traceback
 
@@ -47,6 +42,9 @@ except ImportError:  # a python3 other than Debian's (pyenv, say): try Debian's 
     except ImportError:
         sys.exit("websocket_endpoint_test: needs the websockets package (apt install python3-websockets)")
 import websockets.exceptions  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from chat_server_process import ChatServerProcess  # noqa: E402
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 MAX_MESSAGE_BYTES = 65536          # --max-frame-bytes given to the server
@@ -256,72 +254,22 @@ def server_frame_case(fields):
 # ------------------------------------------------------------------------------------------------
 # The server process.
 
-class Server:
+class Server(ChatServerProcess):
     def __init__(self, binary):
-        self.binary = binary
-        self.data_dir = tempfile.mkdtemp(prefix="ws-endpoint-test-")
-        self.lines = []
-        self.lines_lock = threading.Lock()
-        self.line_queue = queue.Queue()
-        self.proc = None
+        super().__init__(binary, "ws-endpoint-test-", error=Fail)
         self.chat_port = None
         self.web_port = None
 
     def start(self):
-        help_text = subprocess.run([self.binary, "--help"], capture_output=True, text=True, timeout=30).stdout
-        for flag in ("--web", "--handshake-timeout-ms", "--idle-timeout-ms", "--max-frame-bytes"):
-            check(flag in help_text, f"chat-server --help does not list {flag}")
-        args = [self.binary, "--listen", "127.0.0.1:0", "--web", "127.0.0.1:0", "--irc-listen", "", "--http", "",
-                "--data-dir", self.data_dir, "--messages-per-second", "0", "--bytes-per-second", "0",
-                "--max-frame-bytes", str(MAX_MESSAGE_BYTES),
-                "--handshake-timeout-ms", str(HANDSHAKE_TIMEOUT_MS),
-                "--idle-timeout-ms", str(IDLE_TIMEOUT_MS)]
-        print("starting:", " ".join(a if a else '""' for a in args), flush=True)
-        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, text=True, errors="replace")
-        threading.Thread(target=self._read_log, daemon=True).start()
-        deadline = Deadline(30)
-        listen_re = re.compile(r"listening on 127\.0\.0\.1:(\d+) with (\d+) shard\(s\)")
-        web_re = re.compile(r"web client on http://127\.0\.0\.1:(\d+)/")
-        while self.chat_port is None or self.web_port is None:
-            try:
-                line = self.line_queue.get(timeout=min(0.5, deadline.remaining("the server's listening lines")))
-            except queue.Empty:
-                if self.proc.poll() is not None:
-                    raise Fail(f"chat-server exited with {self.proc.returncode} before listening")
-                continue
-            if line is None:
-                raise Fail("chat-server closed its stderr before listening")
-            if m := listen_re.search(line):
-                self.chat_port = int(m.group(1))
-            if m := web_re.search(line):
-                self.web_port = int(m.group(1))
-        check(self.chat_port != self.web_port, "the chat port and the web port are the same")
+        super().start(["--listen", "127.0.0.1:0", "--web", "127.0.0.1:0", "--irc-listen", "", "--http", "",
+                       "--messages-per-second", "0", "--bytes-per-second", "0",
+                       "--max-frame-bytes", str(MAX_MESSAGE_BYTES),
+                       "--handshake-timeout-ms", str(HANDSHAKE_TIMEOUT_MS),
+                       "--idle-timeout-ms", str(IDLE_TIMEOUT_MS)],
+                      {"chat": self.LISTEN, "web": r"web client on http://127\.0\.0\.1:(\d+)/"},
+                      required_flags=("--web", "--handshake-timeout-ms", "--idle-timeout-ms", "--max-frame-bytes"))
+        self.chat_port, self.web_port = self.ports["chat"], self.ports["web"]
         print(f"server up: chat port {self.chat_port}, web port {self.web_port}", flush=True)
-
-    def _read_log(self):
-        for line in self.proc.stderr:
-            with self.lines_lock:
-                self.lines.append(line.rstrip("\n"))
-            self.line_queue.put(line)
-        self.line_queue.put(None)
-
-    def log_tail(self, n=40):
-        with self.lines_lock:
-            return self.lines[-n:]
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -822,7 +770,7 @@ def case_ws_origin_of_a_dns_name(port):
     check(r.status == 403, f"Host rebind.example:{port} + Origin http://rebind.example:{port} -> {r.status}, expected 403")
     with open_ws(port, origin=f"http://localhost:{port}", host=f"localhost:{port}"):
         pass
-    return f"rebind.example -> 403, localhost -> 101"
+    return "rebind.example -> 403, localhost -> 101"
 
 
 def case_ws_upgrade_other_path(port):
