@@ -459,6 +459,16 @@ void LoadClient::on_room_message(std::string_view room, std::uint64_t seq, std::
   }
 }
 
+void LoadClient::on_joined(std::size_t slot, std::uint64_t last_seq) {
+  SharedState& shared = worker_.shared();
+  trackers_[slot].start_after(last_seq);
+  const std::uint32_t room = spec_.rooms[slot];
+  shared.members[room].fetch_add(1, std::memory_order_relaxed);
+  shared.start_sum[room].fetch_add(last_seq, std::memory_order_relaxed);
+  ++joins_answered_;
+  notify_script();
+}
+
 void LoadClient::on_ack(std::string_view room, std::uint64_t seq, std::int64_t sent_ns) {
   SharedState& shared = worker_.shared();
   if (sent_ns > 0) worker_.counters().ack_latency.record(steady_ns() - sent_ns);
@@ -493,12 +503,7 @@ void LoadClient::handle_irc_line(std::string_view line, std::int64_t now_ns) {
       break;
     case IrcEvent::Kind::joined: {
       const int slot = room_slot(event.room);
-      if (slot < 0 || joined_once_) break;
-      trackers_[static_cast<std::size_t>(slot)].start_after(0);
-      shared.members[spec_.rooms[static_cast<std::size_t>(slot)]].fetch_add(
-          1, std::memory_order_relaxed);
-      ++joins_answered_;
-      notify_script();
+      if (slot >= 0 && !joined_once_) on_joined(static_cast<std::size_t>(slot), 0);
       break;
     }
     case IrcEvent::Kind::ping: {
@@ -536,12 +541,7 @@ void LoadClient::handle_other(std::string_view body) {
       const int slot = room_slot(frame.join_reply().room());
       if (slot >= 0 && frame.request_id() == static_cast<std::uint64_t>(slot) + 1000 &&
           !joined_once_) {
-        trackers_[static_cast<std::size_t>(slot)].start_after(frame.join_reply().last_seq());
-        const std::uint32_t room = spec_.rooms[static_cast<std::size_t>(slot)];
-        shared.members[room].fetch_add(1, std::memory_order_relaxed);
-        shared.start_sum[room].fetch_add(frame.join_reply().last_seq(), std::memory_order_relaxed);
-        ++joins_answered_;
-        notify_script();
+        on_joined(static_cast<std::size_t>(slot), frame.join_reply().last_seq());
       } else if (slot >= 0 && frame.request_id() == 0 && joined_once_) {
         ++joins_answered_;  // a resumed room: the server rejoined it for us
         notify_script();

@@ -51,6 +51,8 @@ class LoadClient {
   void handle_frame(std::string_view body, std::int64_t now_ns);
   void on_room_message(std::string_view room, std::uint64_t seq, std::string_view text,
                        std::int64_t now_ns);
+  // A room joined for the first time: deliveries are counted after last_seq.
+  void on_joined(std::size_t slot, std::uint64_t last_seq);
   // sent_ns: when the message was sent (0: unknown), for the acknowledgement's latency.
   void on_ack(std::string_view room, std::uint64_t seq, std::int64_t sent_ns);
   void handle_irc_line(std::string_view line, std::int64_t now_ns);
