@@ -99,8 +99,9 @@ void Commands::numeric(std::string_view code, std::string_view middle,
                            trailing);
 }
 
-void Commands::fail(std::string_view command, std::string_view code, std::string_view text) {
-  LineBuilder(reply(), state_.server_name, "FAIL").param(command).param(code).trailing(text);
+void Commands::fail(std::string_view command, std::string_view code,
+                    std::initializer_list<std::string_view> context, std::string_view text) {
+  Renderer::append_fail(reply(), state_, command, code, context, text);
 }
 
 void Commands::line_too_long() { numeric("417", "", "Input line was too long"); }
@@ -427,7 +428,7 @@ void Commands::send_text(const std::string& target, std::string text, bool notic
   text = strip_formatting(text);
   if (check_text(text, text.size() + 1) == NameProblem::invalid_utf8) {
     if (!notice)
-      fail("PRIVMSG", "INVALID_UTF8", "Message rejected, your IRC software MUST use UTF-8");
+      fail("PRIVMSG", "INVALID_UTF8", {}, "Message rejected, your IRC software MUST use UTF-8");
     return;
   }
   if (is_channel(target)) {
@@ -525,13 +526,8 @@ void Commands::handle_redact(const Message& message) {
   const std::string& msgid = message.param(1);
   const auto seq = is_channel(channel) ? seq_of_msgid(msgid, room_of(channel)) : std::nullopt;
   if (!seq) {
-    LineBuilder(reply(), state_.server_name, "FAIL")
-        .param("REDACT")
-        .param("UNKNOWN_MSGID")
-        .param(channel)
-        .param(msgid)
-        .trailing("This message does not exist or is too old");
-    return;
+    return fail("REDACT", "UNKNOWN_MSGID", {channel, msgid},
+                "This message does not exist or is too old");
   }
   auto* remove = request(Asked::redact, channel, msgid).mutable_delete_();
   remove->set_room(room_of(channel));

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <list>
 #include <optional>
 #include <string>
@@ -76,7 +77,9 @@ class Commands {
   // A numeric to the client; no trailing parameter when it is nullopt.
   void numeric(std::string_view code, std::string_view middle,
                std::optional<std::string_view> trailing);
-  void fail(std::string_view command, std::string_view code, std::string_view text);
+  // FAIL COMMAND CODE context... :text
+  void fail(std::string_view command, std::string_view code,
+            std::initializer_list<std::string_view> context, std::string_view text);
   void handle_redact(const Message& message);
 
   ClientState& state_;

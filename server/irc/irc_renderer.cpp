@@ -100,12 +100,18 @@ void Renderer::append_numeric(std::string& out, const ClientState& state, std::s
   out += "\r\n";
 }
 
+void Renderer::append_fail(std::string& out, const ClientState& state, std::string_view command,
+                           std::string_view code, std::initializer_list<std::string_view> context,
+                           std::string_view description) {
+  LineBuilder line(out, state.server_name, "FAIL");
+  line.param(command).param(code);
+  for (const std::string_view value : context) line.param(value);
+  line.trailing(description);
+}
+
 void Renderer::fail(std::string& out, const v1::Error& error, std::string_view target) const {
-  LineBuilder(out, state_.server_name, "FAIL")
-      .param("PRIVMSG")
-      .param(v1::Error::Code_Name(error.code()))
-      .param(target)
-      .trailing(error.message());
+  append_fail(out, state_, "PRIVMSG", v1::Error::Code_Name(error.code()), {target},
+              error.message());
 }
 
 void Renderer::notice(std::string& out, std::string_view target, std::string_view text) const {
@@ -402,17 +408,13 @@ void Renderer::render_error(std::string& out, const v1::Error& error, const Pend
     case Asked::list:
       return line(out, "323", "", "End of /LIST");
     case Asked::redact: {
-      const bool unknown = error.code() == v1::Error::NOT_FOUND;
-      LineBuilder(out, state_.server_name, "FAIL")
-          .param("REDACT")
-          .param(unknown ? "UNKNOWN_MSGID"
-                 : error.code() == v1::Error::FORBIDDEN || error.code() == v1::Error::NOT_IN_ROOM
-                     ? "REDACT_FORBIDDEN"
-                     : v1::Error::Code_Name(error.code()))
-          .param(target)
-          .param(asked.text)
-          .trailing(why.empty() ? "You may not redact this message" : why);
-      return;
+      const bool forbidden =
+          error.code() == v1::Error::FORBIDDEN || error.code() == v1::Error::NOT_IN_ROOM;
+      const std::string code = error.code() == v1::Error::NOT_FOUND ? "UNKNOWN_MSGID"
+                               : forbidden                          ? "REDACT_FORBIDDEN"
+                                           : v1::Error::Code_Name(error.code());
+      return append_fail(out, state_, "REDACT", code, {target, asked.text},
+                         why.empty() ? "You may not redact this message" : why);
     }
     default:
       return;  // NOTICE, the NAMES and history after a JOIN, MarkRead: nothing to say

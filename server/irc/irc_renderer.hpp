@@ -5,6 +5,7 @@
 // every IRC client that sends it; each client takes them with the tags its capabilities allow.
 
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,6 +33,10 @@ class Renderer {
   static void append_numeric(std::string& out, const ClientState& state, std::string_view code,
                              std::string_view nick, std::string_view middle,
                              std::optional<std::string_view> trailing);
+  // ":server FAIL COMMAND CODE context... :description\r\n" (IRCv3 standard replies).
+  static void append_fail(std::string& out, const ClientState& state, std::string_view command,
+                          std::string_view code, std::initializer_list<std::string_view> context,
+                          std::string_view description);
 
  private:
   void render_room_message(std::string& out, const EncodedFrame& frame);
@@ -54,7 +59,7 @@ class Renderer {
             std::string_view trailing) const {
     append_numeric(out, state_, code, state_.shown_nick, middle, trailing);
   }
-  // FAIL COMMAND CODE target :why, for a message that could not be sent.
+  // FAIL PRIVMSG CODE target :why, for a message that could not be sent.
   void fail(std::string& out, const v1::Error& error, std::string_view target) const;
   void notice(std::string& out, std::string_view target, std::string_view text) const;
 
