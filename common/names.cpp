@@ -7,6 +7,12 @@
 namespace chat {
 namespace {
 
+// A byte of a name's key: ASCII letters folded to lower case. Unsigned, as std::string compares.
+unsigned char key_byte(char c) {
+  const auto byte = static_cast<unsigned char>(c);
+  return byte >= 'A' && byte <= 'Z' ? static_cast<unsigned char>(byte - 'A' + 'a') : byte;
+}
+
 bool is_ascii_name_char(char32_t c) {
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
   return std::u32string_view(U"_-.[]{}|^`").find(c) != std::u32string_view::npos;
@@ -82,20 +88,13 @@ NameProblem check_text(std::string_view text, std::size_t max_bytes) {
 
 std::string name_key(std::string_view name) {
   std::string key(name);
-  for (char& c : key) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
+  for (char& c : key) c = static_cast<char>(key_byte(c));
   return key;
 }
 
 bool name_key_less(std::string_view a, std::string_view b) {
-  // As std::string compares: bytes as unsigned char.
-  const auto lower = [](char c) {
-    const auto byte = static_cast<unsigned char>(c);
-    return byte >= 'A' && byte <= 'Z' ? static_cast<unsigned char>(byte - 'A' + 'a') : byte;
-  };
   return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(),
-                                      [&](char x, char y) { return lower(x) < lower(y); });
+                                      [](char x, char y) { return key_byte(x) < key_byte(y); });
 }
 
 }  // namespace chat
