@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -20,6 +21,8 @@ struct Caps {
   bool multi_prefix = false;
   bool sasl = false;
   bool message_redaction = false;  // draft/message-redaction
+  bool batch = false;
+  bool chathistory = false;  // draft/chathistory: no history after a JOIN, the client asks
 };
 
 // What a request was asked for, so that its answer becomes the right lines.
@@ -36,7 +39,9 @@ enum class Asked {
   notice,  // like privmsg, but no error ever goes back (RFC 2812 3.3.2)
   direct,
   direct_notice,
-  redact,  // REDACT: target is the channel, text the msgid
+  redact,               // REDACT: target is the channel, text the msgid
+  chathistory,          // CHATHISTORY LATEST/BEFORE/AFTER/AROUND/BETWEEN: target and text as asked
+  chathistory_targets,  // CHATHISTORY TARGETS: one joined channel's latest message
   topic,
   list,
   nick,
@@ -47,6 +52,15 @@ struct PendingRequest {
   Asked asked = Asked::silent;
   std::string target;  // the channel or nick as the client wrote it
   std::string text;    // what a direct message said (echo-message)
+  // CHATHISTORY: only messages with after < seq < before are shown; for TARGETS, the times (ms)
+  // a channel's latest message must be between, and how many channels are listed at most.
+  std::uint64_t after = 0;
+  std::uint64_t before = UINT64_MAX;
+  std::uint32_t limit = 0;
+  std::string batch;  // the batch the answer's lines go in ("" for none)
+  bool opens_batch = false;
+  bool closes_batch = false;
+  bool history_follows = false;  // JOIN: the join's history is asked after it
 };
 
 // One joined channel, as the renderer shows it.
@@ -84,6 +98,10 @@ struct ClientState {
 
   std::unordered_map<std::uint64_t, PendingRequest> pending;
   std::uint64_t next_request_id = 1;
+  std::uint64_t next_batch = 1;
+  std::uint32_t history_limit = 500;  // CHATHISTORY's limit (ISUPPORT CHATHISTORY)
+  // CHATHISTORY TARGETS: each joined channel's latest message time, until the last is answered.
+  std::unique_ptr<std::vector<std::pair<std::int64_t, std::string>>> targets_found;
 };
 
 }  // namespace chat::server::irc

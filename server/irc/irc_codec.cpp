@@ -8,6 +8,7 @@ IrcCodec::IrcCodec(std::string server_name, Commands::Settings settings)
       commands_(*state_, std::move(settings)),
       renderer_(std::make_unique<Renderer>(*state_)) {
   state_->server_name = std::move(server_name);
+  state_->history_limit = commands_.history_limit();
 }
 
 ClientCodec::Input IrcCodec::next(v1::ClientFrame& request) {

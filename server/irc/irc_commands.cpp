@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <charconv>
 
 #include "irc_names.hpp"
 #include "irc_renderer.hpp"
@@ -15,7 +16,8 @@ namespace {
 constexpr std::uint32_t protocol_version = 1;
 constexpr std::size_t sasl_chunk_bytes = 400;
 constexpr std::string_view offered_caps =
-    "draft/message-redaction echo-message message-tags multi-prefix sasl=PLAIN server-time";
+    "batch draft/chathistory draft/message-redaction echo-message message-tags multi-prefix "
+    "sasl=PLAIN server-time";
 
 // The items of a list separated by sep, empty ones skipped.
 std::vector<std::string> split(std::string_view list, char sep) {
@@ -81,7 +83,10 @@ Commands::Output Commands::take_output() {
 
 v1::ClientFrame& Commands::request(Asked asked, std::string target, std::string text) {
   const std::uint64_t id = state_.next_request_id++;
-  state_.pending[id] = PendingRequest{asked, std::move(target), std::move(text)};
+  PendingRequest& pending = state_.pending[id];
+  pending.asked = asked;
+  pending.target = std::move(target);
+  pending.text = std::move(text);
   Output& output = outputs_.emplace_back();
   output.is_request = true;
   output.request.set_request_id(id);
@@ -152,6 +157,8 @@ void Commands::handle_cap(const Message& message) {
       if (!enabled.empty()) enabled += ' ';
       enabled += name;
     };
+    add(state_.caps.batch, "batch");
+    add(state_.caps.chathistory, "draft/chathistory");
     add(state_.caps.message_redaction, "draft/message-redaction");
     add(state_.caps.echo_message, "echo-message");
     add(state_.caps.message_tags, "message-tags");
@@ -180,6 +187,10 @@ void Commands::handle_cap(const Message& message) {
         wanted.sasl = !off;
       else if (name == "draft/message-redaction")
         wanted.message_redaction = !off;
+      else if (name == "batch")
+        wanted.batch = !off;
+      else if (name == "draft/chathistory")
+        wanted.chathistory = !off;
       else
         known = false;
     }
@@ -332,6 +343,7 @@ void Commands::handle_registered(const Message& message) {
   if (command == "MODE") return handle_mode(message);
   if (command == "WHOIS") return handle_whois(message);
   if (command == "REDACT") return handle_redact(message);
+  if (command == "CHATHISTORY") return handle_chathistory(message);
   if (command == "LIST") {
     auto* list = request(Asked::list, "").mutable_list_rooms();
     list->set_limit(1000);
@@ -372,12 +384,15 @@ void Commands::join(const std::string& channel) {
   const std::string room = room_of(channel);
   if (state_.joined.count(name_key(room)))
     return;  // joined already: nothing to do, as IRC servers do
-  auto* join = request(Asked::join, channel).mutable_join();
+  auto& asked = request(Asked::join, channel);
+  state_.pending[asked.request_id()].history_follows = !state_.caps.chathistory;
+  auto* join = asked.mutable_join();
   join->set_room(room);
   join->set_history(0);  // the history follows the NAMES, as clients expect it
   auto* names = request(Asked::join_names, channel).mutable_who();
   names->set_room(room);
   names->set_limit(settings_.join_names_limit);
+  if (state_.caps.chathistory) return;  // such a client asks with CHATHISTORY
   auto* history = request(Asked::join_history, channel).mutable_history();
   history->set_room(room);
   const auto marker = state_.read_markers.find(name_key(room));
@@ -532,6 +547,131 @@ void Commands::handle_redact(const Message& message) {
   auto* remove = request(Asked::redact, channel, msgid).mutable_delete_();
   remove->set_room(room_of(channel));
   remove->set_seq(*seq);
+}
+
+std::string Commands::new_batch() {
+  return state_.caps.batch ? std::to_string(state_.next_batch++) : std::string();
+}
+
+// CHATHISTORY <subcommand> <target> <reference> [<reference>] <limit> (IRCv3 draft/chathistory):
+// a History request. References are msgids ("msgid=SEQ/ROOM"; MSGREFTYPES=msgid), or "*" for
+// LATEST; the bounds a History position cannot say are kept for the renderer to apply.
+void Commands::handle_chathistory(const Message& message) {
+  std::string sub = message.param(0);
+  std::transform(sub.begin(), sub.end(), sub.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  if (sub == "TARGETS") return chathistory_targets(message);
+  const bool between = sub == "BETWEEN";
+  if (sub != "LATEST" && sub != "BEFORE" && sub != "AFTER" && sub != "AROUND" && !between)
+    return fail("CHATHISTORY", "UNKNOWN_COMMAND", {message.param(0)}, "Unknown command");
+  if (message.params.size() < (between ? 5u : 4u))
+    return fail("CHATHISTORY", "NEED_MORE_PARAMS", {sub}, "Missing parameters");
+  const std::string& target = message.param(1);
+  const std::string& limit_text = message.param(between ? 4 : 3);
+  std::uint32_t limit = 0;
+  const auto [end, error] =
+      std::from_chars(limit_text.data(), limit_text.data() + limit_text.size(), limit);
+  if (error != std::errc{} || end != limit_text.data() + limit_text.size() || limit == 0)
+    return fail("CHATHISTORY", "INVALID_PARAMS", {sub, limit_text}, "Invalid limit");
+  limit = std::min(limit, state_.history_limit);
+  if (!is_channel(target)) {  // direct messages are not kept: there is never anything to show
+    const std::string batch = new_batch();
+    if (batch.empty()) return;
+    LineBuilder(reply(), state_.server_name, "BATCH")
+        .param(batch_marker('+', batch))
+        .param("chathistory")
+        .param(target)
+        .end();
+    LineBuilder(reply(), state_.server_name, "BATCH").param(batch_marker('-', batch)).end();
+    return;
+  }
+  const std::string room = room_of(target);
+  // The sequence a reference names; 0 for "*", nullopt when it names none of the room's.
+  auto reference = [&](const std::string& text) -> std::optional<std::uint64_t> {
+    if (text == "*" && sub == "LATEST") return 0;
+    if (text.rfind("msgid=", 0) != 0) return std::nullopt;
+    return seq_of_msgid(std::string_view(text).substr(6), room);
+  };
+  const auto first = reference(message.param(2));
+  const auto second = between ? reference(message.param(3)) : std::optional<std::uint64_t>(0);
+  if (!first || !second) {
+    const std::string& bad = first ? message.param(3) : message.param(2);
+    return fail("CHATHISTORY", "INVALID_PARAMS", {sub, bad},
+                "A message reference must be * or msgid= one of the room's msgids");
+  }
+  const std::string batch = new_batch();
+  auto& asked = request(Asked::chathistory, target, sub);
+  PendingRequest& pending = state_.pending[asked.request_id()];
+  pending.batch = batch;
+  pending.opens_batch = pending.closes_batch = true;
+  auto* history = asked.mutable_history();
+  history->set_room(room);
+  history->set_limit(limit);
+  const std::uint64_t at = *first;
+  if (sub == "LATEST") {
+    history->set_latest(true);
+    pending.after = at;
+  } else if (sub == "BEFORE") {
+    history->set_before_seq(at);
+  } else if (sub == "AFTER") {
+    history->set_after_seq(at);
+  } else if (sub == "AROUND") {
+    history->set_after_seq(at > limit / 2 ? at - limit / 2 - 1 : 0);
+  } else if (at <= *second) {  // BETWEEN, forwards: the oldest after the first
+    history->set_after_seq(at);
+    pending.before = *second;
+  } else {  // BETWEEN, backwards: the newest before the first
+    history->set_before_seq(at);
+    pending.after = *second;
+  }
+}
+
+// CHATHISTORY TARGETS <timestamp> <timestamp> <limit>: the joined channels whose latest message
+// is between the two times, each asked for its latest message.
+void Commands::chathistory_targets(const Message& message) {
+  if (message.params.size() < 4)
+    return fail("CHATHISTORY", "NEED_MORE_PARAMS", {"TARGETS"}, "Missing parameters");
+  auto time_of = [](const std::string& text) -> std::optional<std::int64_t> {
+    if (text.rfind("timestamp=", 0) != 0) return std::nullopt;
+    return parse_iso_time(std::string_view(text).substr(10));
+  };
+  const auto from = time_of(message.param(1));
+  const auto to = time_of(message.param(2));
+  std::uint32_t limit = 0;
+  const std::string& limit_text = message.param(3);
+  const auto [end, error] =
+      std::from_chars(limit_text.data(), limit_text.data() + limit_text.size(), limit);
+  if (!from || !to || error != std::errc{} || end != limit_text.data() + limit_text.size() ||
+      limit == 0) {
+    return fail("CHATHISTORY", "INVALID_PARAMS", {"TARGETS"},
+                "TARGETS takes two timestamp= times and a limit");
+  }
+  const std::string batch = new_batch();
+  if (state_.joined.empty()) {
+    if (batch.empty()) return;
+    LineBuilder(reply(), state_.server_name, "BATCH")
+        .param(batch_marker('+', batch))
+        .param("draft/chathistory-targets")
+        .end();
+    LineBuilder(reply(), state_.server_name, "BATCH").param(batch_marker('-', batch)).end();
+    return;
+  }
+  std::vector<std::string> rooms(state_.joined.begin(), state_.joined.end());
+  std::sort(rooms.begin(), rooms.end());
+  for (std::size_t i = 0; i < rooms.size(); ++i) {
+    auto& asked = request(Asked::chathistory_targets, channel_of(rooms[i]));
+    PendingRequest& pending = state_.pending[asked.request_id()];
+    pending.batch = batch;
+    pending.opens_batch = i == 0;
+    pending.closes_batch = i + 1 == rooms.size();
+    pending.after = static_cast<std::uint64_t>(std::min(*from, *to));
+    pending.before = static_cast<std::uint64_t>(std::max(*from, *to));
+    pending.limit = limit;
+    auto* history = asked.mutable_history();
+    history->set_room(rooms[i]);
+    history->set_latest(true);
+    history->set_limit(1);
+  }
 }
 
 void Commands::handle_nick(const Message& message) {

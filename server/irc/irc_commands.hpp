@@ -47,6 +47,7 @@ class Commands {
   void on_answer(const v1::ServerFrame& frame);
 
   bool has_output() const { return !outputs_.empty(); }
+  std::uint32_t history_limit() const { return settings_.catch_up_limit; }
   Output take_output();
   // QUIT was read: the client sends nothing more.
   bool quit() const { return quit_; }
@@ -81,6 +82,10 @@ class Commands {
   void fail(std::string_view command, std::string_view code,
             std::initializer_list<std::string_view> context, std::string_view text);
   void handle_redact(const Message& message);
+  void handle_chathistory(const Message& message);
+  void chathistory_targets(const Message& message);
+  // A batch of this client's, or "" when the client did not ask for batches.
+  std::string new_batch();
 
   ClientState& state_;
   Settings settings_;

@@ -25,6 +25,13 @@ struct Message {
 // Parses one line (without its CR LF). nullopt when it holds no command.
 std::optional<Message> parse_message(std::string_view line);
 
+// "+ID" or "-ID": the first parameter of BATCH, opening or closing the batch ID.
+inline std::string batch_marker(char sign, std::string_view id) {
+  std::string marker(1, sign);
+  marker += id;
+  return marker;
+}
+
 // A tag value escaped for the wire (';' '\' ' ' CR LF).
 std::string escape_tag_value(std::string_view value);
 

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <charconv>
 #include <ctime>
 
 #include "irc_message.hpp"
@@ -40,6 +42,33 @@ std::string iso_time(std::int64_t unix_ms) {
   return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", utc.tm_year + 1900,
                      utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
                      unix_ms % 1000);
+}
+
+std::optional<std::int64_t> parse_iso_time(std::string_view text) {
+  std::tm utc{};
+  int millis = 0;
+  auto number = [&](std::size_t at, std::size_t digits, int& value) {
+    if (text.size() < at + digits) return false;
+    const auto [end, error] = std::from_chars(text.data() + at, text.data() + at + digits, value);
+    return error == std::errc{} && end == text.data() + at + digits;
+  };
+  const bool fields =
+      number(0, 4, utc.tm_year) && text.substr(4, 1) == "-" && number(5, 2, utc.tm_mon) &&
+      text.substr(7, 1) == "-" && number(8, 2, utc.tm_mday) && text.substr(10, 1) == "T" &&
+      number(11, 2, utc.tm_hour) && text.substr(13, 1) == ":" && number(14, 2, utc.tm_min) &&
+      text.substr(16, 1) == ":" && number(17, 2, utc.tm_sec);
+  if (!fields) return std::nullopt;
+  std::string_view rest = text.substr(19);
+  if (rest.size() == 5 && rest[0] == '.') {
+    if (!number(20, 3, millis)) return std::nullopt;
+    rest.remove_prefix(4);
+  }
+  if (rest != "Z" || utc.tm_mon < 1 || utc.tm_mon > 12 || utc.tm_mday < 1 || utc.tm_mday > 31 ||
+      utc.tm_hour > 23 || utc.tm_min > 59 || utc.tm_sec > 60)
+    return std::nullopt;
+  utc.tm_year -= 1900;
+  utc.tm_mon -= 1;
+  return static_cast<std::int64_t>(timegm(&utc)) * 1000 + millis;
 }
 
 void append_privmsg_lines(std::string& out, std::string_view tags, std::string_view source,
@@ -132,8 +161,8 @@ void Renderer::append_welcome(std::string& out, const ClientState& state, std::s
   numeric_line("004", fmt::format("{} chat-server i nt", server));
   numeric_line("005", fmt::format("CASEMAPPING=ascii CHANTYPES=# CHANNELLEN=65 NICKLEN=32 "
                                   "TOPICLEN=4096 PREFIX=() CHANMODES=,,,nt NETWORK={} UTF8ONLY "
-                                  ":are supported by this server",
-                                  server));
+                                  "CHATHISTORY={} MSGREFTYPES=msgid :are supported by this server",
+                                  server, state.history_limit));
   append_motd(out, state, nick);
 }
 
@@ -169,18 +198,40 @@ void Renderer::append_live(std::string& out, std::string_view lines) const {
   append_for_client(out, lines);
 }
 
-void Renderer::append_for_client(std::string& out, std::string_view lines) const {
+void Renderer::append_for_client(std::string& out, std::string_view lines,
+                                 std::string_view batch) const {
   while (!lines.empty()) {
     const auto end = lines.find('\n') + 1;
     std::string_view one = lines.substr(0, end);
     lines.remove_prefix(end);
-    if (!state_.caps.message_tags) {
-      const auto space = one.find(' ');
-      if (state_.caps.server_time) out.append(one.substr(0, one.find(';'))).append(" ");
-      one.remove_prefix(space + 1);
+    // The line's tags ("@time=...;msgid=... "): all of them, only the time, or none.
+    const auto space = one.find(' ');
+    std::string_view tags = one.substr(1, space - 1);
+    one.remove_prefix(space + 1);
+    if (!state_.caps.message_tags)
+      tags = state_.caps.server_time ? tags.substr(0, tags.find(';')) : "";
+    if (!batch.empty()) {
+      out.append("@batch=").append(batch);
+      if (!tags.empty()) out.append(";").append(tags);
+      out.append(" ");
+    } else if (!tags.empty()) {
+      out.append("@").append(tags).append(" ");
     }
     out.append(one);
   }
+}
+
+void Renderer::open_batch(std::string& out, std::string_view id, std::string_view type,
+                          std::string_view target) const {
+  if (id.empty()) return;
+  LineBuilder line(out, state_.server_name, "BATCH");
+  line.param(batch_marker('+', id)).param(type);
+  if (!target.empty()) line.param(target);
+  line.end();
+}
+
+void Renderer::close_batch(std::string& out, std::string_view id) const {
+  if (!id.empty()) LineBuilder(out, state_.server_name, "BATCH").param(batch_marker('-', id)).end();
 }
 
 void Renderer::render_room_message(std::string& out, const EncodedFrame& frame) {
@@ -228,11 +279,11 @@ void Renderer::render_answer(std::string& out, const v1::ServerFrame& frame,
     case v1::ServerFrame::kWelcome:
       return render_welcome(out, frame.welcome(), asked.asked);
     case v1::ServerFrame::kJoinReply:
-      return render_joined(out, frame.join_reply());
+      return render_joined(out, frame.join_reply(), asked.history_follows);
     case v1::ServerFrame::kMemberList:
       return render_members(out, frame.member_list(), asked.asked);
     case v1::ServerFrame::kHistoryReply:
-      return render_history(out, frame.history_reply());
+      return render_history(out, frame.history_reply(), asked);
     case v1::ServerFrame::kRoomList:
       return render_rooms(out, frame.room_list(), asked);
     case v1::ServerFrame::kOk:
@@ -255,14 +306,14 @@ void Renderer::render_welcome(std::string& out, const v1::Welcome& welcome, Aske
   append_welcome(out, state_, welcome.nick());
 }
 
-void Renderer::render_joined(std::string& out, const v1::JoinReply& reply) {
+void Renderer::render_joined(std::string& out, const v1::JoinReply& reply, bool history_follows) {
   const std::string channel = channel_of(reply.room());
   LineBuilder(out, source_of(state_.shown_nick), "JOIN").param(channel).end();
   if (!reply.topic().empty()) line(out, "332", channel, reply.topic());
   Channel& shown = state_.channels[reply.room()];
   shown = Channel{};
   shown.topic = reply.topic();
-  shown.catching_up = true;  // until the history asked after the JOIN is shown
+  shown.catching_up = history_follows;  // until the history asked after the JOIN is shown
 }
 
 void Renderer::render_members(std::string& out, const v1::MemberList& list, Asked asked) {
@@ -294,7 +345,58 @@ void Renderer::render_members(std::string& out, const v1::MemberList& list, Aske
   }
 }
 
-void Renderer::render_history(std::string& out, const v1::HistoryReply& reply) {
+void Renderer::render_history(std::string& out, const v1::HistoryReply& reply,
+                              const PendingRequest& asked) {
+  switch (asked.asked) {
+    case Asked::chathistory:
+      return render_chathistory(out, reply, asked);
+    case Asked::chathistory_targets:
+      return render_target(out, reply.messages().empty() ? nullptr : &*reply.messages().rbegin(),
+                           asked);
+    default:
+      return render_join_history(out, reply);
+  }
+}
+
+void Renderer::render_chathistory(std::string& out, const v1::HistoryReply& reply,
+                                  const PendingRequest& asked) {
+  open_batch(out, asked.batch, "chathistory", channel_of(reply.room()));
+  for (const v1::RoomMessage& message : reply.messages()) {
+    if (message.deleted() || message.seq() <= asked.after || message.seq() >= asked.before)
+      continue;
+    append_for_client(out, room_message_lines(message), asked.batch);
+  }
+  close_batch(out, asked.batch);
+}
+
+void Renderer::render_target(std::string& out, const v1::RoomMessage* latest,
+                             const PendingRequest& asked) {
+  if (asked.opens_batch) {
+    state_.targets_found = std::make_unique<std::vector<std::pair<std::int64_t, std::string>>>();
+  }
+  auto& found = *state_.targets_found;
+  if (latest) {
+    const auto at = static_cast<std::uint64_t>(latest->server_time_ms());
+    if (at > asked.after && at < asked.before)
+      found.emplace_back(latest->server_time_ms(), channel_of(latest->room()));
+  }
+  if (!asked.closes_batch) return;
+  std::sort(found.begin(), found.end());
+  if (found.size() > asked.limit) found.resize(asked.limit);
+  open_batch(out, asked.batch, "draft/chathistory-targets", "");
+  for (const auto& [at, channel] : found) {
+    if (!asked.batch.empty()) out.append("@batch=").append(asked.batch).append(" ");
+    LineBuilder(out, state_.server_name, "CHATHISTORY")
+        .param("TARGETS")
+        .param(channel)
+        .param("timestamp=" + iso_time(at))
+        .end();
+  }
+  close_batch(out, asked.batch);
+  state_.targets_found.reset();
+}
+
+void Renderer::render_join_history(std::string& out, const v1::HistoryReply& reply) {
   auto found = state_.channels.find(reply.room());
   if (found == state_.channels.end()) return;
   Channel& channel = found->second;
@@ -306,11 +408,17 @@ void Renderer::render_history(std::string& out, const v1::HistoryReply& reply) {
   }
   if (reply.has_more())
     notice(out, name, "earlier messages are not shown here: ask with CHATHISTORY");
+  std::string batch;  // a chathistory batch for a client that takes batches
   for (const v1::RoomMessage& message : reply.messages()) {
     if (message.deleted() || message.seq() <= channel.shown_seq) continue;
+    if (state_.caps.batch && batch.empty()) {
+      batch = std::to_string(state_.next_batch++);
+      open_batch(out, batch, "chathistory", name);
+    }
     channel.shown_seq = message.seq();
-    append_for_client(out, room_message_lines(message));
+    append_for_client(out, room_message_lines(message), batch);
   }
+  close_batch(out, batch);
   for (auto& [seq, lines] : channel.held) {
     if (seq <= channel.shown_seq) continue;
     channel.shown_seq = seq;
@@ -416,6 +524,13 @@ void Renderer::render_error(std::string& out, const v1::Error& error, const Pend
       return append_fail(out, state_, "REDACT", code, {target, asked.text},
                          why.empty() ? "You may not redact this message" : why);
     }
+    case Asked::chathistory:
+      return append_fail(
+          out, state_, "CHATHISTORY",
+          error.code() == v1::Error::NOT_IN_ROOM ? "INVALID_TARGET" : "MESSAGE_ERROR",
+          {asked.text, target}, why);
+    case Asked::chathistory_targets:
+      return render_target(out, nullptr, asked);  // a channel left meanwhile: not listed
     default:
       return;  // NOTICE, the NAMES and history after a JOIN, MarkRead: nothing to say
   }

@@ -45,13 +45,23 @@ class Renderer {
   void render_event(std::string& out, const v1::ServerFrame& frame);
   void render_error(std::string& out, const v1::Error& error, const PendingRequest& asked);
   void render_welcome(std::string& out, const v1::Welcome& welcome, Asked asked);
-  void render_joined(std::string& out, const v1::JoinReply& reply);
+  void render_joined(std::string& out, const v1::JoinReply& reply, bool history_follows);
   void render_members(std::string& out, const v1::MemberList& list, Asked asked);
-  void render_history(std::string& out, const v1::HistoryReply& reply);
+  void render_history(std::string& out, const v1::HistoryReply& reply, const PendingRequest& asked);
+  void render_join_history(std::string& out, const v1::HistoryReply& reply);
+  void render_chathistory(std::string& out, const v1::HistoryReply& reply,
+                          const PendingRequest& asked);
+  // One channel's latest message for CHATHISTORY TARGETS (nullptr: none, or an error).
+  void render_target(std::string& out, const v1::RoomMessage* latest, const PendingRequest& asked);
+  // BATCH +id type target / BATCH -id, when id is not empty.
+  void open_batch(std::string& out, std::string_view id, std::string_view type,
+                  std::string_view target) const;
+  void close_batch(std::string& out, std::string_view id) const;
   void render_rooms(std::string& out, const v1::RoomList& list, const PendingRequest& asked);
   void render_ok(std::string& out, const PendingRequest& asked);
-  // A message's shared lines, with the tags this client takes.
-  void append_for_client(std::string& out, std::string_view lines) const;
+  // A message's shared lines, with the tags this client takes and, when not empty, a batch tag.
+  void append_for_client(std::string& out, std::string_view lines,
+                         std::string_view batch = {}) const;
   // The same for a message as it is sent: nothing for the client's own without echo-message (its
   // own messages in history are shown: the client has no copy of those).
   void append_live(std::string& out, std::string_view lines) const;
@@ -70,6 +80,8 @@ class Renderer {
 std::string room_message_lines(const v1::RoomMessage& message);
 // "2026-12-04T21:00:00.123Z"
 std::string iso_time(std::int64_t unix_ms);
+// The milliseconds since 1970 of such a time (the milliseconds may be left out), or nullopt.
+std::optional<std::int64_t> parse_iso_time(std::string_view text);
 // Text as PRIVMSG lines of at most 512 bytes each: split at line breaks and, where too long, at
 // UTF-8 character boundaries. An action is wrapped in CTCP ACTION, each line.
 void append_privmsg_lines(std::string& out, std::string_view tags, std::string_view source,

@@ -419,6 +419,8 @@ class IrcConn:
                 self.allowed_tags = None
             elif self.allowed_tags is not None and "server-time" in caps:
                 self.allowed_tags.add("time")
+            if self.allowed_tags is not None and "batch" in caps:
+                self.allowed_tags.add("batch")
         return m
 
     def register(self, nick, caps=(), user=None, realname=None):
@@ -940,13 +942,18 @@ def finish_guest_registration(c):
     c.finish_registration(nick)
 
 
-def case_sasl_success():
-    nick, password = "saslcarol", "carol-secret-1"
+def register_account(nick, password):
+    """An account made the way a user makes one: chat-client --script and /register."""
     script = ScriptClient(nick)
     script.write(f"/register {password}\n")
     script.wait_for(lambda ev: ev.get("event") == "info" and "is registered" in ev.get("text", ""),
                     "the /register confirmation")
     check(script.finish() == 0, f"chat-client exited with {script.proc.returncode}: {script.err}")
+
+
+def case_sasl_success():
+    nick, password = "saslcarol", "carol-secret-1"
+    register_account(nick, password)
     observer = new_user(label="observer")
     ch = fresh_channel("#sasl")
     observer.join(ch)
@@ -1333,6 +1340,122 @@ def case_server_time_message_tags():
     for u in (time_only, plain, sender):
         u.expect_from("PRIVMSG", sender.nick, [ch, "with a long client tag"])
     return f"time {got['tags-full'].tags['time']}, msgid {msgid}; echo has the same msgid; none without caps"
+
+
+# ------------------------------------------------------------------------------------------------
+# batch and draft/chathistory
+
+def read_batch(u, kind, target, what):
+    """BATCH +id kind [target] ... BATCH -id: the lines inside, each checked to carry the batch tag."""
+    start = u.expect(lambda m: m.command == "BATCH" and m.param(0, "").startswith("+"), f"BATCH + for {what}",
+                     tolerate_errors=False)
+    ref = start.params[0][1:]
+    expected = [kind] + ([target] if target else [])
+    check(start.prefix == SERVER_NAME and start.params[1:] == expected,
+          f"{what}: expected BATCH +{ref} {' '.join(expected)}, got {start.raw!r}")
+    inside = []
+    while True:
+        m = u.read_msg(what=f"the lines of batch {ref} ({what})")
+        if m.command == "BATCH":
+            check(m.params == ["-" + ref], f"{what}: expected BATCH -{ref}, got {m.raw!r}")
+            return inside
+        check(m.tags.get("batch") == ref, f"{what}: a line inside batch {ref} without @batch={ref}: {m.raw!r}")
+        inside.append(m)
+
+
+def history_texts(lines, channel):
+    for m in lines:
+        check(m.command == "PRIVMSG" and m.params[0] == channel, f"not a PRIVMSG to {channel} in history: {m.raw!r}")
+    return [m.params[1] for m in lines]
+
+
+def case_join_history_in_batch():
+    """batch: the history a JOIN shows comes in a 'chathistory' batch, each line tagged; a live
+    message afterwards is outside any batch."""
+    caps = ("batch", "server-time", "message-tags")
+    sender = new_user()
+    ch = fresh_channel()
+    sender.join(ch)
+    for i in range(3):
+        sender.send(f"PRIVMSG {ch} :before {i}")
+    sender.sync()
+    u = new_user(caps=caps)
+    u.join(ch)
+    lines = read_batch(u, "chathistory", ch, "the join's history")
+    check(history_texts(lines, ch) == [f"before {i}" for i in range(3)], f"join history: {[m.raw for m in lines]}")
+    for m in lines:
+        check_time_tag(m, "join history")
+        check(m.tags.get("msgid"), f"no msgid in the join history: {m.raw!r}")
+    sender.send(f"PRIVMSG {ch} :live")
+    m = u.expect_from("PRIVMSG", sender.nick, [ch, "live"])
+    check("batch" not in m.tags, f"a live message inside a batch: {m.raw!r}")
+    return f"{len(lines)} messages in BATCH chathistory {ch}, live one outside"
+
+
+def case_chathistory():
+    """draft/chathistory: no history after a JOIN (the client asks); LATEST, BEFORE, AFTER, AROUND,
+    BETWEEN by msgid, each in a chathistory batch with time and msgid tags as live; TARGETS;
+    an empty batch for a nick; FAIL for bad subcommands, parameters and channels not joined."""
+    caps = ("batch", "draft/chathistory", "server-time", "message-tags")
+    sender = new_user()
+    ch = fresh_channel()
+    sender.join(ch)
+    u = IrcConn(label="history")
+    burst = u.register(fresh_nick(), caps=caps)
+    isupport = " ".join(" ".join(m.params[1:-1]) for m in burst if m.command == "005")
+    check(re.search(r"(^| )CHATHISTORY=[1-9]", isupport) and "MSGREFTYPES=msgid" in isupport.split(),
+          f"ISUPPORT lacks CHATHISTORY=N and MSGREFTYPES=msgid: {isupport!r}")
+    for i in range(1, 13):
+        sender.send(f"PRIVMSG {ch} :h{i}")
+    sender.sync()
+    u.join(ch)
+    u.send("PING :no-history")
+    m = u.read_msg(what="the PONG right after the JOIN's 366")
+    check(m.command == "PONG", f"a client with draft/chathistory was sent {m.raw!r} after JOIN (expected no history)")
+
+    def ask(line, kind="chathistory", target=ch):
+        u.send(line)
+        return read_batch(u, kind, target, line)
+
+    latest = ask(f"CHATHISTORY LATEST {ch} * 5")
+    check(history_texts(latest, ch) == [f"h{i}" for i in range(8, 13)], f"LATEST * 5: {[m.raw for m in latest]}")
+    ids = {m.params[1]: m.tags["msgid"] for m in latest}
+    for m in latest:
+        check_time_tag(m, "LATEST")
+    h8 = ids["h8"]
+    older = ask(f"CHATHISTORY BEFORE {ch} msgid={h8} 3")
+    check(history_texts(older, ch) == ["h5", "h6", "h7"], f"BEFORE h8 3: {[m.raw for m in older]}")
+    h5 = older[0].tags["msgid"]
+    after = ask(f"CHATHISTORY AFTER {ch} msgid={h5} 2")
+    check(history_texts(after, ch) == ["h6", "h7"], f"AFTER h5 2: {[m.raw for m in after]}")
+    around = ask(f"CHATHISTORY AROUND {ch} msgid={h8} 3")
+    check(history_texts(around, ch) == ["h7", "h8", "h9"], f"AROUND h8 3: {[m.raw for m in around]}")
+    between = ask(f"CHATHISTORY BETWEEN {ch} msgid={h5} msgid={h8} 10")
+    check(history_texts(between, ch) == ["h6", "h7"], f"BETWEEN h5 h8: {[m.raw for m in between]}")
+    backwards = ask(f"CHATHISTORY BETWEEN {ch} msgid={ids['h12']} msgid={h5} 2")
+    check(history_texts(backwards, ch) == ["h10", "h11"], f"BETWEEN h12 h5 2: {[m.raw for m in backwards]}")
+    since = ask(f"CHATHISTORY LATEST {ch} msgid={ids['h10']} 50")
+    check(history_texts(since, ch) == ["h11", "h12"], f"LATEST since h10: {[m.raw for m in since]}")
+    empty = ask(f"CHATHISTORY LATEST {sender.nick} * 10", target=sender.nick)
+    check(not empty, f"history with a nick: {[m.raw for m in empty]}")
+    now = datetime.now(timezone.utc)
+    start = f"timestamp={now.year - 1}-01-01T00:00:00.000Z"
+    end = f"timestamp={now.year + 1}-01-01T00:00:00.000Z"
+    targets = ask(f"CHATHISTORY TARGETS {start} {end} 10", kind="draft/chathistory-targets", target=None)
+    check(len(targets) == 1 and targets[0].command == "CHATHISTORY" and targets[0].params[:2] == ["TARGETS", ch]
+          and targets[0].params[2] == "timestamp=" + latest[-1].tags["time"],
+          f"TARGETS: {[m.raw for m in targets]} (latest {latest[-1].raw!r})")
+    for line, code in ((f"CHATHISTORY FETCH {ch} * 5", "UNKNOWN_COMMAND"),
+                       (f"CHATHISTORY LATEST {ch}", "NEED_MORE_PARAMS"),
+                       (f"CHATHISTORY LATEST {ch} * lots", "INVALID_PARAMS"),
+                       (f"CHATHISTORY BEFORE {ch} msgid=1/elsewhere 5", "INVALID_PARAMS"),
+                       (f"CHATHISTORY LATEST {fresh_channel()} * 5", "INVALID_TARGET")):
+        u.send(line)
+        m = u.expect(lambda m: m.command == "FAIL", f"FAIL for {line!r}", tolerate_errors=True)
+        check(m.params[:2] == ["CHATHISTORY", code], f"{line!r} -> {m.raw!r}, expected FAIL CHATHISTORY {code}")
+    sender.send(f"PRIVMSG {ch} :live after")
+    m = u.expect_from("PRIVMSG", sender.nick, [ch, "live after"], "a live message after the history queries")
+    return "LATEST/BEFORE/AFTER/AROUND/BETWEEN/TARGETS in batches; empty for a nick; 5 FAILs"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -1912,16 +2035,8 @@ def case_cross_chat_v1_newline_and_length():
     return f"newline text -> {len(injected)} PRIVMSG line(s); 3001 bytes -> {len(parts)} line(s), each <= 512"
 
 
-def case_python_irc_library():
-    reactor = irc.client.IRC()
-    events = queue.Queue()
-    reactor.add_global_handler("all_events", lambda conn, ev: events.put(ev), -20)
-    nick = fresh_nick("lib")
-    conn = reactor.server().connect("127.0.0.1", CTX.irc_port, nick, ircname="python irc")
-    peer = new_user(prefix="peer")
-    ch = fresh_channel("#lib")
-    peer.join(ch)
-
+def track_library_connection(conn):
+    """A python-irc connection closed with the case's other resources."""
     class Closer:
         def close(self):
             try:
@@ -1930,7 +2045,11 @@ def case_python_irc_library():
                 pass
     track(Closer())
 
-    def wait_event(pred, what, bad=("error", "disconnect", "erroneusnickname", "nicknameinuse")):
+
+def library_waiter(reactor, events, failing):
+    """wait_event(pred, what, bad=failing): runs python-irc's reactor until an event matches, with a
+    deadline; an event of a type in bad on the way fails the case."""
+    def wait_event(pred, what, bad=failing):
         deadline = Deadline(WAIT)
         while True:
             reactor.process_once(0.05)
@@ -1943,6 +2062,21 @@ def case_python_irc_library():
                 return ev
             check(ev.type not in bad,
                   f"python-irc: {ev.type} {ev.source} {ev.target} {ev.arguments} while waiting for {what}")
+    return wait_event
+
+
+def case_python_irc_library():
+    reactor = irc.client.IRC()
+    events = queue.Queue()
+    reactor.add_global_handler("all_events", lambda conn, ev: events.put(ev), -20)
+    nick = fresh_nick("lib")
+    conn = reactor.server().connect("127.0.0.1", CTX.irc_port, nick, ircname="python irc")
+    peer = new_user(prefix="peer")
+    ch = fresh_channel("#lib")
+    peer.join(ch)
+    track_library_connection(conn)
+
+    wait_event = library_waiter(reactor, events, ("error", "disconnect", "erroneusnickname", "nicknameinuse"))
 
     wait_event(lambda ev: ev.type == "welcome", "welcome")
     wait_event(lambda ev: ev.type == "endofmotd", "the end of the MOTD")
@@ -1961,6 +2095,53 @@ def case_python_irc_library():
     wait_event(lambda ev: ev.type == "disconnect", "the close after QUIT", bad=())
     peer.expect(lambda m: (m.source_nick or "") == nick and m.command in ("QUIT", "PART"), "the library client leaving")
     return "welcome, join, pubmsg both ways, action, quit"
+
+
+def case_python_irc_library_account():
+    """python3-irc (8.5: no message tags) as a registered user: PASS logs in to the account made
+    with chat-client /register, CAP REQ after registration turns on echo-message and
+    draft/chathistory, CHATHISTORY LATEST gives the room's last messages as ordinary PRIVMSGs
+    (no batch asked for), and the library's own message comes back as its echo."""
+    nick, password = fresh_nick("libacct"), "library-secret-1"
+    register_account(nick, password)
+    peer = new_user(prefix="peer")
+    ch = fresh_channel("#lib")
+    peer.join(ch)
+    for i in range(3):
+        peer.send(f"PRIVMSG {ch} :earlier {i}")
+    peer.sync()
+    reactor = irc.client.IRC()
+    events = queue.Queue()
+    reactor.add_global_handler("all_events", lambda conn, ev: events.put(ev), -20)
+
+    wait_event = library_waiter(reactor, events, ("error", "disconnect", "nicknameinuse", "passwdmismatch"))
+
+    deadline = Deadline(WAIT)
+    while True:  # chat-client's session may take a moment to end: 433 until it has
+        conn = reactor.server().connect("127.0.0.1", CTX.irc_port, nick, password=password, ircname="library")
+        ev = wait_event(lambda ev: ev.type in ("welcome", "nicknameinuse"), "welcome", bad=("error", "passwdmismatch"))
+        if ev.type == "welcome":
+            break
+        conn.close()
+        deadline.remaining("the account's nick to be free")
+        time.sleep(0.05)
+    track_library_connection(conn)
+    wait_event(lambda ev: ev.type == "endofmotd", "the end of the MOTD")
+    conn.cap("REQ", "echo-message", "draft/chathistory")
+    ev = wait_event(lambda ev: ev.type == "cap", "CAP ACK")
+    check(ev.arguments[:2] == ["ACK", "echo-message draft/chathistory"], f"python-irc CAP REQ -> {ev.arguments}")
+    conn.join(ch)
+    wait_event(lambda ev: ev.type == "endofnames", "366")
+    conn.send_raw(f"CHATHISTORY LATEST {ch} * 2")
+    got = [wait_event(lambda ev: ev.type == "pubmsg", f"history message {i}").arguments[0] for i in range(2)]
+    check(got == ["earlier 1", "earlier 2"], f"python-irc CHATHISTORY LATEST * 2 -> {got}")
+    conn.privmsg(ch, "echo me")
+    ev = wait_event(lambda ev: ev.type == "pubmsg", "the echo of its own message")
+    check(irc.client.NickMask(ev.source).nick == nick and ev.arguments == ["echo me"], f"echo: {ev.source} {ev.arguments}")
+    peer.expect_from("PRIVMSG", nick, [ch, "echo me"])
+    conn.quit("library bye")
+    wait_event(lambda ev: ev.type == "disconnect", "the close after QUIT", bad=())
+    return "PASS login, CAP REQ after registration, CHATHISTORY LATEST as PRIVMSGs, echo"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -2157,6 +2338,8 @@ CASES = [
     ("server-time and message-tags (time, msgid)", case_server_time_message_tags),
     ("pipelined PRIVMSGs: answers keep the order of the lines", case_pipelined_privmsgs_keep_order),
     ("draft/message-redaction: REDACT, FORBIDDEN, UNKNOWN_MSGID", case_message_redaction),
+    ("batch: the history after JOIN in a chathistory batch", case_join_history_in_batch),
+    ("draft/chathistory: LATEST BEFORE AFTER AROUND BETWEEN TARGETS, FAILs", case_chathistory),
     ("TOPIC: 331, set to all, 332, 332 on JOIN", case_topic),
     ("NAMES -> 353/366, WHO -> 352/315", case_names_who),
     ("LIST -> 321, 322 per room, 323", case_list),
@@ -2182,6 +2365,7 @@ CASES = [
     ("cross-protocol: chat-client --script <-> IRC in lobby/#lobby", case_cross_chat_client),
     ("cross-protocol: chat.v1 newlines and long text on IRC", case_cross_chat_v1_newline_and_length),
     ("python3-irc library client", case_python_irc_library),
+    ("python3-irc as a registered user: PASS, CAP REQ, CHATHISTORY, echo", case_python_irc_library_account),
 ]
 
 

@@ -1,5 +1,6 @@
 // The IRC front end without sockets: lines in, requests and replies out; frames in, lines out.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <string>
 #include <vector>
@@ -345,4 +346,127 @@ TEST_CASE("Errors become the numerics the specifications name") {
   CHECK(taken.ended);
   CHECK(codec.closing_frame(v1::Disconnect::REASON_UNSPECIFIED, "")->bytes ==
         "ERROR :Closing link: Quit: bye\r\n");
+}
+
+namespace {
+
+v1::ServerFrame history_reply(std::uint64_t request_id, std::string_view room,
+                              std::initializer_list<std::uint64_t> seqs) {
+  v1::ServerFrame frame;
+  frame.set_request_id(request_id);
+  auto* reply = frame.mutable_history_reply();
+  reply->set_room(std::string(room));
+  for (const std::uint64_t seq : seqs) {
+    auto* message = reply->add_messages();
+    message->set_room(std::string(room));
+    message->set_seq(seq);
+    message->set_from("bob");
+    message->set_text(fmt::format("m{}", seq));
+    message->set_server_time_ms(1'700'000'000'000 + static_cast<std::int64_t>(seq));
+  }
+  return frame;
+}
+
+}  // namespace
+
+TEST_CASE("CHATHISTORY asks History for the page its subcommand names, msgid references only") {
+  IrcCodec codec = registered_codec("batch draft/chathistory message-tags");
+  const Taken taken = take_all(codec,
+                               "CHATHISTORY LATEST #a * 5\r\n"
+                               "CHATHISTORY BEFORE #a msgid=9/a 3\r\n"
+                               "CHATHISTORY AFTER #a msgid=9/a 3\r\n"
+                               "CHATHISTORY AROUND #a msgid=20/a 10\r\n"
+                               "CHATHISTORY BETWEEN #a msgid=4/a msgid=9/a 100\r\n"
+                               "CHATHISTORY LATEST #a * 100000\r\n");
+  REQUIRE(taken.requests.size() == 6);
+  CHECK(taken.requests[0].history().latest());
+  CHECK(taken.requests[0].history().limit() == 5);
+  CHECK(taken.requests[1].history().before_seq() == 9);
+  CHECK(taken.requests[2].history().after_seq() == 9);
+  CHECK(taken.requests[3].history().after_seq() == 14);  // 20 in the middle of 15..24
+  CHECK(taken.requests[4].history().after_seq() == 4);
+  CHECK(taken.requests[5].history().limit() == 100);  // the server's limit (ISUPPORT)
+  CHECK(taken.replies.empty());
+
+  // BETWEEN shows only what is before its second reference; each answer has a batch of its own.
+  CHECK(answer(codec, history_reply(taken.requests[4].request_id(), "a", {5, 8, 9, 10})) ==
+        ":chat-server BATCH +5 chathistory #a\r\n"
+        "@batch=5;time=2023-11-14T22:13:20.005Z;msgid=5/a :bob!bob@chat PRIVMSG #a :m5\r\n"
+        "@batch=5;time=2023-11-14T22:13:20.008Z;msgid=8/a :bob!bob@chat PRIVMSG #a :m8\r\n"
+        ":chat-server BATCH -5\r\n");
+}
+
+TEST_CASE("CHATHISTORY refuses what it cannot answer with the standard replies") {
+  IrcCodec codec = registered_codec("batch draft/chathistory");
+  const Taken taken = take_all(codec,
+                               "CHATHISTORY FETCH #a * 5\r\n"
+                               "CHATHISTORY LATEST #a\r\n"
+                               "CHATHISTORY LATEST #a * none\r\n"
+                               "CHATHISTORY BEFORE #a msgid=9/b 5\r\n"
+                               "CHATHISTORY AFTER #a timestamp=2026-01-01T00:00:00.000Z 5\r\n"
+                               "CHATHISTORY LATEST bob * 5\r\n"
+                               "CHATHISTORY TARGETS timestamp=x * 5\r\n");
+  CHECK(taken.requests.empty());
+  CHECK(taken.replies ==
+        ":chat-server FAIL CHATHISTORY UNKNOWN_COMMAND FETCH :Unknown command\r\n"
+        ":chat-server FAIL CHATHISTORY NEED_MORE_PARAMS LATEST :Missing parameters\r\n"
+        ":chat-server FAIL CHATHISTORY INVALID_PARAMS LATEST none :Invalid limit\r\n"
+        ":chat-server FAIL CHATHISTORY INVALID_PARAMS BEFORE msgid=9/b :A message reference "
+        "must be * or msgid= one of the room's msgids\r\n"
+        ":chat-server FAIL CHATHISTORY INVALID_PARAMS AFTER timestamp=2026-01-01T00:00:00.000Z :A "
+        "message reference must be * or msgid= one of the room's msgids\r\n"
+        ":chat-server BATCH +1 chathistory bob\r\n"  // direct messages are not kept
+        ":chat-server BATCH -1\r\n"
+        ":chat-server FAIL CHATHISTORY INVALID_PARAMS TARGETS :TARGETS takes two timestamp= "
+        "times and a limit\r\n");
+}
+
+TEST_CASE("CHATHISTORY TARGETS lists joined channels by their latest message, in time order") {
+  IrcCodec codec = registered_codec("batch draft/chathistory");
+  for (const char* room : {"a", "b", "c"}) {
+    const Taken joined = take_all(codec, fmt::format("JOIN #{}\r\n", room));
+    REQUIRE(joined.requests.size() == 2);  // no history after the JOIN: the client asks for it
+    v1::ServerFrame reply;
+    reply.set_request_id(joined.requests[0].request_id());
+    reply.mutable_join_reply()->set_room(room);
+    answer(codec, reply);
+  }
+  const Taken taken = take_all(codec,
+                               "CHATHISTORY TARGETS timestamp=2023-11-14T22:13:20.000Z "
+                               "timestamp=2023-11-14T22:13:20.050Z 5\r\n");
+  REQUIRE(taken.requests.size() == 3);
+  std::string out = answer(codec, history_reply(taken.requests[0].request_id(), "a", {40}));
+  out += answer(codec, history_reply(taken.requests[1].request_id(), "b", {60}));  // too late
+  CHECK(out.empty());
+  CHECK(answer(codec, history_reply(taken.requests[2].request_id(), "c", {7})) ==
+        ":chat-server BATCH +1 draft/chathistory-targets\r\n"
+        "@batch=1 :chat-server CHATHISTORY TARGETS #c timestamp=2023-11-14T22:13:20.007Z\r\n"
+        "@batch=1 :chat-server CHATHISTORY TARGETS #a timestamp=2023-11-14T22:13:20.040Z\r\n"
+        ":chat-server BATCH -1\r\n");
+}
+
+TEST_CASE("The history after a JOIN comes in a chathistory batch for a client with batch") {
+  IrcCodec codec = registered_codec("batch server-time");
+  const Taken taken = take_all(codec, "JOIN #a\r\n");
+  REQUIRE(taken.requests.size() == 3);
+  v1::ServerFrame joined;
+  joined.set_request_id(taken.requests[0].request_id());
+  joined.mutable_join_reply()->set_room("a");
+  answer(codec, joined);
+  CHECK(answer(codec, history_reply(taken.requests[2].request_id(), "a", {1, 2})) ==
+        ":chat-server BATCH +1 chathistory #a\r\n"
+        "@batch=1;time=2023-11-14T22:13:20.001Z :bob!bob@chat PRIVMSG #a :m1\r\n"
+        "@batch=1;time=2023-11-14T22:13:20.002Z :bob!bob@chat PRIVMSG #a :m2\r\n"
+        ":chat-server BATCH -1\r\n");
+}
+
+TEST_CASE("ISO times are read back as the milliseconds they were written from") {
+  using chat::server::irc::iso_time;
+  using chat::server::irc::parse_iso_time;
+  CHECK(parse_iso_time(iso_time(1'764'900'000'123)) == 1'764'900'000'123);
+  CHECK(parse_iso_time("2025-12-05T01:02:03Z") == 1'764'896'523'000);
+  CHECK_FALSE(parse_iso_time("2026-12-05 01:02:03Z"));
+  CHECK_FALSE(parse_iso_time("2026-13-05T01:02:03.000Z"));
+  CHECK_FALSE(parse_iso_time("2026-12-05T01:02:03.000"));
+  CHECK_FALSE(parse_iso_time(""));
 }
