@@ -23,6 +23,7 @@ struct Caps {
   bool message_redaction = false;  // draft/message-redaction
   bool batch = false;
   bool chathistory = false;  // draft/chathistory: no history after a JOIN, the client asks
+  bool labeled_response = false;
 };
 
 // What a request was asked for, so that its answer becomes the right lines.
@@ -61,6 +62,10 @@ struct PendingRequest {
   bool opens_batch = false;
   bool closes_batch = false;
   bool history_follows = false;  // JOIN: the join's history is asked after it
+  // labeled-response: the label of the line that asked (its answer alone responds to the line),
+  // or the labeled-response batch the answer's lines go in.
+  std::string label;
+  std::string label_batch;
 };
 
 // One joined channel, as the renderer shows it.
@@ -100,6 +105,9 @@ struct ClientState {
   std::uint64_t next_request_id = 1;
   std::uint64_t next_batch = 1;
   std::uint32_t history_limit = 500;  // CHATHISTORY's limit (ISUPPORT CHATHISTORY)
+  // labeled-response: labels of channel PRIVMSGs whose echo (echo-message) is their response,
+  // by client_msg_id, until the echo or the answer comes.
+  std::unordered_map<std::uint64_t, std::string> echo_labels;
   // CHATHISTORY TARGETS: each joined channel's latest message time, until the last is answered.
   std::unique_ptr<std::vector<std::pair<std::int64_t, std::string>>> targets_found;
 };

@@ -15,9 +15,23 @@ namespace {
 
 constexpr std::uint32_t protocol_version = 1;
 constexpr std::size_t sasl_chunk_bytes = 400;
-constexpr std::string_view offered_caps =
-    "batch draft/chathistory draft/message-redaction echo-message message-tags multi-prefix "
-    "sasl=PLAIN server-time";
+// The capabilities CAP LS offers (in this order), each with its flag in Caps.
+struct OfferedCap {
+  std::string_view name;
+  std::string_view value;  // "sasl=PLAIN"
+  bool Caps::*flag;
+};
+constexpr OfferedCap offered_caps[] = {
+    {"batch", "", &Caps::batch},
+    {"draft/chathistory", "", &Caps::chathistory},
+    {"draft/message-redaction", "", &Caps::message_redaction},
+    {"echo-message", "", &Caps::echo_message},
+    {"labeled-response", "", &Caps::labeled_response},
+    {"message-tags", "", &Caps::message_tags},
+    {"multi-prefix", "", &Caps::multi_prefix},
+    {"sasl", "PLAIN", &Caps::sasl},
+    {"server-time", "", &Caps::server_time},
+};
 
 // The items of a list separated by sep, empty ones skipped.
 std::vector<std::string> split(std::string_view list, char sep) {
@@ -114,6 +128,65 @@ void Commands::line_too_long() { numeric("417", "", "Input line was too long"); 
 void Commands::line_has_nul() { numeric("400", "*", "Lines may not contain NUL bytes"); }
 
 void Commands::handle(const Message& message) {
+  const std::string* label = state_.caps.labeled_response ? message.tag("label") : nullptr;
+  dispatch(message);
+  if (label && !label->empty()) label_outputs(*label);
+}
+
+// labeled-response: outputs_ holds what this one line asked for (the codec reads a line only
+// once the outputs before it are taken). No response is an ACK, one line carries the label, one
+// request's answer is labeled when it is rendered, anything more goes in a labeled-response batch.
+void Commands::label_outputs(const std::string& label) {
+  const std::string tag = "label=" + escape_tag_value(label);
+  std::size_t reply_lines = 0;
+  std::vector<PendingRequest*> shown;  // requests whose answers show something
+  for (Output& output : outputs_) {
+    if (!output.is_request) {
+      reply_lines +=
+          static_cast<std::size_t>(std::count(output.lines.begin(), output.lines.end(), '\n'));
+      continue;
+    }
+    PendingRequest& pending = state_.pending[output.request.request_id()];
+    if (pending.asked != Asked::silent) shown.push_back(&pending);
+  }
+  if (shown.empty() && reply_lines == 0) {
+    reply() += "@" + tag + " :" + state_.server_name + " ACK\r\n";
+    return;
+  }
+  if (shown.empty() && reply_lines == 1) {
+    for (Output& output : outputs_)
+      if (!output.is_request) output.lines = with_tag(output.lines, tag);
+    return;
+  }
+  if (shown.size() == 1 && reply_lines == 0) {
+    PendingRequest& pending = *shown.front();
+    pending.label = label;
+    const bool channel_send = pending.asked == Asked::privmsg || pending.asked == Asked::notice;
+    if (channel_send && state_.caps.echo_message) {  // the echo responds, before the answer
+      for (const Output& output : outputs_) {
+        if (output.is_request && output.request.has_send())
+          state_.echo_labels[output.request.send().client_msg_id()] = label;
+      }
+    }
+    return;
+  }
+  const std::string batch = std::to_string(state_.next_batch++);
+  for (Output& output : outputs_) {
+    if (!output.is_request) output.lines = with_tag(output.lines, "batch=" + batch);
+  }
+  for (PendingRequest* pending : shown) pending->label_batch = batch;
+  Output& open = outputs_.emplace_front();
+  open.lines = "@" + tag + " ";
+  LineBuilder(open.lines, state_.server_name, "BATCH")
+      .param(batch_marker('+', batch))
+      .param("labeled-response")
+      .end();
+  LineBuilder(outputs_.emplace_back().lines, state_.server_name, "BATCH")
+      .param(batch_marker('-', batch))
+      .end();
+}
+
+void Commands::dispatch(const Message& message) {
   const std::string& command = message.command;
   if (command == "PING") {
     if (message.params.empty()) return numeric("409", "", "No origin specified");
@@ -147,24 +220,22 @@ void Commands::handle_cap(const Message& message) {
   const std::string nick = state_.welcomed ? state_.nick : "*";
   if (upper == "LS") {
     if (!state_.welcomed) state_.cap_negotiating = true;
-    LineBuilder(reply(), state_.server_name, "CAP").param(nick).param("LS").trailing(offered_caps);
+    std::string offered;
+    for (const OfferedCap& cap : offered_caps) {
+      if (!offered.empty()) offered += ' ';
+      offered += cap.name;
+      if (!cap.value.empty()) offered.append("=").append(cap.value);
+    }
+    LineBuilder(reply(), state_.server_name, "CAP").param(nick).param("LS").trailing(offered);
     return;
   }
   if (upper == "LIST") {
     std::string enabled;
-    auto add = [&](bool on, std::string_view name) {
-      if (!on) return;
+    for (const OfferedCap& cap : offered_caps) {
+      if (!(state_.caps.*cap.flag)) continue;
       if (!enabled.empty()) enabled += ' ';
-      enabled += name;
-    };
-    add(state_.caps.batch, "batch");
-    add(state_.caps.chathistory, "draft/chathistory");
-    add(state_.caps.message_redaction, "draft/message-redaction");
-    add(state_.caps.echo_message, "echo-message");
-    add(state_.caps.message_tags, "message-tags");
-    add(state_.caps.multi_prefix, "multi-prefix");
-    add(state_.caps.sasl, "sasl");
-    add(state_.caps.server_time, "server-time");
+      enabled += cap.name;
+    }
     LineBuilder(reply(), state_.server_name, "CAP").param(nick).param("LIST").trailing(enabled);
     return;
   }
@@ -174,25 +245,15 @@ void Commands::handle_cap(const Message& message) {
     bool known = true;
     for (const std::string& word : split(message.param(1), ' ')) {
       const bool off = word[0] == '-';
-      const std::string name = off ? word.substr(1) : word;
-      if (name == "echo-message")
-        wanted.echo_message = !off;
-      else if (name == "message-tags")
-        wanted.message_tags = !off;
-      else if (name == "server-time")
-        wanted.server_time = !off;
-      else if (name == "multi-prefix")
-        wanted.multi_prefix = !off;
-      else if (name == "sasl")
-        wanted.sasl = !off;
-      else if (name == "draft/message-redaction")
-        wanted.message_redaction = !off;
-      else if (name == "batch")
-        wanted.batch = !off;
-      else if (name == "draft/chathistory")
-        wanted.chathistory = !off;
-      else
+      const std::string_view name = std::string_view(word).substr(off ? 1 : 0);
+      const auto cap =
+          std::find_if(std::begin(offered_caps), std::end(offered_caps),
+                       [&](const OfferedCap& offered) { return offered.name == name; });
+      if (cap == std::end(offered_caps)) {
         known = false;
+        continue;
+      }
+      wanted.*cap->flag = !off;
     }
     if (known) state_.caps = wanted;
     LineBuilder(reply(), state_.server_name, "CAP")

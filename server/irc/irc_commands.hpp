@@ -54,6 +54,8 @@ class Commands {
   const std::string& quit_message() const { return quit_message_; }
 
  private:
+  void dispatch(const Message& message);
+  void label_outputs(const std::string& label);
   void handle_registration(const Message& message);
   void handle_registered(const Message& message);
   void handle_cap(const Message& message);

@@ -61,6 +61,30 @@ std::string_view next_word(std::string_view& rest) {
 
 }  // namespace
 
+std::string with_tag(std::string_view lines, std::string_view tag) {
+  const bool batch = tag.substr(0, 6) == "batch=";
+  std::string out;
+  out.reserve(lines.size() + tag.size() + 4);
+  while (!lines.empty()) {
+    const auto end = lines.find('\n');
+    const std::string_view line = lines.substr(0, end == std::string_view::npos ? end : end + 1);
+    lines.remove_prefix(line.size());
+    if (line.empty() || line[0] != '@') {
+      out.append("@").append(tag).append(" ").append(line);
+      continue;
+    }
+    const std::string_view tags = line.substr(1, line.find(' ') - 1);
+    const bool in_batch =
+        tags.substr(0, 6) == "batch=" || tags.find(";batch=") != std::string_view::npos;
+    if (batch && in_batch) {
+      out.append(line);
+      continue;
+    }
+    out.append("@").append(tag).append(";").append(line.substr(1));
+  }
+  return out;
+}
+
 const std::string* Message::tag(std::string_view name) const {
   for (const auto& [key, value] : tags)
     if (key == name) return &value;

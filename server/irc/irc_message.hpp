@@ -32,6 +32,10 @@ inline std::string batch_marker(char sign, std::string_view id) {
   return marker;
 }
 
+// The lines with one more tag ("name=value", escaped) each; a batch tag is not added to a line
+// that is in a batch already (a nested batch's lines).
+std::string with_tag(std::string_view lines, std::string_view tag);
+
 // A tag value escaped for the wire (';' '\' ' ' CR LF).
 std::string escape_tag_value(std::string_view value);
 

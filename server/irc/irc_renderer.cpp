@@ -255,6 +255,20 @@ void Renderer::render_room_message(std::string& out, const EncodedFrame& frame) 
     channel.shown_seq = frame.seq;
   }
   if (state_.registered_account) state_.delivered[frame.room] = frame.seq;  // for read markers
+  if (!state_.echo_labels.empty() && source_nick(frame.irc_lines) == state_.shown_nick) {
+    v1::ServerFrame message;  // the client's own message: is it the response to a labeled line?
+    const std::string_view body = frame_body(frame);
+    if (message.ParseFromArray(body.data(), static_cast<int>(body.size()))) {
+      auto label = state_.echo_labels.find(message.room_message().client_msg_id());
+      if (label != state_.echo_labels.end()) {
+        std::string lines;
+        append_live(lines, frame.irc_lines);
+        append_labeled(out, lines, label->second);
+        state_.echo_labels.erase(label);
+        return;
+      }
+    }
+  }
   append_live(out, frame.irc_lines);
 }
 
@@ -265,10 +279,37 @@ void Renderer::render_frame(std::string& out, const v1::ServerFrame& frame) {
       const PendingRequest asked = std::move(found->second);
       state_.pending.erase(found);
       if (state_.pending.empty()) decltype(state_.pending)().swap(state_.pending);  // its buckets
-      return render_answer(out, frame, asked);
+      if (asked.label.empty() && asked.label_batch.empty()) return render_answer(out, frame, asked);
+      std::string lines;
+      render_answer(lines, frame, asked);
+      if (!asked.label_batch.empty()) {
+        out += with_tag(lines, "batch=" + asked.label_batch);
+        return;
+      }
+      const bool echo_awaited = state_.echo_labels.erase(frame.request_id()) > 0;
+      const bool channel_send = asked.asked == Asked::privmsg || asked.asked == Asked::notice;
+      if (lines.empty() && channel_send && state_.caps.echo_message && !echo_awaited)
+        return;  // the echo was the response, with the label
+      return append_labeled(out, lines, asked.label);
     }
   }
   render_event(out, frame);
+}
+
+void Renderer::append_labeled(std::string& out, std::string_view lines, std::string_view label) {
+  const std::string tag = "label=" + escape_tag_value(label);
+  const auto count = std::count(lines.begin(), lines.end(), '\n');
+  if (count == 0) {
+    out += "@" + tag + " :" + state_.server_name + " ACK\r\n";
+  } else if (count == 1) {
+    out += with_tag(lines, tag);
+  } else {
+    const std::string batch = std::to_string(state_.next_batch++);
+    out += "@" + tag + " ";
+    open_batch(out, batch, "labeled-response", "");
+    out += with_tag(lines, "batch=" + batch);
+    close_batch(out, batch);
+  }
 }
 
 void Renderer::render_answer(std::string& out, const v1::ServerFrame& frame,

@@ -41,6 +41,9 @@ class Renderer {
  private:
   void render_room_message(std::string& out, const EncodedFrame& frame);
   void render_frame(std::string& out, const v1::ServerFrame& frame);
+  // labeled-response: the response to a labeled line, with its label (ACK when empty, a
+  // labeled-response batch when more than one line).
+  void append_labeled(std::string& out, std::string_view lines, std::string_view label);
   void render_answer(std::string& out, const v1::ServerFrame& frame, const PendingRequest& asked);
   void render_event(std::string& out, const v1::ServerFrame& frame);
   void render_error(std::string& out, const v1::Error& error, const PendingRequest& asked);

@@ -1458,6 +1458,59 @@ def case_chathistory():
     return "LATEST/BEFORE/AFTER/AROUND/BETWEEN/TARGETS in batches; empty for a nick; 5 FAILs"
 
 
+def case_labeled_response():
+    """labeled-response: a labeled line's response carries its label: one line tagged, several in a
+    labeled-response batch (a CHATHISTORY batch nested in it), none as ACK; a channel PRIVMSG's
+    echo is its response; an unlabeled line gets no label."""
+    caps = ("batch", "labeled-response", "echo-message", "message-tags", "draft/chathistory")
+    u, peer = new_user(caps=caps), new_user()
+    ch = fresh_channel()
+    peer.join(ch)
+    u.send("@label=p1 PING :labeled")
+    m = u.expect(lambda m: m.command == "PONG", "the labeled PONG")
+    check(m.tags.get("label") == "p1" and m.params[-1] == "labeled", f"PING with label p1 -> {m.raw!r}")
+    u.send(f"@label=j1 JOIN {ch}")
+    start = u.expect(lambda m: m.command == "BATCH", "the labeled-response batch of a JOIN")
+    check(start.tags.get("label") == "j1" and start.params[1:] == ["labeled-response"], f"JOIN with label j1 -> {start.raw!r}")
+    ref = start.params[0][1:]
+    inside = []
+    while True:
+        m = u.read_msg(what="the JOIN's lines in its labeled-response batch")
+        if m.command == "BATCH":
+            check(m.params == ["-" + ref], f"expected BATCH -{ref}: {m.raw!r}")
+            break
+        check(m.tags.get("batch") == ref and "label" not in m.tags, f"a JOIN line outside batch {ref}: {m.raw!r}")
+        inside.append(m.command)
+    check(inside[0] == "JOIN" and inside[-1] == "366" and "353" in inside, f"JOIN batch holds {inside}")
+    peer.expect_from("JOIN", u.nick, [ch])
+    u.send(f"@label=m1 PRIVMSG {ch} :labeled hello")
+    m = u.expect_from("PRIVMSG", u.nick, [ch, "labeled hello"], "the labeled echo")
+    check(m.tags.get("label") == "m1" and m.tags.get("msgid"), f"the echo should carry label m1 and a msgid: {m.raw!r}")
+    m = peer.expect_from("PRIVMSG", u.nick, [ch, "labeled hello"])
+    check("label" not in m.tags, f"the label reached another member: {m.raw!r}")
+    u.send("@label=x1 PRIVMSG nobody-here :hi")
+    m = u.numeric("401", "401 for a labeled PRIVMSG to an unknown nick")
+    check(m.tags.get("label") == "x1", f"the 401 should carry label x1: {m.raw!r}")
+    u.send("@label=a1 PONG :nothing")
+    m = u.expect(lambda m: m.command == "ACK", "ACK for a line without a response")
+    check(m.tags.get("label") == "a1" and m.prefix == SERVER_NAME, f"PONG with label a1 -> {m.raw!r}")
+    u.send(f"@label=h1 CHATHISTORY LATEST {ch} * 1")
+    outer = u.expect(lambda m: m.command == "BATCH", "the labeled-response batch of CHATHISTORY")
+    check(outer.tags.get("label") == "h1" and outer.params[1:] == ["labeled-response"], f"{outer.raw!r}")
+    inner = u.read_msg(what="the nested chathistory batch")
+    check(inner.command == "BATCH" and inner.params[1:] == ["chathistory", ch] and inner.tags.get("batch") == outer.params[0][1:],
+          f"expected a chathistory batch inside {outer.params[0]}: {inner.raw!r}")
+    m = u.read_msg(what="the history line")
+    check(m.tags.get("batch") == inner.params[0][1:] and m.params == [ch, "labeled hello"], f"history in the nested batch: {m.raw!r}")
+    end_inner, end_outer = u.read_msg(what="BATCH -inner"), u.read_msg(what="BATCH -outer")
+    check(end_inner.params == ["-" + inner.params[0][1:]] and end_outer.params == ["-" + outer.params[0][1:]],
+          f"batch ends: {end_inner.raw!r}, {end_outer.raw!r}")
+    u.send("PING :unlabeled")
+    m = u.expect(lambda m: m.command == "PONG", "the PONG without a label")
+    check("label" not in m.tags, f"an unlabeled PING got {m.raw!r}")
+    return "PONG, echo and 401 labeled; JOIN and CHATHISTORY in labeled-response batches; ACK for PONG"
+
+
 # ------------------------------------------------------------------------------------------------
 # TOPIC, queries
 
@@ -2340,6 +2393,7 @@ CASES = [
     ("draft/message-redaction: REDACT, FORBIDDEN, UNKNOWN_MSGID", case_message_redaction),
     ("batch: the history after JOIN in a chathistory batch", case_join_history_in_batch),
     ("draft/chathistory: LATEST BEFORE AFTER AROUND BETWEEN TARGETS, FAILs", case_chathistory),
+    ("labeled-response: label, labeled-response batch, ACK", case_labeled_response),
     ("TOPIC: 331, set to all, 332, 332 on JOIN", case_topic),
     ("NAMES -> 353/366, WHO -> 352/315", case_names_who),
     ("LIST -> 321, 322 per room, 323", case_list),

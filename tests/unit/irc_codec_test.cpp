@@ -470,3 +470,39 @@ TEST_CASE("ISO times are read back as the milliseconds they were written from") 
   CHECK_FALSE(parse_iso_time("2026-12-05T01:02:03.000"));
   CHECK_FALSE(parse_iso_time(""));
 }
+
+TEST_CASE("A tag is added to every line, and a batch tag not to a nested batch's lines") {
+  using chat::server::irc::with_tag;
+  CHECK(with_tag(":s PONG s :x\r\n@time=t :n PRIVMSG #a :y\r\n", "label=l") ==
+        "@label=l :s PONG s :x\r\n@label=l;time=t :n PRIVMSG #a :y\r\n");
+  CHECK(with_tag("@batch=2;time=t :n PRIVMSG #a :y\r\n:s BATCH -2\r\n", "batch=3") ==
+        "@batch=2;time=t :n PRIVMSG #a :y\r\n@batch=3 :s BATCH -2\r\n");
+}
+
+TEST_CASE("labeled-response: one line labeled, none an ACK, several in a labeled-response batch") {
+  IrcCodec codec = registered_codec("batch labeled-response");
+  Taken taken = take_all(codec, "@label=a PING :x\r\n@label=b PONG :x\r\n@label=c MODE #a\r\n");
+  CHECK(taken.replies ==
+        "@label=a :chat-server PONG chat-server :x\r\n"
+        "@label=b :chat-server ACK\r\n"
+        "@label=c :chat-server 324 alice #a +nt\r\n");
+  taken = take_all(codec, "@label=d JOIN #a,bad\r\n");  // two requests shown and a 403
+  REQUIRE(taken.requests.size() == 3);
+  CHECK(taken.replies ==
+        "@label=d :chat-server BATCH +1 labeled-response\r\n"
+        "@batch=1 :chat-server 403 alice bad :No such channel\r\n"
+        ":chat-server BATCH -1\r\n");
+  v1::ServerFrame joined;
+  joined.set_request_id(taken.requests[0].request_id());
+  joined.mutable_join_reply()->set_room("a");
+  CHECK(answer(codec, joined) == "@batch=1 :alice!alice@chat JOIN #a\r\n");
+
+  taken = take_all(codec, "@label=e NICK bob\r\n@label=f TOPIC #a :t\r\n");
+  REQUIRE(taken.requests.size() == 2);
+  v1::ServerFrame ok;
+  ok.set_request_id(taken.requests[0].request_id());
+  ok.mutable_ok();
+  CHECK(answer(codec, ok) == "@label=e :alice!alice@chat NICK :bob\r\n");
+  ok.set_request_id(taken.requests[1].request_id());
+  CHECK(answer(codec, ok) == "@label=f :chat-server ACK\r\n");
+}
