@@ -24,6 +24,7 @@ struct Caps {
   bool batch = false;
   bool chathistory = false;  // draft/chathistory: no history after a JOIN, the client asks
   bool labeled_response = false;
+  bool read_marker = false;  // draft/read-marker: MARKREAD instead of markers moved implicitly
 };
 
 // What a request was asked for, so that its answer becomes the right lines.
@@ -40,8 +41,11 @@ enum class Asked {
   notice,  // like privmsg, but no error ever goes back (RFC 2812 3.3.2)
   direct,
   direct_notice,
-  redact,               // REDACT: target is the channel, text the msgid
-  chathistory,          // CHATHISTORY LATEST/BEFORE/AFTER/AROUND/BETWEEN: target and text as asked
+  redact,        // REDACT: target is the channel, text the msgid
+  join_marker,   // the read marker's message after a JOIN (draft/read-marker): MARKREAD
+  markread_get,  // MARKREAD #channel: a round trip, so the answer shows the marker as it is then
+  markread_set,  // MARKREAD #channel timestamp=...: a MarkRead (after: its seq, text: its time)
+  chathistory,   // CHATHISTORY LATEST/BEFORE/AFTER/AROUND/BETWEEN: target and text as asked
   chathistory_targets,  // CHATHISTORY TARGETS: one joined channel's latest message
   topic,
   list,
@@ -62,6 +66,7 @@ struct PendingRequest {
   bool opens_batch = false;
   bool closes_batch = false;
   bool history_follows = false;  // JOIN: the join's history is asked after it
+  bool marker_unknown = false;   // JOIN: MARKREAD * follows it (draft/read-marker, no marker)
   // labeled-response: the label of the line that asked (its answer alone responds to the line),
   // or the labeled-response batch the answer's lines go in.
   std::string label;
@@ -78,6 +83,11 @@ struct Channel {
   // sequence and their lines as this client takes them).
   bool catching_up = false;
   std::vector<std::pair<std::uint64_t, std::string>> held;
+  // draft/read-marker (accounts only): the read marker and its message's time, and the sequence
+  // and time of the last messages shown, to find the message a MARKREAD timestamp names.
+  std::uint64_t marker_seq = 0;
+  std::int64_t marker_ms = 0;
+  std::vector<std::pair<std::uint64_t, std::int64_t>> shown_times;
 };
 
 struct ClientState {

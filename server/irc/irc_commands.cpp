@@ -25,6 +25,7 @@ constexpr OfferedCap offered_caps[] = {
     {"batch", "", &Caps::batch},
     {"draft/chathistory", "", &Caps::chathistory},
     {"draft/message-redaction", "", &Caps::message_redaction},
+    {"draft/read-marker", "", &Caps::read_marker},
     {"echo-message", "", &Caps::echo_message},
     {"labeled-response", "", &Caps::labeled_response},
     {"message-tags", "", &Caps::message_tags},
@@ -405,6 +406,7 @@ void Commands::handle_registered(const Message& message) {
   if (command == "WHOIS") return handle_whois(message);
   if (command == "REDACT") return handle_redact(message);
   if (command == "CHATHISTORY") return handle_chathistory(message);
+  if (command == "MARKREAD") return handle_markread(message);
   if (command == "LIST") {
     auto* list = request(Asked::list, "").mutable_list_rooms();
     list->set_limit(1000);
@@ -446,9 +448,21 @@ void Commands::join(const std::string& channel) {
   if (state_.joined.count(name_key(room)))
     return;  // joined already: nothing to do, as IRC servers do
   auto& asked = request(Asked::join, channel);
-  state_.pending[asked.request_id()].history_follows = !state_.caps.chathistory;
+  PendingRequest& joining = state_.pending[asked.request_id()];
+  joining.history_follows = !state_.caps.chathistory;
   auto* join = asked.mutable_join();
   join->set_room(room);
+  const auto marker = state_.read_markers.find(name_key(room));
+  const bool has_marker = state_.registered_account && marker != state_.read_markers.end();
+  if (state_.caps.read_marker && has_marker) {  // MARKREAD needs the time of its message
+    auto& marked = request(Asked::join_marker, channel);
+    state_.pending[marked.request_id()].after = marker->second;
+    marked.mutable_history()->set_room(room);
+    marked.mutable_history()->set_before_seq(marker->second + 1);
+    marked.mutable_history()->set_limit(1);
+  } else if (state_.caps.read_marker) {
+    joining.marker_unknown = true;
+  }
   join->set_history(0);  // the history follows the NAMES, as clients expect it
   auto* names = request(Asked::join_names, channel).mutable_who();
   names->set_room(room);
@@ -456,8 +470,7 @@ void Commands::join(const std::string& channel) {
   if (state_.caps.chathistory) return;  // such a client asks with CHATHISTORY
   auto* history = request(Asked::join_history, channel).mutable_history();
   history->set_room(room);
-  const auto marker = state_.read_markers.find(name_key(room));
-  if (state_.registered_account && marker != state_.read_markers.end()) {
+  if (has_marker) {
     history->set_after_seq(marker->second);  // what was said since the user last read here
     history->set_limit(settings_.catch_up_limit);
   } else {
@@ -735,6 +748,53 @@ void Commands::chathistory_targets(const Message& message) {
   }
 }
 
+// MARKREAD <target> [timestamp=...] (draft/read-marker): the read marker of a joined channel,
+// kept for accounts as chat.v1's MarkRead. A timestamp names the last message shown at or before
+// it; the answer is the marker as it then is (it never moves back).
+void Commands::handle_markread(const Message& message) {
+  if (message.params.empty()) return fail("MARKREAD", "NEED_MORE_PARAMS", {}, "Missing parameters");
+  const std::string& target = message.param(0);
+  if (!is_channel(target)) {  // direct messages have no read markers
+    LineBuilder(reply(), state_.server_name, "MARKREAD").param(target).param("*").end();
+    return;
+  }
+  const std::string room = room_of(target);
+  if (!state_.joined.count(name_key(room)))
+    return fail("MARKREAD", "INVALID_PARAMS", {target}, "You are not on that channel");
+  // What was shown so far (a timestamp can only name a message the client was shown).
+  const auto channel =
+      std::find_if(state_.channels.begin(), state_.channels.end(),
+                   [&](const auto& entry) { return name_key(entry.first) == name_key(room); });
+  static const Channel none;
+  const Channel& shown = channel == state_.channels.end() ? none : channel->second;
+  if (message.params.size() > 1 && state_.registered_account) {
+    const std::string& stamp = message.param(1);
+    const auto at = stamp.rfind("timestamp=", 0) == 0
+                        ? parse_iso_time(std::string_view(stamp).substr(10))
+                        : std::nullopt;
+    if (!at) return fail("MARKREAD", "INVALID_PARAMS", {stamp}, "Invalid timestamp");
+    std::uint64_t seq = 0;
+    std::int64_t seq_ms = 0;
+    for (const auto& [shown_seq, shown_ms] : shown.shown_times) {
+      if (shown_ms > *at) break;
+      seq = shown_seq;
+      seq_ms = shown_ms;
+    }
+    if (seq > shown.marker_seq) {
+      auto& asked = request(Asked::markread_set, target, iso_time(seq_ms));
+      state_.pending[asked.request_id()].after = seq;
+      asked.mutable_mark_read()->set_room(room);
+      asked.mutable_mark_read()->set_seq(seq);
+      state_.read_markers[name_key(room)] = seq;
+      return;
+    }
+  } else if (message.params.size() > 1) {
+    return fail("MARKREAD", "INTERNAL_ERROR", {target},
+                "Read markers are kept for registered accounts only");
+  }
+  request(Asked::markread_get, target).mutable_ping()->set_nonce(0);
+}
+
 void Commands::handle_nick(const Message& message) {
   if (message.params.empty() || message.param(0).empty())
     return numeric("431", "", "No nickname given");
@@ -745,6 +805,7 @@ void Commands::handle_nick(const Message& message) {
 
 void Commands::mark_read(const std::string* only_room) {
   if (!state_.registered_account) return;  // read markers are kept for accounts only
+  if (state_.caps.read_marker) return;     // the client says what was read (MARKREAD)
   for (const auto& [room, seq] : state_.delivered) {
     if (only_room && name_key(room) != name_key(*only_room)) continue;
     const std::string key = name_key(room);

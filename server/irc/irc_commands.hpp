@@ -85,6 +85,7 @@ class Commands {
             std::initializer_list<std::string_view> context, std::string_view text);
   void handle_redact(const Message& message);
   void handle_chathistory(const Message& message);
+  void handle_markread(const Message& message);
   void chathistory_targets(const Message& message);
   // A batch of this client's, or "" when the client did not ask for batches.
   std::string new_batch();

@@ -249,10 +249,12 @@ void Renderer::render_room_message(std::string& out, const EncodedFrame& frame) 
       std::string held;
       append_live(held, frame.irc_lines);
       channel.held.emplace_back(frame.seq, std::move(held));
+      remember_shown(channel, frame.seq, frame.irc_lines);
       return;
     }
     if (frame.seq <= channel.shown_seq) return;
     channel.shown_seq = frame.seq;
+    remember_shown(channel, frame.seq, frame.irc_lines);
   }
   if (state_.registered_account) state_.delivered[frame.room] = frame.seq;  // for read markers
   if (!state_.echo_labels.empty() && source_nick(frame.irc_lines) == state_.shown_nick) {
@@ -312,6 +314,35 @@ void Renderer::append_labeled(std::string& out, std::string_view lines, std::str
   }
 }
 
+Channel* Renderer::find_channel(std::string_view room) {
+  auto found = state_.channels.find(std::string(room));
+  if (found != state_.channels.end()) return &found->second;
+  for (auto& [name, channel] : state_.channels)
+    if (name_key(name) == name_key(room)) return &channel;
+  return nullptr;
+}
+
+void Renderer::append_markread(std::string& out, std::string_view channel,
+                               const Channel* marked) const {
+  LineBuilder(out, state_.server_name, "MARKREAD")
+      .param(channel)
+      .param(marked ? "timestamp=" + iso_time(marked->marker_ms) : std::string("*"))
+      .end();
+}
+
+void Renderer::remember_shown(Channel& channel, std::uint64_t seq, std::string_view lines) const {
+  if (!state_.caps.read_marker || !state_.registered_account) return;
+  constexpr std::size_t kept = 1024;  // a MARKREAD names one of the last messages shown
+  const auto at = lines.size() > 30 && lines.substr(0, 6) == "@time="
+                      ? parse_iso_time(lines.substr(6, 24))
+                      : std::nullopt;
+  if (!at) return;
+  auto& times = channel.shown_times;
+  const auto place = std::upper_bound(times.begin(), times.end(), std::make_pair(seq, *at));
+  times.insert(place, {seq, *at});
+  if (times.size() > kept) times.erase(times.begin(), times.begin() + kept / 2);
+}
+
 void Renderer::render_answer(std::string& out, const v1::ServerFrame& frame,
                              const PendingRequest& asked) {
   switch (frame.payload_case()) {
@@ -320,7 +351,10 @@ void Renderer::render_answer(std::string& out, const v1::ServerFrame& frame,
     case v1::ServerFrame::kWelcome:
       return render_welcome(out, frame.welcome(), asked.asked);
     case v1::ServerFrame::kJoinReply:
-      return render_joined(out, frame.join_reply(), asked.history_follows);
+      render_joined(out, frame.join_reply(), asked.history_follows);
+      if (asked.marker_unknown)
+        append_markread(out, channel_of(frame.join_reply().room()), nullptr);
+      return;
     case v1::ServerFrame::kMemberList:
       return render_members(out, frame.member_list(), asked.asked);
     case v1::ServerFrame::kHistoryReply:
@@ -330,8 +364,15 @@ void Renderer::render_answer(std::string& out, const v1::ServerFrame& frame,
     case v1::ServerFrame::kOk:
     case v1::ServerFrame::kAck:
       return render_ok(out, asked);
+    case v1::ServerFrame::kPong:
+      if (asked.asked == Asked::markread_get) {
+        const Channel* channel = find_channel(room_of(asked.target));
+        return append_markread(out, asked.target,
+                               channel && channel->marker_seq ? channel : nullptr);
+      }
+      return;
     default:
-      return;  // Pong: nothing to show
+      return;
   }
 }
 
@@ -394,6 +435,16 @@ void Renderer::render_history(std::string& out, const v1::HistoryReply& reply,
     case Asked::chathistory_targets:
       return render_target(out, reply.messages().empty() ? nullptr : &*reply.messages().rbegin(),
                            asked);
+    case Asked::join_marker: {
+      Channel* channel = find_channel(reply.room());
+      const bool found =
+          channel && !reply.messages().empty() && reply.messages().rbegin()->seq() == asked.after;
+      if (found) {
+        channel->marker_seq = asked.after;
+        channel->marker_ms = reply.messages().rbegin()->server_time_ms();
+      }
+      return append_markread(out, channel_of(reply.room()), found ? channel : nullptr);
+    }
     default:
       return render_join_history(out, reply);
   }
@@ -457,7 +508,9 @@ void Renderer::render_join_history(std::string& out, const v1::HistoryReply& rep
       open_batch(out, batch, "chathistory", name);
     }
     channel.shown_seq = message.seq();
-    append_for_client(out, room_message_lines(message), batch);
+    const std::string lines = room_message_lines(message);
+    remember_shown(channel, message.seq(), lines);
+    append_for_client(out, lines, batch);
   }
   close_batch(out, batch);
   for (auto& [seq, lines] : channel.held) {
@@ -491,6 +544,14 @@ void Renderer::render_rooms(std::string& out, const v1::RoomList& list,
 
 void Renderer::render_ok(std::string& out, const PendingRequest& asked) {
   switch (asked.asked) {
+    case Asked::markread_set: {
+      Channel* channel = find_channel(room_of(asked.target));
+      if (channel && asked.after > channel->marker_seq) {
+        channel->marker_seq = asked.after;
+        channel->marker_ms = parse_iso_time(asked.text).value_or(0);
+      }
+      return append_markread(out, asked.target, channel);
+    }
     case Asked::part:
       LineBuilder(out, source_of(state_.shown_nick), "PART").param(asked.target).end();
       std::erase_if(state_.channels, [&](const auto& entry) {
@@ -572,6 +633,10 @@ void Renderer::render_error(std::string& out, const v1::Error& error, const Pend
           {asked.text, target}, why);
     case Asked::chathistory_targets:
       return render_target(out, nullptr, asked);  // a channel left meanwhile: not listed
+    case Asked::join_marker:
+      return append_markread(out, target, nullptr);
+    case Asked::markread_set:
+      return append_fail(out, state_, "MARKREAD", "INTERNAL_ERROR", {target}, why);
     default:
       return;  // NOTICE, the NAMES and history after a JOIN, MarkRead: nothing to say
   }

@@ -44,6 +44,11 @@ class Renderer {
   // labeled-response: the response to a labeled line, with its label (ACK when empty, a
   // labeled-response batch when more than one line).
   void append_labeled(std::string& out, std::string_view lines, std::string_view label);
+  Channel* find_channel(std::string_view room);
+  // MARKREAD #channel timestamp=... (or * when marked is nullptr).
+  void append_markread(std::string& out, std::string_view channel, const Channel* marked) const;
+  // draft/read-marker: the sequence and time of a message shown (its lines start with @time).
+  void remember_shown(Channel& channel, std::uint64_t seq, std::string_view lines) const;
   void render_answer(std::string& out, const v1::ServerFrame& frame, const PendingRequest& asked);
   void render_event(std::string& out, const v1::ServerFrame& frame);
   void render_error(std::string& out, const v1::Error& error, const PendingRequest& asked);

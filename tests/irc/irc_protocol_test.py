@@ -1511,6 +1511,89 @@ def case_labeled_response():
     return "PONG, echo and 401 labeled; JOIN and CHATHISTORY in labeled-response batches; ACK for PONG"
 
 
+def login_with_pass(nick, password, caps):
+    """An IRC connection logged in to an account with PASS, retried while 433 says chat-client's
+    session still holds the nick."""
+    deadline = Deadline(WAIT)
+    while True:
+        c = IrcConn(label=nick)
+        c.send(f"PASS {password}")
+        c.send("CAP LS 302")
+        c.read_cap_ls()
+        c.cap_req(list(caps))
+        c.pending_nick = nick
+        c.send(f"NICK {nick}")
+        c.send(f"USER {nick} 0 * :Marker")
+        c.send("CAP END")
+        m = c.expect(lambda m: m.command in ("001", "433"), f"001 as {nick}", deadline.remaining("001"),
+                     tolerate_errors=True)
+        if m.command == "001":
+            c.nick, c.registered = nick, True
+            c.expect(lambda m: m.command in ("376", "422"), "the end of the MOTD")
+            return c
+        c.close()
+        time.sleep(0.05)
+
+
+def markread_of(c, channel, what):
+    m = c.expect(lambda m: m.command == "MARKREAD", what)
+    check(m.prefix == SERVER_NAME and m.params[0] == channel and len(m.params) == 2, f"{what}: {m.raw!r}")
+    return m.params[1]
+
+
+def case_read_marker():
+    """draft/read-marker for an account: MARKREAD * before 366 on the first JOIN; MARKREAD with a
+    message's time moves the marker (answered with it), an older one is answered with the marker
+    as it stands; after reconnecting, the JOIN's MARKREAD (before 366) names the marked message
+    and the history starts after it; a get, a nick, and the errors."""
+    nick, password = fresh_nick("mark"), "marker-secret-1"
+    register_account(nick, password)
+    sender = new_user()
+    ch = fresh_channel()
+    sender.join(ch)
+    count = 8  # each after the one before was answered: their times cannot all be one millisecond
+    for i in range(1, count + 1):
+        sender.send(f"PRIVMSG {ch} :r{i}")
+        sender.sync()
+    caps = ("draft/read-marker", "server-time")
+    u = login_with_pass(nick, password, caps)
+    u.send(f"JOIN {ch}")
+    u.expect_from("JOIN", nick, [ch])
+    check(markread_of(u, ch, "MARKREAD after the first JOIN") == "*", "a channel never read should be MARKREAD *")
+    check(not any(m.command == "366" for m in u.skipped), "MARKREAD came after 366")
+    u.numeric("366", "366 after MARKREAD")
+    times = [u.expect_from("PRIVMSG", sender.nick, [ch, f"r{i}"], f"r{i} in the join's history").tags["time"]
+             for i in range(1, count + 1)]
+    # A time names the last message at or before it: mark one whose successor is later.
+    marked = next((i for i in range(count - 1) if times[i] < times[i + 1]), None)
+    check(marked is not None, f"{count} messages all stamped {times[0]}")
+    stamp = times[marked]
+    u.send(f"MARKREAD {ch} timestamp={stamp}")
+    check(markread_of(u, ch, "the answer to MARKREAD") == "timestamp=" + stamp, "MARKREAD not confirmed")
+    u.send(f"MARKREAD {ch} timestamp=2001-01-01T00:00:00.000Z")
+    check(markread_of(u, ch, "the answer to an older MARKREAD") == "timestamp=" + stamp,
+          "an older MARKREAD should be answered with the marker as it stands")
+    u.send(f"MARKREAD {ch}")
+    check(markread_of(u, ch, "MARKREAD get") == "timestamp=" + stamp, "MARKREAD get")
+    u.send(f"MARKREAD {sender.nick}")
+    check(markread_of(u, sender.nick, "MARKREAD of a nick") == "*", "a nick has no read marker")
+    for line, code in (("MARKREAD", "NEED_MORE_PARAMS"), (f"MARKREAD {fresh_channel()}", "INVALID_PARAMS"),
+                       (f"MARKREAD {ch} yesterday", "INVALID_PARAMS")):
+        u.send(line)
+        m = u.expect(lambda m: m.command == "FAIL", f"FAIL for {line!r}", tolerate_errors=True)
+        check(m.params[:2] == ["MARKREAD", code], f"{line!r} -> {m.raw!r}")
+    u.send("QUIT :later")
+    u.expect_eof()
+    u = login_with_pass(nick, password, caps)
+    u.send(f"JOIN {ch}")
+    u.expect_from("JOIN", nick, [ch])
+    check(markread_of(u, ch, "MARKREAD after rejoining") == "timestamp=" + stamp, "the marker was not kept")
+    u.numeric("366", "366 after MARKREAD")
+    first = u.expect(lambda m: m.command == "PRIVMSG", "the history after the marker")
+    check(first.params == [ch, f"r{marked + 2}"], f"the history should start after r{marked + 1}: {first.raw!r}")
+    return "MARKREAD * on first JOIN, set, older, get, nick, FAILs; kept across a reconnect, history after it"
+
+
 # ------------------------------------------------------------------------------------------------
 # TOPIC, queries
 
@@ -2394,6 +2477,7 @@ CASES = [
     ("batch: the history after JOIN in a chathistory batch", case_join_history_in_batch),
     ("draft/chathistory: LATEST BEFORE AFTER AROUND BETWEEN TARGETS, FAILs", case_chathistory),
     ("labeled-response: label, labeled-response batch, ACK", case_labeled_response),
+    ("draft/read-marker: MARKREAD on JOIN, set, get, kept for the account", case_read_marker),
     ("TOPIC: 331, set to all, 332, 332 on JOIN", case_topic),
     ("NAMES -> 353/366, WHO -> 352/315", case_names_who),
     ("LIST -> 321, 322 per room, 323", case_list),

@@ -506,3 +506,47 @@ TEST_CASE("labeled-response: one line labeled, none an ACK, several in a labeled
   ok.set_request_id(taken.requests[1].request_id());
   CHECK(answer(codec, ok) == "@label=f :chat-server ACK\r\n");
 }
+
+TEST_CASE("draft/read-marker: MARKREAD before the names, and a time names the message shown") {
+  IrcCodec codec("chat-server", {.history_on_join = 20, .catch_up_limit = 100, .users = {}});
+  Taken taken = take_all(codec,
+                         "PASS secret\r\nCAP LS 302\r\nCAP REQ :draft/read-marker server-time\r\n"
+                         "NICK alice\r\nUSER alice 0 * :Alice\r\nCAP END\r\n");
+  REQUIRE(taken.requests.size() == 1);
+  v1::ServerFrame welcome;
+  welcome.set_request_id(taken.requests[0].request_id());
+  welcome.mutable_welcome()->set_nick("alice");
+  auto* marker = welcome.mutable_welcome()->add_read_markers();
+  marker->set_room("a");
+  marker->set_seq(3);
+  answer(codec, welcome);
+
+  taken = take_all(codec, "JOIN #a\r\n");
+  REQUIRE(taken.requests.size() == 4);  // Join, the marker's message, the names, the history
+  CHECK(taken.requests[1].history().before_seq() == 4);
+  CHECK(taken.requests[1].history().limit() == 1);
+  CHECK(taken.requests[3].history().after_seq() == 3);
+  v1::ServerFrame joined;
+  joined.set_request_id(taken.requests[0].request_id());
+  joined.mutable_join_reply()->set_room("a");
+  CHECK(answer(codec, joined) == ":alice!alice@chat JOIN #a\r\n");
+  CHECK(answer(codec, history_reply(taken.requests[1].request_id(), "a", {3})) ==
+        ":chat-server MARKREAD #a timestamp=2023-11-14T22:13:20.003Z\r\n");
+  answer(codec, history_reply(taken.requests[3].request_id(), "a", {4, 5, 6}));
+
+  // The time of message 5 names it (6 is a millisecond later); an older time moves nothing.
+  taken = take_all(codec,
+                   "MARKREAD #a timestamp=2023-11-14T22:13:20.005Z\r\n"
+                   "MARKREAD #a timestamp=2023-11-14T22:13:20.002Z\r\n");
+  REQUIRE(taken.requests.size() == 2);
+  CHECK(taken.requests[0].mark_read().seq() == 5);
+  CHECK(taken.requests[1].has_ping());  // older than the marker: answered with the marker
+  v1::ServerFrame ok;
+  ok.set_request_id(taken.requests[0].request_id());
+  ok.mutable_ok();
+  CHECK(answer(codec, ok) == ":chat-server MARKREAD #a timestamp=2023-11-14T22:13:20.005Z\r\n");
+  v1::ServerFrame pong;
+  pong.set_request_id(taken.requests[1].request_id());
+  pong.mutable_pong();
+  CHECK(answer(codec, pong) == ":chat-server MARKREAD #a timestamp=2023-11-14T22:13:20.005Z\r\n");
+}
