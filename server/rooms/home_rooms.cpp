@@ -175,6 +175,8 @@ void HomeRooms::join(JoinArgs args) {
     v1::ServerFrame event;
     event.mutable_member_joined()->set_room(room.name);
     event.mutable_member_joined()->set_nick(args.nick);
+    event.mutable_member_joined()->set_account(args.account);
+    event.mutable_member_joined()->set_real_name(args.real_name);
     broadcast_presence(args.key, room, encode_frame(event, FramePriority::presence));
   }
 }
@@ -227,12 +229,25 @@ void HomeRooms::leave(const std::string& key, SessionRef who, const std::string&
 }
 
 void HomeRooms::typing(const std::string& key, SessionRef who, const std::string& nick) {
+  v1::ServerFrame event;
+  event.mutable_typing()->set_nick(nick);
+  relay_member_event(key, who, event, *event.mutable_typing()->mutable_room());
+}
+
+void HomeRooms::away(const std::string& key, SessionRef who, const std::string& nick,
+                     const std::string& message) {
+  v1::ServerFrame event;
+  event.mutable_away_changed()->set_nick(nick);
+  event.mutable_away_changed()->set_message(message);
+  relay_member_event(key, who, event, *event.mutable_away_changed()->mutable_room());
+}
+
+void HomeRooms::relay_member_event(const std::string& key, SessionRef who, v1::ServerFrame& event,
+                                   std::string& room_field) {
   assert(shard_.on_own_thread());
   auto it = rooms_.find(key);
   if (it == rooms_.end() || !it->second.members.contains(who.id)) return;
-  v1::ServerFrame event;
-  event.mutable_typing()->set_room(it->second.name);
-  event.mutable_typing()->set_nick(nick);
+  room_field = it->second.name;
   broadcast_presence(key, it->second, encode_frame(event, FramePriority::presence));
   if (context_.bus) context_.bus->relay(key, event);
 }

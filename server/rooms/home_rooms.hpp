@@ -32,8 +32,10 @@ struct JoinArgs {
   std::string key;   // name_key(room)
   SessionRef who;
   std::string nick;
-  std::uint64_t request_id = 0;               // 0 for a resume without a request
-  std::uint32_t history = 0;                  // recent messages to send first
+  bool account = false;          // logged in to the registered account nick (MemberJoined)
+  std::string real_name;         // from Hello (MemberJoined)
+  std::uint64_t request_id = 0;  // 0 for a resume without a request
+  std::uint32_t history = 0;     // recent messages to send first
   std::optional<std::uint64_t> resume_after;  // instead: everything after this sequence
 };
 
@@ -44,6 +46,7 @@ struct PublishArgs {
   std::string text;
   std::uint64_t client_msg_id = 0;
   bool action = false;
+  bool account = false;  // the sender is logged in to the registered account nick
   std::uint64_t request_id = 0;
   std::chrono::steady_clock::time_point received_at;  // for the acknowledgement latency
 };
@@ -72,6 +75,9 @@ class HomeRooms {
   void leave(const std::string& key, SessionRef who, const std::string& reason);
   void publish(PublishArgs args);
   void typing(const std::string& key, SessionRef who, const std::string& nick);
+  // A member went away (message) or came back (empty): AwayChanged to the room.
+  void away(const std::string& key, SessionRef who, const std::string& nick,
+            const std::string& message);
   void rename(const std::string& key, SessionRef who, const std::string& new_nick);
   void set_topic(const std::string& key, SessionRef who, const std::string& topic,
                  std::uint64_t request_id);
@@ -159,6 +165,10 @@ class HomeRooms {
   // Presence (join, leave, nick, typing) is not broadcast in rooms above max_presence_members:
   // a mass join into a room of N would cost N^2 events.
   void broadcast_presence(const std::string& key, const Room& room, const SharedFrame& frame);
+  // A member's passing event (typing, away) to the room on every node; room_field (inside event)
+  // gets the room's name. Nothing when who is not a member.
+  void relay_member_event(const std::string& key, SessionRef who, v1::ServerFrame& event,
+                          std::string& room_field);
   void on_topic_stored(const std::string& key, SessionRef who, std::uint64_t request_id,
                        const v1::ServerFrame& event, const storage::WriteResult& stored);
   void reply_error(SessionRef to, std::uint64_t request_id, v1::Error::Code code,

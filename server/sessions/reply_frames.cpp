@@ -21,6 +21,7 @@ bool is_reply(v1::ServerFrame::PayloadCase payload) {
     case v1::ServerFrame::kMemberList:
     case v1::ServerFrame::kHistoryReply:
     case v1::ServerFrame::kPong:
+    case v1::ServerFrame::kUserInfo:
       return true;
     default:
       return false;

@@ -126,6 +126,10 @@ class Session final : public ClientSession, public Connection::Handler {
   void rename(std::uint64_t id, const std::string& nick);
   void handle_list_rooms(std::uint64_t id, const v1::ListRooms& list);
   void handle_typing(const v1::Typing& typing);
+  void handle_whois(std::uint64_t id, const v1::Whois& whois);
+  void handle_set_away(std::uint64_t id, const v1::SetAway& away);
+  // What Whois says of this session.
+  void fill_user_info(v1::UserInfo& info) const;
   // text: the new text of an Edit; nullptr for a Delete.
   void handle_change(std::uint64_t id, const std::string& room, std::uint64_t seq,
                      const std::string* text);
@@ -164,7 +168,14 @@ class Session final : public ClientSession, public Connection::Handler {
   SessionRef ref_;
   std::string nick_;
   bool welcomed_ = false;
-  bool registered_ = false;               // logged in with a registered nick's password
+  bool registered_ = false;  // logged in with a registered nick's password
+  // What others may see of the user besides the nick (Whois, MemberJoined, AwayChanged); most
+  // sessions have none, so it is kept apart.
+  struct Profile {
+    std::string real_name;
+    std::string away;
+  };
+  std::unique_ptr<Profile> profile_;
   std::string cluster_nick_;              // the nick key claimed in Redis (cluster mode)
   std::vector<std::string> renaming_to_;  // nick keys asked of Redis for a nick change
   // Requests taken and not answered yet (resume joins included), and whether a request that later

@@ -14,6 +14,7 @@ namespace chat::server {
 namespace {
 
 constexpr std::uint32_t protocol_version = 1;
+constexpr std::size_t max_real_name_bytes = 128;
 
 // "127.0.0.1:5000" -> "127.0.0.1"; "[::1]:5000" -> "[::1]".
 std::string address_of(const std::string& peer) { return peer.substr(0, peer.rfind(':')); }
@@ -30,6 +31,14 @@ void Session::handle_hello(std::uint64_t id, const v1::Hello& hello) {
   }
   if (const auto problem = check_nick(hello.nick()); problem != NameProblem::ok) {
     send_error(id, v1::Error::INVALID_NAME, "nick " + std::string(describe(problem)));
+    return;
+  }
+  if (const auto problem = check_text(hello.real_name(), max_real_name_bytes);
+      !hello.real_name().empty() &&
+      (problem != NameProblem::ok || hello.real_name().find('\n') != std::string::npos)) {
+    send_error(id, v1::Error::INVALID_NAME,
+               "real name " + std::string(problem == NameProblem::ok ? "has a line break"
+                                                                     : describe(problem)));
     return;
   }
   connection_.task_started();
@@ -87,6 +96,8 @@ void Session::welcome(std::uint64_t id, const v1::Hello& hello, const LoginResul
   nick_ = hello.nick();
   welcomed_ = true;
   registered_ = login.registered;
+  if (!hello.real_name().empty())
+    profile_ = std::make_unique<Profile>(Profile{.real_name = hello.real_name(), .away = {}});
   connection_.wake_watchdog();  // the handshake deadline no longer applies
   const ServerConfig& config = shard_.config();
   v1::ServerFrame frame;

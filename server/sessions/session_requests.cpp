@@ -165,6 +165,12 @@ void Session::handle(const v1::ClientFrame& frame) {
     case v1::ClientFrame::kDirectReceipt:
       handle_direct_receipt(id, frame.direct_receipt());
       break;
+    case v1::ClientFrame::kWhois:
+      handle_whois(id, frame.whois());
+      break;
+    case v1::ClientFrame::kSetAway:
+      handle_set_away(id, frame.set_away());
+      break;
     case v1::ClientFrame::kSetNick:
       handle_set_nick(id, frame.set_nick());
       break;
@@ -250,6 +256,8 @@ void Session::start_join(std::uint64_t id, const std::string& room, std::uint32_
                 .key = key,
                 .who = ref_,
                 .nick = nick_,
+                .account = registered_,
+                .real_name = profile_ ? profile_->real_name : std::string(),
                 .request_id = id,
                 .history = history,
                 .resume_after = resume_after};
@@ -299,6 +307,7 @@ void Session::handle_send(std::uint64_t id, const v1::Send& send) {
                    .text = send.text(),
                    .client_msg_id = send.client_msg_id(),
                    .action = send.action(),
+                   .account = registered_,
                    .request_id = id,
                    .received_at = std::chrono::steady_clock::now()};
   ServerStats::add(shard_.context().stats.messages_in);
@@ -342,14 +351,14 @@ void Session::handle_send_direct(std::uint64_t id, const v1::SendDirect& send) {
   receipt.mutable_direct_receipt()->set_from(send.to());
   receipt.mutable_direct_receipt()->set_client_msg_id(send.client_msg_id());
   receipt.mutable_direct_receipt()->set_kind(v1::DirectReceiptEvent::DELIVERED);
-  with_session(
-      context, *target,
-      [&context, frame = encode_frame(frame), receipt = encode_frame(receipt), sender = ref_,
-       sender_key = name_key(nick_), id = send.client_msg_id()](Session& to) {
-        // A resend (same sender, same client_msg_id) is delivered once; its receipt again.
-        if (to.direct_ids_.first_time(sender_key, id)) to.deliver(frame);
-        send_to_session(context, sender, receipt);
-      });
+  with_session(context, *target,
+               [&context, frame = encode_frame(frame), receipt = std::move(receipt), sender = ref_,
+                sender_key = name_key(nick_), id = send.client_msg_id()](Session& to) mutable {
+                 // A resend (same sender, same client_msg_id) is delivered once; its receipt again.
+                 if (to.direct_ids_.first_time(sender_key, id)) to.deliver(frame);
+                 if (to.profile_) receipt.mutable_direct_receipt()->set_away(to.profile_->away);
+                 send_to_session(context, sender, encode_frame(receipt));
+               });
   send_ok(id);
 }
 
@@ -516,6 +525,59 @@ void Session::handle_typing(const v1::Typing& typing) {
   post_to_home(context, it->first, [key = it->first, who = ref_, nick = nick_](HomeRooms& rooms) {
     rooms.typing(key, who, nick);
   });
+}
+
+void Session::handle_whois(std::uint64_t id, const v1::Whois& whois) {
+  ServerContext& context = shard_.context();
+  const auto target = context.nicks.find(whois.nick());
+  if (!target) {
+    send_error(id, v1::Error::NOT_FOUND, "no one is called " + whois.nick());
+    return;
+  }
+  // Answered on the target's shard, also when the session has gone meanwhile: every request gets
+  // its answer (an IRC client waits for the end of WHOIS).
+  Shard& home = *context.shards[target->shard];
+  home.post([&home, &context, target_id = target->id, asker = ref_, id, nick = whois.nick()] {
+    v1::ServerFrame frame;
+    frame.set_request_id(id);
+    auto* found = dynamic_cast<Session*>(home.find_session(target_id));
+    if (found) {
+      found->fill_user_info(*frame.mutable_user_info());
+    } else {
+      frame.mutable_error()->set_code(v1::Error::NOT_FOUND);
+      frame.mutable_error()->set_message("no one is called " + nick);
+    }
+    send_to_session(context, asker, encode_frame(frame));
+  });
+}
+
+void Session::fill_user_info(v1::UserInfo& info) const {
+  info.set_nick(nick_);
+  info.set_account(registered_);
+  if (profile_) {
+    info.set_away(profile_->away);
+    info.set_real_name(profile_->real_name);
+  }
+  for (const auto& [key, room] : joined_) info.add_rooms(room);
+  const auto online = std::chrono::duration_cast<std::chrono::milliseconds>(
+      clock::now() - connection_.connected_at());
+  info.set_connected_ms(unix_time_ms() - online.count());
+  info.set_transport(std::string(codec_->transport()));
+}
+
+void Session::handle_set_away(std::uint64_t id, const v1::SetAway& away) {
+  if (!away.message().empty() && !check_message_text(id, away.message())) return;
+  if (!profile_) profile_ = std::make_unique<Profile>();
+  if (profile_->away == away.message()) return send_ok(id);
+  profile_->away = away.message();
+  ServerContext& context = shard_.context();
+  for (const auto& [key, room] : joined_) {
+    post_to_home(context, key,
+                 [key, who = ref_, nick = nick_, message = away.message()](HomeRooms& rooms) {
+                   rooms.away(key, who, nick, message);
+                 });
+  }
+  send_ok(id);
 }
 
 }  // namespace chat::server

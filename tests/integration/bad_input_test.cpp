@@ -110,13 +110,25 @@ TEST_CASE("bad input ends only the bad connection, with a reason") {
     REQUIRE(pong);
     CHECK(pong->pong().nonce() == 42);
   }
-  SUBCASE("invalid nicks and room names") {
+  SUBCASE("invalid nicks, real names and room names") {
     TestClient bad(server.port());
     for (const std::string& nick : std::vector<std::string>{"", "has space", std::string(40, 'n'),
                                                             "9lives", "zero\u200bwidth"}) {
       const auto reply = bad.reply_to(bad.send(test::hello_frame(nick)));
       REQUIRE(reply);
       CHECK(reply->error().code() == v1::Error::INVALID_NAME);
+    }
+    // (Not UTF-8 at all is INVALID_TEXT, as for any string that is not a nick or room name.)
+    for (const auto& [real_name, code] : std::vector<std::pair<std::string, v1::Error::Code>>{
+             {std::string(129, 'r'), v1::Error::INVALID_NAME},
+             {"bell\a", v1::Error::INVALID_NAME},
+             {"two\nlines", v1::Error::INVALID_NAME},
+             {"bad\xff", v1::Error::INVALID_TEXT}}) {
+      auto frame = test::hello_frame("realname");
+      frame.mutable_hello()->set_real_name(real_name);
+      const auto reply = bad.reply_to(bad.send(frame));
+      REQUIRE(reply);
+      CHECK(reply->error().code() == code);
     }
     auto client = TestClient::connect_as(server.port(), "valid");
     for (const std::string& room :

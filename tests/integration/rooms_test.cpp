@@ -309,3 +309,57 @@ TEST_CASE("a reload applies new limits without dropping anyone") {
   CHECK(alice.say("#r", "short").has_ack());
   CHECK_FALSE(alice.closed());
 }
+
+TEST_CASE("Whois tells who a nick is; SetAway shows in rooms, in Whois and on direct messages") {
+  TestServer server;
+  auto alice = TestClient::connect_as(server.port(), "alice");
+  auto bob = TestClient::connect_as(server.port(), "bob");
+  alice.join("#dev");
+  bob.join("#dev");
+
+  auto info =
+      alice.reply_to(alice.send(request([](auto& f) { f.mutable_whois()->set_nick("BOB"); })));
+  REQUIRE(info);
+  REQUIRE(info->has_user_info());
+  CHECK(info->user_info().nick() == "bob");
+  CHECK_FALSE(info->user_info().account());
+  CHECK(info->user_info().away().empty());
+  CHECK(info->user_info().rooms_size() == 1);
+  CHECK(info->user_info().transport() == "tcp");
+  CHECK(info->user_info().connected_ms() > 0);
+  auto nobody =
+      alice.reply_to(alice.send(request([](auto& f) { f.mutable_whois()->set_nick("nobody"); })));
+  REQUIRE(nobody);
+  CHECK(nobody->error().code() == v1::Error::NOT_FOUND);
+
+  auto away =
+      bob.reply_to(bob.send(request([](auto& f) { f.mutable_set_away()->set_message("lunch"); })));
+  REQUIRE(away);
+  CHECK(away->has_ok());
+  const auto changed = alice.wait_for([](const auto& f) { return f.has_away_changed(); });
+  REQUIRE(changed);
+  CHECK(changed->away_changed().room() == "#dev");
+  CHECK(changed->away_changed().nick() == "bob");
+  CHECK(changed->away_changed().message() == "lunch");
+  info = alice.reply_to(alice.send(request([](auto& f) { f.mutable_whois()->set_nick("bob"); })));
+  CHECK(info->user_info().away() == "lunch");
+  alice.send(request([](auto& f) {
+    f.mutable_send_direct()->set_to("bob");
+    f.mutable_send_direct()->set_text("there?");
+    f.mutable_send_direct()->set_client_msg_id(5);
+  }));
+  const auto receipt = alice.wait_for([](const auto& f) { return f.has_direct_receipt(); });
+  REQUIRE(receipt);
+  CHECK(receipt->direct_receipt().away() == "lunch");
+
+  auto bad = bob.reply_to(bob.send(
+      request([](auto& f) { f.mutable_set_away()->set_message(std::string(5000, 'x')); })));
+  REQUIRE(bad);
+  CHECK(bad->error().code() == v1::Error::TEXT_TOO_LONG);
+  auto back =
+      bob.reply_to(bob.send(request([](auto& f) { f.mutable_set_away()->clear_message(); })));
+  CHECK(back->has_ok());
+  const auto returned = alice.wait_for(
+      [](const auto& f) { return f.has_away_changed() && f.away_changed().message().empty(); });
+  CHECK(returned);
+}

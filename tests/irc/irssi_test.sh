@@ -276,7 +276,7 @@ ok "irssi logged in as $nick with SASL PLAIN"
 type_line "/join #$room"
 wait_for_pane "$nick [$nick@chat] has joined #$room"
 wait_for_pane "Irssi: #$room: Total of 2 nicks"
-wait_for_bob '"event":"member_joined","data":{"room":"lobby","nick":"carol"}'
+wait_for_bob '"event":"member_joined","data":{"room":"lobby","nick":"carol","account":true,'
 if grep -q " 462 " "$work/irssi.rawlog" 2>/dev/null; then
   fail "the server answered irssi's registration with 462 (You may not reregister)"
 fi

@@ -175,8 +175,9 @@ TEST_CASE("JSON lines escape what JSON requires and name each event") {
   chat::v1::ServerFrame frame;
   frame.mutable_member_joined()->set_room("lobby");
   frame.mutable_member_joined()->set_nick("bob");
-  CHECK(json_client_event(frame) ==
-        R"({"event":"member_joined","data":{"room":"lobby","nick":"bob"}})");
+  CHECK(
+      json_client_event(frame) ==
+      R"({"event":"member_joined","data":{"room":"lobby","nick":"bob","account":false,"real_name":""}})");
   CHECK(json_client_event(chat::client::ResumedEvent{"lobby", 3}) ==
         R"({"event":"resumed","room":"lobby","missed":3})");
   CHECK(json_text("error", "message", "no \"room\"") ==

@@ -190,6 +190,8 @@ class RoomsUnderTest {
                           .key = name_key(room),
                           .who = client.ref(),
                           .nick = client.nick(),
+                          .account = false,
+                          .real_name = {},
                           .request_id = request_id,
                           .history = history,
                           .resume_after = resume_after};

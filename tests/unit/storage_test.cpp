@@ -1,4 +1,5 @@
 #include <doctest/doctest.h>
+#include <sqlite3.h>
 
 #include <unistd.h>
 #include <cstdlib>
@@ -16,6 +17,7 @@
 
 #include "chat.pb.h"
 #include "password_hasher.hpp"
+#include "sqlite_connection.hpp"
 #include "sqlite_store.hpp"
 
 namespace fs = std::filesystem;
@@ -134,6 +136,7 @@ TEST_CASE("an appended message comes back from history with every field") {
   auto store = SqliteStore::open(dir.path());
   auto sent = message(1, 7, 1234);
   sent.set_action(true);
+  sent.set_account(true);
   const auto result = append(*store, sent);
   CHECK(result.ok);
   CHECK_FALSE(result.duplicate);
@@ -525,6 +528,28 @@ TEST_CASE("a read-only database file is refused with its path") {
   const auto error = open_error(dir.path());
   CHECK(error.find((dir.path() / "chat.db").string()) != std::string::npos);
   CHECK(error.find("read-only") != std::string::npos);
+}
+
+TEST_CASE("a version 1 database gains the account column and keeps its messages") {
+  TempDir dir;
+  {
+    auto store = SqliteStore::open(dir.path());
+    REQUIRE(append(*store, message(1)).ok);
+  }
+  {
+    // What version 1 was: no account column.
+    SqliteConnection db(dir.path() / "chat.db", SQLITE_OPEN_READWRITE);
+    db.exec("ALTER TABLE messages DROP COLUMN account; PRAGMA user_version = 1;");
+  }
+  auto store = SqliteStore::open(dir.path());
+  auto second = message(2);
+  second.set_account(true);
+  REQUIRE(append(*store, second).ok);
+  const auto page = history(*store, Kind::latest, 0, 10);
+  REQUIRE(page.messages.size() == 2);
+  CHECK(page.messages[0].text() == "message 1");
+  CHECK_FALSE(page.messages[0].account());
+  CHECK(page.messages[1].account());
 }
 
 TEST_CASE("a database from a newer schema version is refused") {

@@ -8,7 +8,7 @@ namespace chat::server::storage {
 namespace {
 
 constexpr const char* message_columns =
-    "SELECT seq, sender, text, server_time_ms, client_msg_id, action, edited, deleted "
+    "SELECT seq, sender, text, server_time_ms, client_msg_id, action, edited, deleted, account "
     "FROM messages ";
 
 constexpr auto max_sql_seq = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
@@ -98,6 +98,7 @@ std::vector<v1::RoomMessage> ReadStatements::page(SqliteStatement& statement,
     message.set_action(use->boolean(5));
     message.set_edited(use->boolean(6));
     message.set_deleted(use->boolean(7));
+    message.set_account(use->boolean(8));
   }
   if (descending) std::reverse(messages.begin(), messages.end());
   return messages;

@@ -29,6 +29,7 @@ CREATE TABLE messages(
   action INTEGER NOT NULL DEFAULT 0,
   edited INTEGER NOT NULL DEFAULT 0,
   deleted INTEGER NOT NULL DEFAULT 0,
+  account INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY(room_key, seq));
 CREATE UNIQUE INDEX messages_by_client_id ON messages(room_key, sender_key, client_msg_id)
   WHERE client_msg_id != 0;
@@ -48,7 +49,15 @@ CREATE TABLE read_markers(
   room_key TEXT NOT NULL,
   seq INTEGER NOT NULL,
   PRIMARY KEY(account_key, room_key));
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;
+COMMIT;
+)sql";
+
+// Version 2: messages say whether their sender was logged in to an account (IRC's account-tag).
+constexpr const char* migrate_to_2_sql = R"sql(
+BEGIN IMMEDIATE;
+ALTER TABLE messages ADD COLUMN account INTEGER NOT NULL DEFAULT 0;
+PRAGMA user_version = 2;
 COMMIT;
 )sql";
 
@@ -58,14 +67,16 @@ void ensure_schema(SqliteConnection& db) {
     throw StoreError(db.path().string() + ": schema version " + std::to_string(version) +
                      " is newer than this server's " + std::to_string(schema_version));
   }
-  if (version != schema_version) {
+  if (version == 1) {
+    db.exec(migrate_to_2_sql);
+  } else if (version != schema_version) {
     if (db.query_int("SELECT count(*) FROM sqlite_schema") != 0) {
       throw StoreError(db.path().string() +
                        ": not a chat store (tables exist but no schema version)");
     }
     db.exec(create_schema_sql);
   }
-  // Added after version 1 without changing its meaning: written only by the readiness probe.
+  // Added in version 1 without changing its meaning: written only by the readiness probe.
   db.exec("CREATE TABLE IF NOT EXISTS health(id INTEGER PRIMARY KEY, checked_at_ms INTEGER)");
 }
 

@@ -8,7 +8,7 @@
 
 namespace chat::server::storage {
 
-inline constexpr int schema_version = 1;
+inline constexpr int schema_version = 2;
 
 // Opens (creating when missing) the database for writing: WAL, synchronous=FULL (OFF without
 // sync), schema at schema_version, quick_check passed. Throws StoreError naming the file and the
