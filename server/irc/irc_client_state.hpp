@@ -25,6 +25,9 @@ struct Caps {
   bool chathistory = false;  // draft/chathistory: no history after a JOIN, the client asks
   bool labeled_response = false;
   bool read_marker = false;  // draft/read-marker: MARKREAD instead of markers moved implicitly
+  bool account_tag = false;
+  bool away_notify = false;
+  bool extended_join = false;
 };
 
 // What a request was asked for, so that its answer becomes the right lines.
@@ -42,6 +45,8 @@ enum class Asked {
   direct,
   direct_notice,
   redact,        // REDACT: target is the channel, text the msgid
+  whois,         // WHOIS: target is the nick
+  away,          // AWAY: SetAway
   join_marker,   // the read marker's message after a JOIN (draft/read-marker): MARKREAD
   markread_get,  // MARKREAD #channel: a round trip, so the answer shows the marker as it is then
   markread_set,  // MARKREAD #channel timestamp=...: a MarkRead (after: its seq, text: its time)
@@ -96,7 +101,8 @@ struct ClientState {
   Caps caps;
 
   // Input side (what the lines asked; answers seen as they are delivered).
-  std::string nick;  // NICK as given, then as welcomed
+  std::string nick;       // NICK as given, then as welcomed
+  std::string real_name;  // USER's, as chat.v1 takes it
   bool welcomed = false;
   bool cap_negotiating = false;  // CAP LS/REQ seen and no CAP END yet
   std::unordered_map<std::string, std::uint64_t> read_markers;  // room key -> seq (Welcome)
@@ -110,6 +116,7 @@ struct ClientState {
   // Room -> highest seq shown, for the read markers of an account (not kept for guests).
   std::unordered_map<std::string, std::uint64_t> delivered;
   std::string last_rename;  // "old\nnew": a nick change is shown once, not once per room
+  std::string last_away;    // "nick\nmessage": an away change is shown once, not once per room
 
   std::unordered_map<std::uint64_t, PendingRequest> pending;
   std::uint64_t next_request_id = 1;

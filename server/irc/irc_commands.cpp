@@ -22,11 +22,14 @@ struct OfferedCap {
   bool Caps::*flag;
 };
 constexpr OfferedCap offered_caps[] = {
+    {"account-tag", "", &Caps::account_tag},
+    {"away-notify", "", &Caps::away_notify},
     {"batch", "", &Caps::batch},
     {"draft/chathistory", "", &Caps::chathistory},
     {"draft/message-redaction", "", &Caps::message_redaction},
     {"draft/read-marker", "", &Caps::read_marker},
     {"echo-message", "", &Caps::echo_message},
+    {"extended-join", "", &Caps::extended_join},
     {"labeled-response", "", &Caps::labeled_response},
     {"message-tags", "", &Caps::message_tags},
     {"multi-prefix", "", &Caps::multi_prefix},
@@ -83,6 +86,19 @@ std::string strip_formatting(std::string_view text) {
     out += c;
   }
   return out;
+}
+
+// USER's real name as chat.v1 takes one: no formatting or control characters, valid UTF-8 (else
+// none), at most 128 bytes cut at a character boundary.
+std::string real_name_of(std::string_view given) {
+  std::string name = strip_formatting(given);
+  std::erase_if(name, [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+  if (check_text(name, name.size() + 1) != NameProblem::ok) return {};
+  std::size_t cut = std::min<std::size_t>(name.size(), 128);
+  while (cut > 0 && cut < name.size() && (static_cast<unsigned char>(name[cut]) & 0xC0) == 0x80)
+    --cut;
+  name.resize(cut);
+  return name;
 }
 
 }  // namespace
@@ -290,6 +306,7 @@ void Commands::handle_registration(const Message& message) {
     if (message.params.size() < 4) return numeric("461", "USER", "Not enough parameters");
     if (user_given_) return numeric("462", "", "You may not reregister");
     user_given_ = true;
+    state_.real_name = real_name_of(message.param(3));
     if (state_.welcomed) return finish_sasl_registration();
     return try_register();
   }
@@ -318,6 +335,7 @@ void Commands::try_register() {
   hello->set_nick(state_.nick);
   hello->set_password(password_);
   hello->set_client_name("irc");
+  hello->set_real_name(state_.real_name);
 }
 
 void Commands::handle_authenticate(const Message& message) {
@@ -358,6 +376,7 @@ void Commands::handle_authenticate(const Message& message) {
   hello->set_nick(account);
   hello->set_password(decoded->substr(second + 1));
   hello->set_client_name("irc");
+  hello->set_real_name(state_.real_name);
   hello->set_require_account(true);
 }
 
@@ -420,9 +439,9 @@ void Commands::handle_registered(const Message& message) {
     return;
   }
   if (command == "AWAY") {
-    if (message.param(0).empty())
-      return numeric("305", "", "You are no longer marked as being away");
-    return numeric("306", "", "You have been marked as being away");
+    std::string away = strip_formatting(message.param(0));
+    request(Asked::away, "", away).mutable_set_away()->set_message(away);
+    return;
   }
   if (command == "USER" || command == "PASS") return numeric("462", "", "You may not reregister");
   if (command == "AUTHENTICATE") return numeric("907", "", "You have already authenticated");
@@ -598,14 +617,8 @@ void Commands::handle_mode(const Message& message) {
 
 void Commands::handle_whois(const Message& message) {
   if (message.params.empty()) return numeric("431", "", "No nickname given");
-  const std::string& nick = message.params.back();
-  if (name_key(nick) == name_key(state_.nick)) {
-    numeric("311", fmt::format("{} {} chat *", nick, nick), nick);
-    numeric("312", fmt::format("{} {}", nick, state_.server_name), "chat-server");
-    if (state_.registered_account)
-      numeric("330", fmt::format("{} {}", nick, nick), "is logged in as");
-  }
-  numeric("318", nick, "End of /WHOIS list");
+  const std::string& nick = message.params.back();  // WHOIS [server] nick
+  request(Asked::whois, nick).mutable_whois()->set_nick(nick);
 }
 
 // REDACT #channel msgid [:reason]: the chat.v1 Delete of that message (only its sender may).

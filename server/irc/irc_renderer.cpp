@@ -101,8 +101,11 @@ void append_privmsg_lines(std::string& out, std::string_view tags, std::string_v
 }
 
 std::string room_message_lines(const v1::RoomMessage& message) {
+  // The account tag last: clients without account-tag get the line cut before it.
   std::string tags = "@time=" + iso_time(message.server_time_ms()) +
-                     ";msgid=" + escape_tag_value(msgid_of(message.seq(), message.room())) + " ";
+                     ";msgid=" + escape_tag_value(msgid_of(message.seq(), message.room()));
+  if (message.account()) tags += ";account=" + escape_tag_value(message.from());
+  tags += ' ';
   std::string out;
   append_privmsg_lines(out, tags, source_of(message.from()), "PRIVMSG", channel_of(message.room()),
                        message.text(), message.action());
@@ -204,19 +207,27 @@ void Renderer::append_for_client(std::string& out, std::string_view lines,
     const auto end = lines.find('\n') + 1;
     std::string_view one = lines.substr(0, end);
     lines.remove_prefix(end);
-    // The line's tags ("@time=...;msgid=... "): all of them, only the time, or none.
+    // The line's tags ("@time=...;msgid=...[;account=...] "): all of them, only the time, or
+    // none, and the account for a client with account-tag.
     const auto space = one.find(' ');
     std::string_view tags = one.substr(1, space - 1);
     one.remove_prefix(space + 1);
+    std::string_view account;
+    if (const auto at = tags.find(";account="); at != std::string_view::npos) {
+      if (state_.caps.account_tag) account = tags.substr(at + 1);
+      tags = tags.substr(0, at);
+    }
     if (!state_.caps.message_tags)
       tags = state_.caps.server_time ? tags.substr(0, tags.find(';')) : "";
-    if (!batch.empty()) {
-      out.append("@batch=").append(batch);
-      if (!tags.empty()) out.append(";").append(tags);
-      out.append(" ");
-    } else if (!tags.empty()) {
-      out.append("@").append(tags).append(" ");
+    const std::string batch_tag = batch.empty() ? std::string() : "batch=" + std::string(batch);
+    char separator = '@';
+    for (const std::string_view tag : {std::string_view(batch_tag), tags, account}) {
+      if (tag.empty()) continue;
+      out += separator;
+      out.append(tag);
+      separator = ';';
     }
+    if (separator == ';') out += ' ';
     out.append(one);
   }
 }
@@ -364,6 +375,8 @@ void Renderer::render_answer(std::string& out, const v1::ServerFrame& frame,
     case v1::ServerFrame::kOk:
     case v1::ServerFrame::kAck:
       return render_ok(out, asked);
+    case v1::ServerFrame::kUserInfo:
+      return render_whois(out, frame.user_info());
     case v1::ServerFrame::kPong:
       if (asked.asked == Asked::markread_get) {
         const Channel* channel = find_channel(room_of(asked.target));
@@ -390,7 +403,7 @@ void Renderer::render_welcome(std::string& out, const v1::Welcome& welcome, Aske
 
 void Renderer::render_joined(std::string& out, const v1::JoinReply& reply, bool history_follows) {
   const std::string channel = channel_of(reply.room());
-  LineBuilder(out, source_of(state_.shown_nick), "JOIN").param(channel).end();
+  append_join(out, state_.shown_nick, channel, state_.registered_account, state_.real_name);
   if (!reply.topic().empty()) line(out, "332", channel, reply.topic());
   Channel& shown = state_.channels[reply.room()];
   shown = Channel{};
@@ -542,8 +555,41 @@ void Renderer::render_rooms(std::string& out, const v1::RoomList& list,
   line(out, "323", "", "End of /LIST");
 }
 
+void Renderer::append_join(std::string& out, std::string_view nick, std::string_view channel,
+                           bool account, std::string_view real_name) const {
+  LineBuilder line(out, source_of(nick), "JOIN");
+  line.param(channel);
+  if (!state_.caps.extended_join) return line.end();
+  line.param(account ? nick : "*").trailing(real_name);
+}
+
+void Renderer::render_whois(std::string& out, const v1::UserInfo& info) {
+  const std::string& nick = info.nick();
+  line(out, "311", fmt::format("{} {} chat *", nick, nick), info.real_name());
+  std::string channels;
+  for (const std::string& room : info.rooms()) {
+    if (channels.size() + room.size() > names_line_budget) {
+      line(out, "319", nick, channels);
+      channels.clear();
+    }
+    if (!channels.empty()) channels += ' ';
+    channels += channel_of(room);
+  }
+  if (!channels.empty()) line(out, "319", nick, channels);
+  line(out, "312", fmt::format("{} {}", nick, state_.server_name),
+       fmt::format("chat-server ({})", info.transport()));
+  if (!info.away().empty()) line(out, "301", nick, info.away());
+  if (info.account()) line(out, "330", fmt::format("{} {}", nick, nick), "is logged in as");
+  line(out, "317", fmt::format("{} 0 {}", nick, info.connected_ms() / 1000),
+       "seconds idle, signon time");
+  line(out, "318", nick, "End of /WHOIS list");
+}
+
 void Renderer::render_ok(std::string& out, const PendingRequest& asked) {
   switch (asked.asked) {
+    case Asked::away:
+      if (asked.text.empty()) return line(out, "305", "", "You are no longer marked as being away");
+      return line(out, "306", "", "You have been marked as being away");
     case Asked::markread_set: {
       Channel* channel = find_channel(room_of(asked.target));
       if (channel && asked.after > channel->marker_seq) {
@@ -635,6 +681,11 @@ void Renderer::render_error(std::string& out, const v1::Error& error, const Pend
       return render_target(out, nullptr, asked);  // a channel left meanwhile: not listed
     case Asked::join_marker:
       return append_markread(out, target, nullptr);
+    case Asked::whois:
+      if (error.code() == v1::Error::NOT_FOUND) line(out, "401", target, "No such nick/channel");
+      return line(out, "318", target, "End of /WHOIS list");
+    case Asked::away:
+      return notice(out, state_.shown_nick, "cannot set away: " + why);
     case Asked::markread_set:
       return append_fail(out, state_, "MARKREAD", "INTERNAL_ERROR", {target}, why);
     default:
@@ -654,9 +705,23 @@ void Renderer::render_event(std::string& out, const v1::ServerFrame& frame) {
     case v1::ServerFrame::kMemberJoined: {
       const auto& joined = frame.member_joined();
       if (joined.nick() == state_.shown_nick) return;
-      return LineBuilder(out, source_of(joined.nick()), "JOIN")
-          .param(channel_of(joined.room()))
-          .end();
+      return append_join(out, joined.nick(), channel_of(joined.room()), joined.account(),
+                         joined.real_name());
+    }
+    case v1::ServerFrame::kDirectReceipt: {
+      const auto& receipt = frame.direct_receipt();
+      if (receipt.away().empty()) return;
+      return line(out, "301", receipt.from(), receipt.away());
+    }
+    case v1::ServerFrame::kAwayChanged: {
+      const auto& away = frame.away_changed();
+      const std::string change = away.nick() + '\n' + away.message();
+      if (!state_.caps.away_notify || away.nick() == state_.shown_nick ||
+          change == state_.last_away)
+        return;
+      state_.last_away = change;
+      LineBuilder line(out, source_of(away.nick()), "AWAY");
+      return away.message().empty() ? line.end() : line.trailing(away.message());
     }
     case v1::ServerFrame::kMemberLeft: {
       const auto& left = frame.member_left();

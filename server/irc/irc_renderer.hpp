@@ -67,6 +67,10 @@ class Renderer {
   void close_batch(std::string& out, std::string_view id) const;
   void render_rooms(std::string& out, const v1::RoomList& list, const PendingRequest& asked);
   void render_ok(std::string& out, const PendingRequest& asked);
+  void render_whois(std::string& out, const v1::UserInfo& info);
+  // JOIN #channel, or with extended-join JOIN #channel account :real name.
+  void append_join(std::string& out, std::string_view nick, std::string_view channel, bool account,
+                   std::string_view real_name) const;
   // A message's shared lines, with the tags this client takes and, when not empty, a batch tag.
   void append_for_client(std::string& out, std::string_view lines,
                          std::string_view batch = {}) const;

@@ -266,6 +266,7 @@ class IrcConn:
         self.answer_pings = answer_pings
         self.pings_answered = 0
         self.allowed_tags = set()      # no tag capability yet: no tags at all; None: any tag
+        self.extended_join = False     # JOIN #channel account :real name
         self.send_lock = threading.Lock()
         self.sent = []
         self.skipped = []
@@ -415,12 +416,15 @@ class IrcConn:
         check(len(m.params) == 3 and m.params[1] == expect and set(m.params[2].split()) == set(caps),
               f"{self.label}: CAP REQ :{' '.join(caps)} -> {m.raw!r}, expected CAP <target> {expect} :{' '.join(caps)}")
         if expect == "ACK":
+            self.extended_join = self.extended_join or "extended-join" in caps
             if "message-tags" in caps:
                 self.allowed_tags = None
             elif self.allowed_tags is not None and "server-time" in caps:
                 self.allowed_tags.add("time")
             if self.allowed_tags is not None and "batch" in caps:
                 self.allowed_tags.add("batch")
+            if self.allowed_tags is not None and "account-tag" in caps:
+                self.allowed_tags.add("account")
         return m
 
     def register(self, nick, caps=(), user=None, realname=None):
@@ -454,7 +458,9 @@ class IrcConn:
         return self.read_join(channel, expect_members)
 
     def read_join(self, channel, expect_members=None):
-        self.expect_from("JOIN", self.nick, [channel], f"the JOIN echo for {channel}")
+        m = self.expect_from("JOIN", self.nick, None, f"the JOIN echo for {channel}")
+        check(m.params[:1] == [channel] and len(m.params) in ((1, 3) if self.extended_join else (1,)),
+              f"{self.label}: expected JOIN {channel}, got {m.raw!r}")
         names, topic, seen = set(), None, []
         deadline = Deadline(WAIT)
         while True:
@@ -493,7 +499,8 @@ def join_all(channel, *users):
     for i, u in enumerate(users):
         u.join(channel, expect_members=[x.nick for x in users[:i + 1]])
         for earlier in users[:i]:
-            earlier.expect_from("JOIN", u.nick, [channel])
+            m = earlier.expect_from("JOIN", u.nick, None)
+            check(m.params[:1] == [channel], f"{earlier.label}: expected JOIN {channel} from {u.nick}: {m.raw!r}")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -1775,16 +1782,70 @@ def case_motd():
 
 
 def case_away():
+    """AWAY: 306/305; a PRIVMSG to an away user gets 301 with the message, WHOIS shows it (301),
+    a channel member with away-notify sees AWAY :msg and AWAY, one without it sees nothing."""
     u1, u2 = new_user(), new_user()
+    notified, plain = new_user(caps=("away-notify",)), new_user()
+    ch = fresh_channel()
+    join_all(ch, u1, notified, plain)
     u1.send("AWAY :gone fishing")
     u1.numeric("306", "306 RPL_NOWAWAY")
+    m = notified.expect_from("AWAY", u1.nick, ["gone fishing"], "AWAY :gone fishing (away-notify)")
     u2.send(f"PRIVMSG {u1.nick} :are you there?")
     u1.expect_from("PRIVMSG", u2.nick, [u1.nick, "are you there?"])
-    OBSERVED["301 RPL_AWAY to a sender"] = [m.raw for m in u2.sync()] or "none"
+    m = u2.numeric("301", "301 RPL_AWAY for a PRIVMSG to an away user")
+    check(m.params[1:] == [u1.nick, "gone fishing"], f"301 should be '<me> {u1.nick} :gone fishing': {m.raw!r}")
+    u2.send(f"WHOIS {u1.nick}")
+    m = u2.numeric("301", "301 in WHOIS of an away user")
+    check(m.params[1:] == [u1.nick, "gone fishing"], f"WHOIS 301: {m.raw!r}")
+    u2.numeric("318", "318 after it")
     u1.send("AWAY")
     u1.numeric("305", "305 RPL_UNAWAY")
+    m = notified.expect_from("AWAY", u1.nick, [], "AWAY without a message: back (away-notify)")
     u1.nothing("after AWAY")
-    return "306, 305"
+    plain.nothing("AWAY without away-notify")
+    u2.send(f"PRIVMSG {u1.nick} :back?")
+    u1.expect_from("PRIVMSG", u2.nick, [u1.nick, "back?"])
+    u2.nothing("a 301 after the user came back")
+    return "306, away-notify AWAY, 301 on PRIVMSG and WHOIS, 305, AWAY back"
+
+
+def case_extended_join_account_tag():
+    """extended-join: JOIN #c account :real name (account * for a guest); account-tag: a message
+    from a logged-in user carries @account for clients with account-tag only, live and in
+    CHATHISTORY."""
+    nick, password = fresh_nick("acct"), "account-secret-1"
+    register_account(nick, password)
+    watcher = new_user(caps=("extended-join", "account-tag", "batch", "draft/chathistory"))
+    tags_only = new_user(caps=("message-tags",))
+    ch = fresh_channel()
+    join_all(ch, watcher, tags_only)
+    guest = IrcConn(label="guest")
+    guest.register(fresh_nick("guest"), realname="Guest \x02Person\x02")
+    guest.join(ch)
+    m = watcher.expect_from("JOIN", guest.nick, None, "the guest's extended JOIN")
+    check(m.params == [ch, "*", "Guest Person"], f"guest extended-join: {m.raw!r}")
+    tags_only.expect_from("JOIN", guest.nick, [ch])
+    member = login_with_pass(nick, password, ())
+    member.join(ch)
+    m = watcher.expect_from("JOIN", nick, None, "the account's extended JOIN")
+    check(m.params == [ch, nick, "Marker"], f"account extended-join: {m.raw!r}")
+    tags_only.expect_from("JOIN", nick, [ch])
+    guest.expect_from("JOIN", nick, [ch])
+    member.send(f"PRIVMSG {ch} :signed")
+    m = watcher.expect_from("PRIVMSG", nick, [ch, "signed"])
+    check(m.tags.get("account") == nick, f"account-tag: {m.raw!r}")
+    m = tags_only.expect_from("PRIVMSG", nick, [ch, "signed"])
+    check("account" not in m.tags, f"an account tag without account-tag: {m.raw!r}")
+    guest.expect_from("PRIVMSG", nick, [ch, "signed"])
+    guest.send(f"PRIVMSG {ch} :unsigned")
+    m = watcher.expect_from("PRIVMSG", guest.nick, [ch, "unsigned"])
+    check("account" not in m.tags, f"an account tag on a guest's message: {m.raw!r}")
+    watcher.send(f"CHATHISTORY LATEST {ch} * 2")
+    lines = read_batch(watcher, "chathistory", ch, "CHATHISTORY with account tags")
+    check([(x.params[1], x.tags.get("account")) for x in lines] == [("signed", nick), ("unsigned", None)],
+          f"history tags: {[x.raw for x in lines]}")
+    return "JOIN #c * :Guest Person, JOIN #c acct :Marker; @account live and in history, only with account-tag"
 
 
 def check_whois(u1, target):
@@ -2483,7 +2544,8 @@ CASES = [
     ("LIST -> 321, 322 per room, 323", case_list),
     ("MODE #channel -> 324, MODE me -> 221", case_mode),
     ("MOTD -> 375/372/376", case_motd),
-    ("AWAY -> 306, AWAY -> 305", case_away),
+    ("AWAY -> 306, 301, away-notify, WHOIS 301, AWAY -> 305", case_away),
+    ("extended-join and account-tag", case_extended_join_account_tag),
     ("WHOIS me -> 311 .. 318", case_whois_self),
     ("WHOIS another user -> 311 .. 318", case_whois_other),
     ("WHOIS unknown nick -> 401", case_whois_unknown),
@@ -2591,8 +2653,6 @@ def run_all(server):
 NOT_BUILT = {
     "NOTICE relayed as NOTICE (channel and private)": "chat.v1 has no notice kind",
     "CTCP ACTION in a private message round-trips": "direct messages have no action flag",
-    "WHOIS another user -> 311 .. 318": "WHOIS of others",
-    "WHOIS unknown nick -> 401": "WHOIS of others",
 }
 
 
