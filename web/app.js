@@ -577,12 +577,12 @@ function sendDirectMessage(nick, text) {
   return conversation;
 }
 
-function onDirectMessage({ from = '', text = '', serverTimeMs = '0', clientMsgId = '' }) {
+function onDirectMessage({ from = '', text = '', serverTimeMs = '0', clientMsgId = '', action = false }) {
   const conversation = directConversation(from);
   const seenKey = clientMsgId || `${serverTimeMs}:${text}`;
   if (conversation.seenDirect.has(seenKey)) return;  // a resend that reached a new connection
   conversation.seenDirect.add(seenKey);
-  const view = { from, text, timeMs: Number(serverTimeMs) || Date.now(), own: false, clientMsgId };
+  const view = { from, text, timeMs: Number(serverTimeMs) || Date.now(), own: false, clientMsgId, action: Boolean(action) };
   keepingScroll(conversation, () => conversation.log.append(messageElement(view)));
   stopTyping(conversation, from);
   if (clientMsgId) conversation.unreceipted.push({ to: from, clientMsgId });

@@ -55,8 +55,10 @@ std::string Formatter::message(const v1::RoomMessage& message, bool show_room) c
 }
 
 std::string Formatter::direct(const v1::DirectMessage& message) const {
-  return paint(format_clock(message.server_time_ms()), dim) + " " + paint("*", bold) +
-         nick(message.from()) + paint("*", bold) + " " + message.text();
+  std::string line = paint(format_clock(message.server_time_ms()), dim) + " " + paint("*", bold) +
+                     nick(message.from()) + paint("*", bold) + " ";
+  if (message.action()) line.append("* ").append(message.from()).append(" ");
+  return line + message.text();
 }
 
 std::string Formatter::direct_sent(std::string_view to, std::string_view text) const {

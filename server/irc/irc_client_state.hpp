@@ -60,8 +60,9 @@ enum class Asked {
 
 struct PendingRequest {
   Asked asked = Asked::silent;
-  std::string target;  // the channel or nick as the client wrote it
-  std::string text;    // what a direct message said (echo-message)
+  std::string target;   // the channel or nick as the client wrote it
+  std::string text;     // what a direct message said (echo-message)
+  bool action = false;  // and whether it was an ACTION
   // CHATHISTORY: only messages with after < seq < before are shown; for TARGETS, the times (ms)
   // a channel's latest message must be between, and how many channels are listed at most.
   std::uint64_t after = 0;
@@ -117,6 +118,7 @@ struct ClientState {
   std::unordered_map<std::string, std::uint64_t> delivered;
   std::string last_rename;  // "old\nnew": a nick change is shown once, not once per room
   std::string last_away;    // "nick\nmessage": an away change is shown once, not once per room
+  std::string last_quit;    // "nick\nreason": a quit is shown once, not once per room
 
   std::unordered_map<std::uint64_t, PendingRequest> pending;
   std::uint64_t next_request_id = 1;

@@ -57,6 +57,11 @@ void IrcCodec::on_answer(const EncodedFrame& frame) {
     commands_.on_answer(answer);
 }
 
+std::string IrcCodec::quit_reason() const {
+  if (!commands_.quit()) return {};
+  return commands_.quit_message().empty() ? "Client Quit" : "Quit: " + commands_.quit_message();
+}
+
 SharedFrame IrcCodec::closing_frame(v1::Disconnect::Reason reason, std::string_view message) const {
   if (reason != v1::Disconnect::REASON_UNSPECIFIED) return nullptr;  // the Disconnect says it
   std::string why = commands_.quit() ? "Quit: " + commands_.quit_message() : std::string(message);

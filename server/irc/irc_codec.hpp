@@ -37,6 +37,7 @@ class IrcCodec final : public ClientCodec {
   std::string_view transport() const override { return "irc"; }
   bool delays_over_rate() const override { return true; }
   bool answers_in_order() const override { return true; }
+  std::string quit_reason() const override;
 
  private:
   // Parses the next line into commands; false when no complete line is buffered.

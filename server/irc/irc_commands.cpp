@@ -88,18 +88,21 @@ std::string strip_formatting(std::string_view text) {
   return out;
 }
 
-// USER's real name as chat.v1 takes one: no formatting or control characters, valid UTF-8 (else
-// none), at most 128 bytes cut at a character boundary.
-std::string real_name_of(std::string_view given) {
-  std::string name = strip_formatting(given);
-  std::erase_if(name, [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
-  if (check_text(name, name.size() + 1) != NameProblem::ok) return {};
-  std::size_t cut = std::min<std::size_t>(name.size(), 128);
-  while (cut > 0 && cut < name.size() && (static_cast<unsigned char>(name[cut]) & 0xC0) == 0x80)
+// A real name, PART or QUIT reason as chat.v1 takes one: no formatting or control characters,
+// valid UTF-8 (else none), at most max_bytes cut at a character boundary.
+std::string plain_line(std::string_view given, std::size_t max_bytes) {
+  std::string text = strip_formatting(given);
+  std::erase_if(text, [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+  if (check_text(text, text.size() + 1) != NameProblem::ok) return {};
+  std::size_t cut = std::min(text.size(), max_bytes);
+  while (cut > 0 && cut < text.size() && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80)
     --cut;
-  name.resize(cut);
-  return name;
+  text.resize(cut);
+  return text;
 }
+
+constexpr std::size_t max_real_name_bytes = 128;
+constexpr std::size_t max_reason_bytes = 300;
 
 }  // namespace
 
@@ -220,7 +223,7 @@ void Commands::dispatch(const Message& message) {
   if (command == "QUIT") {
     if (state_.welcomed) mark_read();
     quit_ = true;
-    quit_message_ = message.param(0);
+    quit_message_ = plain_line(message.param(0), max_reason_bytes);
     return;
   }
   if (command == "CAP") return handle_cap(message);
@@ -306,7 +309,7 @@ void Commands::handle_registration(const Message& message) {
     if (message.params.size() < 4) return numeric("461", "USER", "Not enough parameters");
     if (user_given_) return numeric("462", "", "You may not reregister");
     user_given_ = true;
-    state_.real_name = real_name_of(message.param(3));
+    state_.real_name = plain_line(message.param(3), max_real_name_bytes);
     if (state_.welcomed) return finish_sasl_registration();
     return try_register();
   }
@@ -506,7 +509,9 @@ void Commands::handle_part(const Message& message) {
     }
     const std::string room = room_of(channel);
     mark_read(&room);
-    request(Asked::part, channel).mutable_leave()->set_room(room);
+    auto* leave = request(Asked::part, channel).mutable_leave();
+    leave->set_room(room);
+    leave->set_reason(plain_line(message.param(1), max_reason_bytes));
   }
 }
 
@@ -548,19 +553,18 @@ void Commands::send_text(const std::string& target, std::string text, bool notic
     send->set_text(std::move(text));
     send->set_client_msg_id(id);
     send->set_action(action);
+    send->set_notice(notice);
     return;
   }
   const std::uint64_t id = state_.next_request_id;
-  if (action) {  // a direct message has no action flag, and CTCP's \x01 is not valid text
-    std::string acted = "* ";
-    acted.append(state_.nick).append(" ").append(text);
-    text = std::move(acted);
-  }
-  auto* send =
-      request(notice ? Asked::direct_notice : Asked::direct, target, text).mutable_send_direct();
+  auto& asked = request(notice ? Asked::direct_notice : Asked::direct, target, text);
+  state_.pending[asked.request_id()].action = action;  // for the echo
+  auto* send = asked.mutable_send_direct();
   send->set_to(target);
   send->set_text(std::move(text));
   send->set_client_msg_id(id);
+  send->set_action(action);
+  send->set_notice(notice);
 }
 
 void Commands::handle_topic(const Message& message) {

@@ -107,7 +107,8 @@ std::string room_message_lines(const v1::RoomMessage& message) {
   if (message.account()) tags += ";account=" + escape_tag_value(message.from());
   tags += ' ';
   std::string out;
-  append_privmsg_lines(out, tags, source_of(message.from()), "PRIVMSG", channel_of(message.room()),
+  append_privmsg_lines(out, tags, source_of(message.from()),
+                       message.notice() ? "NOTICE" : "PRIVMSG", channel_of(message.room()),
                        message.text(), message.action());
   return out;
 }
@@ -614,7 +615,7 @@ void Renderer::render_ok(std::string& out, const PendingRequest& asked) {
       if (state_.caps.echo_message) {
         append_privmsg_lines(out, "", source_of(state_.shown_nick),
                              asked.asked == Asked::direct ? "PRIVMSG" : "NOTICE", asked.target,
-                             asked.text, false);
+                             asked.text, asked.action);
       }
       return;
     default:
@@ -699,12 +700,14 @@ void Renderer::render_event(std::string& out, const v1::ServerFrame& frame) {
       const auto& message = frame.direct_message();
       const std::string tags =
           state_.caps.server_time ? "@time=" + iso_time(message.server_time_ms()) + " " : "";
-      return append_privmsg_lines(out, tags, source_of(message.from()), "PRIVMSG",
-                                  state_.shown_nick, message.text(), false);
+      return append_privmsg_lines(out, tags, source_of(message.from()),
+                                  message.notice() ? "NOTICE" : "PRIVMSG", state_.shown_nick,
+                                  message.text(), message.action());
     }
     case v1::ServerFrame::kMemberJoined: {
       const auto& joined = frame.member_joined();
       if (joined.nick() == state_.shown_nick) return;
+      state_.last_quit.clear();  // a later quit of this nick is another one
       return append_join(out, joined.nick(), channel_of(joined.room()), joined.account(),
                          joined.real_name());
     }
@@ -726,9 +729,15 @@ void Renderer::render_event(std::string& out, const v1::ServerFrame& frame) {
     case v1::ServerFrame::kMemberLeft: {
       const auto& left = frame.member_left();
       if (left.nick() == state_.shown_nick) return;
-      return LineBuilder(out, source_of(left.nick()), "PART")
-          .param(channel_of(left.room()))
-          .trailing(left.reason());
+      if (!left.quit()) {
+        return LineBuilder(out, source_of(left.nick()), "PART")
+            .param(channel_of(left.room()))
+            .trailing(left.reason());
+      }
+      const std::string quit = left.nick() + '\n' + left.reason();  // once, not once per room
+      if (quit == state_.last_quit) return;
+      state_.last_quit = quit;
+      return LineBuilder(out, source_of(left.nick()), "QUIT").trailing(left.reason());
     }
     case v1::ServerFrame::kNickChanged: {
       const auto& changed = frame.nick_changed();

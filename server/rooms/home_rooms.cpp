@@ -191,7 +191,8 @@ void HomeRooms::refuse_join(const JoinArgs& join, v1::Error::Code code, const ch
   });
 }
 
-void HomeRooms::leave(const std::string& key, SessionRef who, const std::string& reason) {
+void HomeRooms::leave(const std::string& key, SessionRef who, const std::string& reason,
+                      bool quit) {
   assert(shard_.on_own_thread());
   auto it = rooms_.find(key);
   if (it == rooms_.end()) return;
@@ -225,6 +226,7 @@ void HomeRooms::leave(const std::string& key, SessionRef who, const std::string&
   event.mutable_member_left()->set_room(room.name);
   event.mutable_member_left()->set_nick(nick);
   event.mutable_member_left()->set_reason(reason);
+  event.mutable_member_left()->set_quit(quit);
   broadcast_presence(key, room, encode_frame(event, FramePriority::presence));
 }
 

@@ -47,6 +47,7 @@ struct PublishArgs {
   std::uint64_t client_msg_id = 0;
   bool action = false;
   bool account = false;  // the sender is logged in to the registered account nick
+  bool notice = false;
   std::uint64_t request_id = 0;
   std::chrono::steady_clock::time_point received_at;  // for the acknowledgement latency
 };
@@ -72,7 +73,8 @@ class HomeRooms {
   // Start-up, before the shard runs: a room the store knows, with its newest messages.
   void restore(const storage::RoomRecord& record, std::vector<v1::RoomMessage> recent);
   void join(JoinArgs args);
-  void leave(const std::string& key, SessionRef who, const std::string& reason);
+  // A member leaves: it asked (Leave), or its connection ended (quit).
+  void leave(const std::string& key, SessionRef who, const std::string& reason, bool quit);
   void publish(PublishArgs args);
   void typing(const std::string& key, SessionRef who, const std::string& nick);
   // A member went away (message) or came back (empty): AwayChanged to the room.

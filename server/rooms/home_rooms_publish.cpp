@@ -51,6 +51,7 @@ void HomeRooms::publish(PublishArgs args) {
   message.set_client_msg_id(args.client_msg_id);
   message.set_action(args.action);
   message.set_account(args.account);
+  message.set_notice(args.notice);
   context_.room_log->append(
       message, args.key, sender_key,
       [context = &context_, key = args.key, message, sender, sender_key,

@@ -53,6 +53,9 @@ class ClientCodec : public Connection::Encoder {
   virtual const Connection::Encoder* encoder() const = 0;
   // For logs and metrics: "tcp", "ws", "ws-json", "irc".
   virtual std::string_view transport() const = 0;
+  // What the rooms are told when the client ended the session itself with a reason (IRC's QUIT
+  // message); empty when it did not.
+  virtual std::string quit_reason() const { return {}; }
 };
 
 }  // namespace chat::server

@@ -30,9 +30,7 @@ Session::~Session() {
   leave_everything(connection_.closing() && close_reason_ == v1::Disconnect::SLOW_CONSUMER
                        ? "slow consumer"
                        : "disconnected");
-  if (!nick_.empty()) shard_.context().nicks.release(nick_, ref_);
-  // (Also when the claim is still on its way: the release queues behind it.)
-  if (!cluster_nick_.empty()) shard_.context().nick_registry->release_nick(cluster_nick_, ref_.id);
+  release_nick();
   for (const auto& claimed : renaming_to_)
     shard_.context().nick_registry->release_nick(claimed, ref_.id);
   shard_.context().stats.sessions_current.fetch_sub(1, std::memory_order_relaxed);
@@ -158,6 +156,12 @@ void Session::on_answered() {
 void Session::finish_draining() {
   if (!draining_) return;
   draining_ = false;
+  // Every answer is out: the rooms hear of the quit, and the nick is free, now rather than once
+  // the socket has closed (which can wait a second for the client to close its side).
+  if (const std::string reason = codec_->quit_reason(); !reason.empty()) {
+    leave_everything(reason);
+    release_nick();
+  }
   if (disconnect_pending_) {
     disconnect_pending_ = false;
     disconnect_now(close_reason_, std::string(close_message_), disconnect_retry_after_ms_);
@@ -286,12 +290,20 @@ void Session::on_join_failed(const std::string& key, SharedFrame error) {
   deliver(error);
 }
 
+void Session::release_nick() {
+  if (!nick_.empty()) shard_.context().nicks.release(nick_, ref_);  // (only if still ours)
+  // (Also when the claim is still on its way: the release queues behind it.)
+  if (!cluster_nick_.empty()) shard_.context().nick_registry->release_nick(cluster_nick_, ref_.id);
+  cluster_nick_.clear();
+}
+
 void Session::leave_everything(const std::string& reason) {
   ServerContext& context = shard_.context();
   auto leave = [&](const std::string& key) {
     shard_.local_rooms().remove(key, this);
-    post_to_home(context, key,
-                 [key, who = ref_, reason](HomeRooms& rooms) { rooms.leave(key, who, reason); });
+    post_to_home(context, key, [key, who = ref_, reason](HomeRooms& rooms) {
+      rooms.leave(key, who, reason, true);
+    });
   };
   for (const auto& [key, room] : joined_) leave(key);
   for (const auto& key : pending_joins_) leave(key);

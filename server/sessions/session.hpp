@@ -161,6 +161,8 @@ class Session final : public ClientSession, public Connection::Handler {
   void send_error(std::uint64_t id, v1::Error::Code code, std::string message,
                   std::uint32_t retry_after_ms = 0);
   void leave_everything(const std::string& reason);
+  // The nick is free for others (idempotent; the session keeps it for its logs).
+  void release_nick();
 
   Shard& shard_;
   std::unique_ptr<ClientCodec> codec_;

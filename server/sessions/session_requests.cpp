@@ -286,6 +286,7 @@ void Session::handle_join(std::uint64_t id, const v1::Join& join) {
 }
 
 void Session::handle_leave(std::uint64_t id, const v1::Leave& leave) {
+  if (!leave.reason().empty() && !check_message_text(id, leave.reason())) return;
   const std::string* found = joined_room_key(id, leave.room());
   if (!found) return;
   const std::string key = *found;
@@ -293,7 +294,8 @@ void Session::handle_leave(std::uint64_t id, const v1::Leave& leave) {
   shard_.local_rooms().remove(key, this);
   ServerContext& context = shard_.context();
   post_to_home(context, key,
-               [key, who = ref_](HomeRooms& rooms) { rooms.leave(key, who, "left"); });
+               [key, who = ref_, reason = leave.reason().empty() ? "left" : leave.reason()](
+                   HomeRooms& rooms) { rooms.leave(key, who, reason, false); });
   send_ok(id);
 }
 
@@ -308,6 +310,7 @@ void Session::handle_send(std::uint64_t id, const v1::Send& send) {
                    .client_msg_id = send.client_msg_id(),
                    .action = send.action(),
                    .account = registered_,
+                   .notice = send.notice(),
                    .request_id = id,
                    .received_at = std::chrono::steady_clock::now()};
   ServerStats::add(shard_.context().stats.messages_in);
@@ -347,6 +350,8 @@ void Session::handle_send_direct(std::uint64_t id, const v1::SendDirect& send) {
   message->set_text(send.text());
   message->set_server_time_ms(unix_time_ms());
   message->set_client_msg_id(send.client_msg_id());
+  message->set_action(send.action());
+  message->set_notice(send.notice());
   v1::ServerFrame receipt;
   receipt.mutable_direct_receipt()->set_from(send.to());
   receipt.mutable_direct_receipt()->set_client_msg_id(send.client_msg_id());

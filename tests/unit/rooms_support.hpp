@@ -202,7 +202,7 @@ class RoomsUnderTest {
   void leave(FakeClient& client, const std::string& room) {
     client_shard(client).local_rooms().remove(name_key(room), &client);
     on_home(room, [key = name_key(room), who = client.ref()](server::HomeRooms& rooms) {
-      rooms.leave(key, who, "bye");
+      rooms.leave(key, who, "bye", false);
     });
   }
   void say(FakeClient& client, const std::string& room, const std::string& text,

@@ -137,6 +137,7 @@ TEST_CASE("an appended message comes back from history with every field") {
   auto sent = message(1, 7, 1234);
   sent.set_action(true);
   sent.set_account(true);
+  sent.set_notice(true);
   const auto result = append(*store, sent);
   CHECK(result.ok);
   CHECK_FALSE(result.duplicate);
@@ -530,7 +531,7 @@ TEST_CASE("a read-only database file is refused with its path") {
   CHECK(error.find("read-only") != std::string::npos);
 }
 
-TEST_CASE("a version 1 database gains the account column and keeps its messages") {
+TEST_CASE("a version 1 database gains the account and notice columns and keeps its messages") {
   TempDir dir;
   {
     auto store = SqliteStore::open(dir.path());
@@ -539,17 +540,22 @@ TEST_CASE("a version 1 database gains the account column and keeps its messages"
   {
     // What version 1 was: no account column.
     SqliteConnection db(dir.path() / "chat.db", SQLITE_OPEN_READWRITE);
-    db.exec("ALTER TABLE messages DROP COLUMN account; PRAGMA user_version = 1;");
+    db.exec(
+        "ALTER TABLE messages DROP COLUMN account; ALTER TABLE messages DROP COLUMN notice; "
+        "PRAGMA user_version = 1;");
   }
   auto store = SqliteStore::open(dir.path());
   auto second = message(2);
   second.set_account(true);
+  second.set_notice(true);
   REQUIRE(append(*store, second).ok);
   const auto page = history(*store, Kind::latest, 0, 10);
   REQUIRE(page.messages.size() == 2);
   CHECK(page.messages[0].text() == "message 1");
   CHECK_FALSE(page.messages[0].account());
+  CHECK_FALSE(page.messages[0].notice());
   CHECK(page.messages[1].account());
+  CHECK(page.messages[1].notice());
 }
 
 TEST_CASE("a database from a newer schema version is refused") {

@@ -8,7 +8,8 @@ namespace chat::server::storage {
 namespace {
 
 constexpr const char* message_columns =
-    "SELECT seq, sender, text, server_time_ms, client_msg_id, action, edited, deleted, account "
+    "SELECT seq, sender, text, server_time_ms, client_msg_id, action, edited, deleted, account, "
+    "notice "
     "FROM messages ";
 
 constexpr auto max_sql_seq = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
@@ -99,6 +100,7 @@ std::vector<v1::RoomMessage> ReadStatements::page(SqliteStatement& statement,
     message.set_edited(use->boolean(6));
     message.set_deleted(use->boolean(7));
     message.set_account(use->boolean(8));
+    message.set_notice(use->boolean(9));
   }
   if (descending) std::reverse(messages.begin(), messages.end());
   return messages;

@@ -30,6 +30,7 @@ CREATE TABLE messages(
   edited INTEGER NOT NULL DEFAULT 0,
   deleted INTEGER NOT NULL DEFAULT 0,
   account INTEGER NOT NULL DEFAULT 0,
+  notice INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY(room_key, seq));
 CREATE UNIQUE INDEX messages_by_client_id ON messages(room_key, sender_key, client_msg_id)
   WHERE client_msg_id != 0;
@@ -53,10 +54,12 @@ PRAGMA user_version = 2;
 COMMIT;
 )sql";
 
-// Version 2: messages say whether their sender was logged in to an account (IRC's account-tag).
+// Version 2: messages say whether their sender was logged in to an account (IRC's account-tag),
+// and whether they are notices.
 constexpr const char* migrate_to_2_sql = R"sql(
 BEGIN IMMEDIATE;
 ALTER TABLE messages ADD COLUMN account INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE messages ADD COLUMN notice INTEGER NOT NULL DEFAULT 0;
 PRAGMA user_version = 2;
 COMMIT;
 )sql";

@@ -12,7 +12,8 @@ WriteStatements::WriteStatements(SqliteConnection& db)
       insert_message_(
           db,
           "INSERT INTO messages(room_key, seq, sender_key, sender, text, server_time_ms, "
-          "client_msg_id, action, account) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
+          "client_msg_id, action, account, notice) "
+          "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
       upsert_room_seq_(db,
                        "INSERT INTO rooms(key, name, last_seq) VALUES(?1, ?2, ?3) "
                        "ON CONFLICT(key) DO UPDATE SET name = excluded.name, "
@@ -68,7 +69,10 @@ AppendResult WriteStatements::append(const v1::RoomMessage& message, const std::
     insert->bind_text(1, room_key).bind_uint(2, seq).bind_text(3, sender_key);
     insert->bind_text(4, message.from()).bind_text(5, message.text());
     insert->bind_int(6, message.server_time_ms()).bind_uint(7, message.client_msg_id());
-    insert->bind_int(8, message.action() ? 1 : 0).bind_int(9, message.account() ? 1 : 0).run();
+    insert->bind_int(8, message.action() ? 1 : 0)
+        .bind_int(9, message.account() ? 1 : 0)
+        .bind_int(10, message.notice() ? 1 : 0)
+        .run();
   }
   StatementUse room(upsert_room_seq_);
   room->bind_text(1, room_key).bind_text(2, message.room()).bind_uint(3, seq).run();
