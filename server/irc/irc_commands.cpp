@@ -166,6 +166,7 @@ void Commands::label_outputs(const std::string& label) {
           static_cast<std::size_t>(std::count(output.lines.begin(), output.lines.end(), '\n'));
       continue;
     }
+    if (output.request.request_id() == 0) continue;  // Typing: never answered
     PendingRequest& pending = state_.pending[output.request.request_id()];
     if (pending.asked != Asked::silent) shown.push_back(&pending);
   }
@@ -448,7 +449,8 @@ void Commands::handle_registered(const Message& message) {
   }
   if (command == "USER" || command == "PASS") return numeric("462", "", "You may not reregister");
   if (command == "AUTHENTICATE") return numeric("907", "", "You have already authenticated");
-  if (command == "USERHOST" || command == "ISON" || command == "TAGMSG") return;
+  if (command == "TAGMSG") return handle_tagmsg(message);
+  if (command == "USERHOST" || command == "ISON") return;
   numeric("421", command, "Unknown command");
 }
 
@@ -810,6 +812,17 @@ void Commands::handle_markread(const Message& message) {
                 "Read markers are kept for registered accounts only");
   }
   request(Asked::markread_get, target).mutable_ping()->set_nonce(0);
+}
+
+// TAGMSG #channel with +typing=active is chat.v1's Typing (never answered); other client tags and
+// typing states (paused, done) have nothing to carry them.
+void Commands::handle_tagmsg(const Message& message) {
+  const std::string* typing = message.tag("+typing");
+  const std::string& target = message.param(0);
+  if (!typing || *typing != "active" || !is_channel(target)) return;
+  Output& output = outputs_.emplace_back();  // no request id: Typing is never answered
+  output.is_request = true;
+  output.request.mutable_typing()->set_room(room_of(target));
 }
 
 void Commands::handle_nick(const Message& message) {

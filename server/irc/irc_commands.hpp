@@ -86,6 +86,7 @@ class Commands {
   void handle_redact(const Message& message);
   void handle_chathistory(const Message& message);
   void handle_markread(const Message& message);
+  void handle_tagmsg(const Message& message);
   void chathistory_targets(const Message& message);
   // A batch of this client's, or "" when the client did not ask for batches.
   std::string new_batch();

@@ -1604,6 +1604,20 @@ def case_read_marker():
     return "MARKREAD * on first JOIN, set, older, get, nick, FAILs; kept across a reconnect, history after it"
 
 
+def case_typing_both_ways():
+    """+typing: TAGMSG +typing=active from an IRC client reaches members as chat.v1 typing, shown
+    to IRC members with message-tags as TAGMSG +typing=active; a member without tags sees nothing."""
+    u1, u2, plain = new_user(caps=("message-tags",)), new_user(caps=("message-tags",)), new_user()
+    ch = fresh_channel()
+    join_all(ch, u1, u2, plain)
+    u1.send(f"@+typing=active TAGMSG {ch}")
+    m = u2.expect_from("TAGMSG", u1.nick, [ch], "the typing notification")
+    check(m.tags.get("+typing") == "active", f"expected @+typing=active: {m.raw!r}")
+    u1.nothing("its own typing")
+    plain.nothing("typing without message-tags")
+    return m.raw
+
+
 # ------------------------------------------------------------------------------------------------
 # TOPIC, queries
 
@@ -2552,6 +2566,7 @@ CASES = [
     ("MOTD -> 375/372/376", case_motd),
     ("AWAY -> 306, 301, away-notify, WHOIS 301, AWAY -> 305", case_away),
     ("extended-join and account-tag", case_extended_join_account_tag),
+    ("+typing: TAGMSG both ways", case_typing_both_ways),
     ("WHOIS me -> 311 .. 318", case_whois_self),
     ("WHOIS another user -> 311 .. 318", case_whois_other),
     ("WHOIS unknown nick -> 401", case_whois_unknown),

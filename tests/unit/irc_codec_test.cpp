@@ -550,3 +550,15 @@ TEST_CASE("draft/read-marker: MARKREAD before the names, and a time names the me
   pong.mutable_pong();
   CHECK(answer(codec, pong) == ":chat-server MARKREAD #a timestamp=2023-11-14T22:13:20.005Z\r\n");
 }
+
+TEST_CASE("TAGMSG with +typing=active is a Typing; other typing states and tags are not") {
+  IrcCodec codec = registered_codec("message-tags labeled-response batch");
+  const Taken taken = take_all(codec,
+                               "@+typing=active TAGMSG #a\r\n@+typing=done TAGMSG #a\r\n"
+                               "@+react=x TAGMSG #a\r\n@+typing=active TAGMSG bob\r\n"
+                               "@label=t;+typing=active TAGMSG #a\r\n");
+  REQUIRE(taken.requests.size() == 2);
+  CHECK(taken.requests[0].typing().room() == "a");
+  CHECK(taken.requests[0].request_id() == 0);  // never answered
+  CHECK(taken.replies == "@label=t :chat-server ACK\r\n");
+}
