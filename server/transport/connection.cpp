@@ -133,7 +133,9 @@ asio::awaitable<void> Connection::write_loop() {
       wire_.clear();
       if (take_batch(wire_)) continue;
       writer_busy_ = false;
-      if (wire_.capacity() > 64 * 1024) std::string().swap(wire_);
+      // Caught up: an idle connection keeps no buffer (one that once fell behind, as an IRC
+      // client does on its JOIN burst, would otherwise hold its largest backlog for good).
+      std::string().swap(wire_);
     }
     if (closing_ && !has_output() && tls_ && !tls_->failed() && !tls_closed_) {
       tls_closed_ = true;
