@@ -3,12 +3,12 @@
 // requests (IrcCommands) and the side that turns the server's frames into lines (IrcRenderer).
 // A request's IRC context waits in `pending` under its request_id until its answer is rendered.
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -81,7 +81,6 @@ struct PendingRequest {
 
 // One joined channel, as the renderer shows it.
 struct Channel {
-  std::string topic;
   // The highest sequence shown: a message at or below it is not shown again (history and live
   // messages overlap after a join).
   std::uint64_t shown_seq = 0;
@@ -105,17 +104,25 @@ struct ClientState {
   std::string nick;       // NICK as given, then as welcomed
   std::string real_name;  // USER's, as chat.v1 takes it
   bool welcomed = false;
-  bool cap_negotiating = false;  // CAP LS/REQ seen and no CAP END yet
-  std::unordered_map<std::string, std::uint64_t> read_markers;  // room key -> seq (Welcome)
-  std::unordered_set<std::string> joined;                       // channels, as room keys
-  std::unordered_map<std::string, std::uint64_t> marked;        // room key -> seq sent in MarkRead
+  bool cap_negotiating = false;     // CAP LS/REQ seen and no CAP END yet
+  std::vector<std::string> joined;  // channels, as room keys (a few: a vector is smallest)
   bool registered_account = false;
+  // An account's read markers (guests have none, and keep no maps): room key -> seq, from Welcome
+  // and as moved; the seq sent in MarkRead; and (output side) room -> highest seq shown.
+  struct Marks {
+    std::unordered_map<std::string, std::uint64_t> read_markers;
+    std::unordered_map<std::string, std::uint64_t> marked;
+    std::unordered_map<std::string, std::uint64_t> delivered;
+  };
+  std::unique_ptr<Marks> marks;
+
+  bool is_joined(const std::string& key) const {
+    return std::find(joined.begin(), joined.end(), key) != joined.end();
+  }
 
   // Output side (what the client has been shown).
   std::string shown_nick = "*";
   std::map<std::string, Channel> channels;  // room key -> channel shown
-  // Room -> highest seq shown, for the read markers of an account (not kept for guests).
-  std::unordered_map<std::string, std::uint64_t> delivered;
   std::string last_rename;  // "old\nnew": a nick change is shown once, not once per room
   std::string last_away;    // "nick\nmessage": an away change is shown once, not once per room
   std::string last_quit;    // "nick\nreason": a quit is shown once, not once per room
@@ -126,7 +133,7 @@ struct ClientState {
   std::uint32_t history_limit = 500;  // CHATHISTORY's limit (ISUPPORT CHATHISTORY)
   // labeled-response: labels of channel PRIVMSGs whose echo (echo-message) is their response,
   // by client_msg_id, until the echo or the answer comes.
-  std::unordered_map<std::uint64_t, std::string> echo_labels;
+  std::vector<std::pair<std::uint64_t, std::string>> echo_labels;
   // CHATHISTORY TARGETS: each joined channel's latest message time, until the last is answered.
   std::unique_ptr<std::vector<std::pair<std::int64_t, std::string>>> targets_found;
 };

@@ -1,8 +1,17 @@
 #include "irc_codec.hpp"
 
+#include <google/protobuf/io/coded_stream.h>
+
 #include "names.hpp"
 
 namespace chat::server::irc {
+namespace {
+
+// ServerFrame.request_id (field 1, varint) comes first when it is set.
+constexpr std::uint32_t request_id_tag = (v1::ServerFrame::kRequestIdFieldNumber << 3) | 0;
+
+}  // namespace
+
 IrcCodec::IrcCodec(std::string server_name, Commands::Settings settings)
     : state_(std::make_unique<ClientState>()),
       commands_(*state_, std::move(settings)),
@@ -51,8 +60,16 @@ bool IrcCodec::read_line() {
 }
 
 void IrcCodec::on_answer(const EncodedFrame& frame) {
-  v1::ServerFrame answer;
   const std::string_view body = frame_body(frame);
+  // Most answers change nothing on the input side: those are not parsed twice (a NAMES answer
+  // has hundreds of nicks).
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const std::uint8_t*>(body.data()),
+                                            static_cast<int>(body.size()));
+  std::uint64_t request_id = 0;
+  if (in.ReadTag() != request_id_tag || !in.ReadVarint64(&request_id) ||
+      !commands_.watches_answer(request_id))
+    return;
+  v1::ServerFrame answer;
   if (answer.ParseFromArray(body.data(), static_cast<int>(body.size())))
     commands_.on_answer(answer);
 }

@@ -186,7 +186,7 @@ void Commands::label_outputs(const std::string& label) {
     if (channel_send && state_.caps.echo_message) {  // the echo responds, before the answer
       for (const Output& output : outputs_) {
         if (output.is_request && output.request.has_send())
-          state_.echo_labels[output.request.send().client_msg_id()] = label;
+          state_.echo_labels.emplace_back(output.request.send().client_msg_id(), label);
       }
     }
     return;
@@ -384,6 +384,21 @@ void Commands::handle_authenticate(const Message& message) {
   hello->set_require_account(true);
 }
 
+bool Commands::watches_answer(std::uint64_t request_id) const {
+  const auto found = state_.pending.find(request_id);
+  if (found == state_.pending.end()) return false;
+  switch (found->second.asked) {
+    case Asked::hello:
+    case Asked::sasl_hello:
+    case Asked::nick:
+    case Asked::join:
+    case Asked::part:
+      return true;
+    default:
+      return false;
+  }
+}
+
 void Commands::on_answer(const v1::ServerFrame& frame) {
   auto found = state_.pending.find(frame.request_id());
   if (found == state_.pending.end()) return;
@@ -397,18 +412,21 @@ void Commands::on_answer(const v1::ServerFrame& frame) {
       state_.nick = frame.welcome().nick();
       state_.motd = frame.welcome().motd();
       state_.registered_account = !asked.text.empty();
-      for (const auto& marker : frame.welcome().read_markers())
-        state_.read_markers[name_key(marker.room())] = marker.seq();
+      if (state_.registered_account) state_.marks = std::make_unique<ClientState::Marks>();
+      for (const auto& marker : frame.welcome().read_markers()) {
+        if (state_.marks) state_.marks->read_markers[name_key(marker.room())] = marker.seq();
+      }
       if (asked.asked == Asked::hello) registration_shown_ = true;  // the renderer shows 001
       return;
     case Asked::nick:
       if (ok) state_.nick = asked.target;
       return;
     case Asked::join:
-      if (ok) state_.joined.insert(name_key(room_of(asked.target)));
+      if (ok && !state_.is_joined(name_key(room_of(asked.target))))
+        state_.joined.push_back(name_key(room_of(asked.target)));
       return;
     case Asked::part:
-      if (ok) state_.joined.erase(name_key(room_of(asked.target)));
+      if (ok) std::erase(state_.joined, name_key(room_of(asked.target)));
       return;
     default:
       return;
@@ -469,20 +487,23 @@ void Commands::join(const std::string& channel) {
   if (!is_channel(channel) || check_room(room_of(channel)) != NameProblem::ok)
     return numeric("403", channel, "No such channel");
   const std::string room = room_of(channel);
-  if (state_.joined.count(name_key(room)))
-    return;  // joined already: nothing to do, as IRC servers do
+  if (state_.is_joined(name_key(room))) return;  // joined already: nothing to do, as IRC servers do
   auto& asked = request(Asked::join, channel);
   PendingRequest& joining = state_.pending[asked.request_id()];
   joining.history_follows = !state_.caps.chathistory;
   auto* join = asked.mutable_join();
   join->set_room(room);
-  const auto marker = state_.read_markers.find(name_key(room));
-  const bool has_marker = state_.registered_account && marker != state_.read_markers.end();
+  std::optional<std::uint64_t> marker;  // the account's read marker here
+  if (state_.marks) {
+    const auto found = state_.marks->read_markers.find(name_key(room));
+    if (found != state_.marks->read_markers.end()) marker = found->second;
+  }
+  const bool has_marker = marker.has_value();
   if (state_.caps.read_marker && has_marker) {  // MARKREAD needs the time of its message
     auto& marked = request(Asked::join_marker, channel);
-    state_.pending[marked.request_id()].after = marker->second;
+    state_.pending[marked.request_id()].after = *marker;
     marked.mutable_history()->set_room(room);
-    marked.mutable_history()->set_before_seq(marker->second + 1);
+    marked.mutable_history()->set_before_seq(*marker + 1);
     marked.mutable_history()->set_limit(1);
   } else if (state_.caps.read_marker) {
     joining.marker_unknown = true;
@@ -495,7 +516,7 @@ void Commands::join(const std::string& channel) {
   auto* history = request(Asked::join_history, channel).mutable_history();
   history->set_room(room);
   if (has_marker) {
-    history->set_after_seq(marker->second);  // what was said since the user last read here
+    history->set_after_seq(*marker);  // what was said since the user last read here
     history->set_limit(settings_.catch_up_limit);
   } else {
     history->set_limit(settings_.history_on_join);
@@ -778,7 +799,7 @@ void Commands::handle_markread(const Message& message) {
     return;
   }
   const std::string room = room_of(target);
-  if (!state_.joined.count(name_key(room)))
+  if (!state_.is_joined(name_key(room)))
     return fail("MARKREAD", "INVALID_PARAMS", {target}, "You are not on that channel");
   // What was shown so far (a timestamp can only name a message the client was shown).
   const auto channel =
@@ -786,7 +807,7 @@ void Commands::handle_markread(const Message& message) {
                    [&](const auto& entry) { return name_key(entry.first) == name_key(room); });
   static const Channel none;
   const Channel& shown = channel == state_.channels.end() ? none : channel->second;
-  if (message.params.size() > 1 && state_.registered_account) {
+  if (message.params.size() > 1 && state_.marks) {
     const std::string& stamp = message.param(1);
     const auto at = stamp.rfind("timestamp=", 0) == 0
                         ? parse_iso_time(std::string_view(stamp).substr(10))
@@ -804,7 +825,7 @@ void Commands::handle_markread(const Message& message) {
       state_.pending[asked.request_id()].after = seq;
       asked.mutable_mark_read()->set_room(room);
       asked.mutable_mark_read()->set_seq(seq);
-      state_.read_markers[name_key(room)] = seq;
+      state_.marks->read_markers[name_key(room)] = seq;
       return;
     }
   } else if (message.params.size() > 1) {
@@ -834,16 +855,16 @@ void Commands::handle_nick(const Message& message) {
 }
 
 void Commands::mark_read(const std::string* only_room) {
-  if (!state_.registered_account) return;  // read markers are kept for accounts only
-  if (state_.caps.read_marker) return;     // the client says what was read (MARKREAD)
-  for (const auto& [room, seq] : state_.delivered) {
+  if (!state_.marks) return;            // read markers are kept for accounts only
+  if (state_.caps.read_marker) return;  // the client says what was read (MARKREAD)
+  for (const auto& [room, seq] : state_.marks->delivered) {
     if (only_room && name_key(room) != name_key(*only_room)) continue;
     const std::string key = name_key(room);
-    if (!state_.joined.count(key)) continue;
-    auto& marked = state_.marked[key];
+    if (!state_.is_joined(key)) continue;
+    auto& marked = state_.marks->marked[key];
     if (seq <= marked) continue;
     marked = seq;
-    state_.read_markers[key] = seq;
+    state_.marks->read_markers[key] = seq;
     auto* mark = request(Asked::silent, "").mutable_mark_read();
     mark->set_room(room);
     mark->set_seq(seq);

@@ -45,6 +45,8 @@ class Commands {
   void line_has_nul();
   // The session delivers an answer: what the client may do next depends on it.
   void on_answer(const v1::ServerFrame& frame);
+  // Whether on_answer wants the answer to this request (registration, JOIN, PART, NICK).
+  bool watches_answer(std::uint64_t request_id) const;
 
   bool has_output() const { return !outputs_.empty(); }
   std::uint32_t history_limit() const { return settings_.catch_up_limit; }

@@ -268,12 +268,15 @@ void Renderer::render_room_message(std::string& out, const EncodedFrame& frame) 
     channel.shown_seq = frame.seq;
     remember_shown(channel, frame.seq, frame.irc_lines);
   }
-  if (state_.registered_account) state_.delivered[frame.room] = frame.seq;  // for read markers
+  if (state_.marks) state_.marks->delivered[frame.room] = frame.seq;  // for read markers
   if (!state_.echo_labels.empty() && source_nick(frame.irc_lines) == state_.shown_nick) {
     v1::ServerFrame message;  // the client's own message: is it the response to a labeled line?
     const std::string_view body = frame_body(frame);
     if (message.ParseFromArray(body.data(), static_cast<int>(body.size()))) {
-      auto label = state_.echo_labels.find(message.room_message().client_msg_id());
+      auto label = std::find_if(state_.echo_labels.begin(), state_.echo_labels.end(),
+                                [id = message.room_message().client_msg_id()](const auto& entry) {
+                                  return entry.first == id;
+                                });
       if (label != state_.echo_labels.end()) {
         std::string lines;
         append_live(lines, frame.irc_lines);
@@ -300,7 +303,9 @@ void Renderer::render_frame(std::string& out, const v1::ServerFrame& frame) {
         out += with_tag(lines, "batch=" + asked.label_batch);
         return;
       }
-      const bool echo_awaited = state_.echo_labels.erase(frame.request_id()) > 0;
+      const bool echo_awaited = std::erase_if(state_.echo_labels, [&](const auto& entry) {
+                                  return entry.first == frame.request_id();
+                                }) > 0;
       const bool channel_send = asked.asked == Asked::privmsg || asked.asked == Asked::notice;
       if (lines.empty() && channel_send && state_.caps.echo_message && !echo_awaited)
         return;  // the echo was the response, with the label
@@ -343,7 +348,7 @@ void Renderer::append_markread(std::string& out, std::string_view channel,
 }
 
 void Renderer::remember_shown(Channel& channel, std::uint64_t seq, std::string_view lines) const {
-  if (!state_.caps.read_marker || !state_.registered_account) return;
+  if (!state_.caps.read_marker || !state_.marks) return;
   constexpr std::size_t kept = 1024;  // a MARKREAD names one of the last messages shown
   const auto at = lines.size() > 30 && lines.substr(0, 6) == "@time="
                       ? parse_iso_time(lines.substr(6, 24))
@@ -408,7 +413,6 @@ void Renderer::render_joined(std::string& out, const v1::JoinReply& reply, bool 
   if (!reply.topic().empty()) line(out, "332", channel, reply.topic());
   Channel& shown = state_.channels[reply.room()];
   shown = Channel{};
-  shown.topic = reply.topic();
   shown.catching_up = history_follows;  // until the history asked after the JOIN is shown
 }
 
@@ -534,8 +538,8 @@ void Renderer::render_join_history(std::string& out, const v1::HistoryReply& rep
   }
   channel.held.clear();
   channel.catching_up = false;
-  if (channel.shown_seq > 0 && state_.registered_account)
-    state_.delivered[reply.room()] = channel.shown_seq;
+  if (channel.shown_seq > 0 && state_.marks)
+    state_.marks->delivered[reply.room()] = channel.shown_seq;
 }
 
 void Renderer::render_rooms(std::string& out, const v1::RoomList& list,
@@ -748,8 +752,6 @@ void Renderer::render_event(std::string& out, const v1::ServerFrame& frame) {
     }
     case v1::ServerFrame::kTopicChanged: {
       const auto& topic = frame.topic_changed();
-      if (auto found = state_.channels.find(topic.room()); found != state_.channels.end())
-        found->second.topic = topic.topic();
       return LineBuilder(out, source_of(topic.by()), "TOPIC")
           .param(channel_of(topic.room()))
           .trailing(topic.topic());
