@@ -37,9 +37,10 @@ struct EncodedFrame {
   // by the first connection that sends it in that format and shared by the others, on any shard.
   mutable std::once_flag other_format_once;
   mutable std::string other_format;
-  // The frame as IRC lines (a room message's PRIVMSG with every tag), built once the same way.
+  // The frame as IRC lines (a room message's PRIVMSG), built once the same way: one string per
+  // selection of tags an IRC client may take (irc::TagSelection), so each client copies one.
   mutable std::once_flag irc_once;
-  mutable std::string irc_lines;
+  mutable std::vector<std::string> irc_lines;
 };
 using SharedFrame = std::shared_ptr<const EncodedFrame>;
 

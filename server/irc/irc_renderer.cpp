@@ -24,13 +24,11 @@ std::size_t utf8_cut(std::string_view text, std::size_t max) {
   return cut == 0 ? max : cut;
 }
 
-// The nick in the source of a line built by room_message_lines ("@tags :nick!...").
+// The nick in the source of an untagged line (":nick!...").
 std::string_view source_nick(std::string_view lines) {
-  const auto colon = lines.find(" :");
-  if (colon == std::string_view::npos) return {};
-  const auto start = colon + 2;
-  const auto bang = lines.find('!', start);
-  return bang == std::string_view::npos ? std::string_view{} : lines.substr(start, bang - start);
+  const auto bang = lines.find('!');
+  return lines.empty() || bang == std::string_view::npos ? std::string_view{}
+                                                         : lines.substr(1, bang - 1);
 }
 
 }  // namespace
@@ -197,40 +195,61 @@ void Renderer::render(std::string& out, const EncodedFrame& frame) {
   render_frame(out, message);
 }
 
-void Renderer::append_live(std::string& out, std::string_view lines) const {
-  if (!state_.caps.echo_message && source_nick(lines) == state_.shown_nick) return;
-  append_for_client(out, lines);
-}
-
-void Renderer::append_for_client(std::string& out, std::string_view lines,
-                                 std::string_view batch) const {
+void select_tags(std::string& out, std::string_view lines, TagSelection selection,
+                 std::string_view batch) {
+  const bool all = selection == TagSelection::all || selection == TagSelection::all_but_account;
+  const bool time = selection == TagSelection::time || selection == TagSelection::time_account;
+  const bool with_account = selection == TagSelection::all ||
+                            selection == TagSelection::time_account ||
+                            selection == TagSelection::account;
   while (!lines.empty()) {
     const auto end = lines.find('\n') + 1;
     std::string_view one = lines.substr(0, end);
     lines.remove_prefix(end);
-    // The line's tags ("@time=...;msgid=...[;account=...] "): all of them, only the time, or
-    // none, and the account for a client with account-tag.
+    // The line's tags ("@time=...;msgid=...[;account=...] ").
     const auto space = one.find(' ');
     std::string_view tags = one.substr(1, space - 1);
     one.remove_prefix(space + 1);
     std::string_view account;
     if (const auto at = tags.find(";account="); at != std::string_view::npos) {
-      if (state_.caps.account_tag) account = tags.substr(at + 1);
+      if (with_account) account = tags.substr(at + 1);
       tags = tags.substr(0, at);
     }
-    if (!state_.caps.message_tags)
-      tags = state_.caps.server_time ? tags.substr(0, tags.find(';')) : "";
-    const std::string batch_tag = batch.empty() ? std::string() : "batch=" + std::string(batch);
+    if (!all) tags = time ? tags.substr(0, tags.find(';')) : "";
     char separator = '@';
-    for (const std::string_view tag : {std::string_view(batch_tag), tags, account}) {
-      if (tag.empty()) continue;
+    auto add = [&](std::string_view first, std::string_view second = {}) {
+      if (first.empty()) return;
       out += separator;
-      out.append(tag);
+      out.append(first).append(second);
       separator = ';';
-    }
+    };
+    if (!batch.empty()) add("batch=", batch);
+    add(tags);
+    add(account);
     if (separator == ';') out += ' ';
     out.append(one);
   }
+}
+
+TagSelection Renderer::tag_selection() const {
+  const Caps& caps = state_.caps;
+  if (caps.message_tags)
+    return caps.account_tag ? TagSelection::all : TagSelection::all_but_account;
+  if (caps.server_time) return caps.account_tag ? TagSelection::time_account : TagSelection::time;
+  return caps.account_tag ? TagSelection::account : TagSelection::none;
+}
+
+void Renderer::append_live(std::string& out, const EncodedFrame& frame) const {
+  const auto& lines = frame.irc_lines;
+  if (!state_.caps.echo_message &&
+      source_nick(lines[static_cast<std::size_t>(TagSelection::none)]) == state_.shown_nick)
+    return;
+  out += lines[static_cast<std::size_t>(tag_selection())];
+}
+
+void Renderer::append_for_client(std::string& out, std::string_view lines,
+                                 std::string_view batch) const {
+  select_tags(out, lines, tag_selection(), batch);
 }
 
 void Renderer::open_batch(std::string& out, std::string_view id, std::string_view type,
@@ -250,26 +269,33 @@ void Renderer::render_room_message(std::string& out, const EncodedFrame& frame) 
   std::call_once(frame.irc_once, [&] {
     v1::ServerFrame message;
     const std::string_view body = frame_body(frame);
+    std::string all;
     if (message.ParseFromArray(body.data(), static_cast<int>(body.size())) &&
         message.has_room_message())
-      frame.irc_lines = room_message_lines(message.room_message());
+      all = room_message_lines(message.room_message());
+    // Every client takes one of these whole: the tags are chosen once per message.
+    frame.irc_lines.resize(tag_selections);
+    for (std::size_t i = 0; i < tag_selections; ++i)
+      select_tags(frame.irc_lines[i], all, static_cast<TagSelection>(i), {});
   });
+  if (frame.irc_lines.front().empty()) return;
   auto found = state_.channels.find(frame.room);
   if (found != state_.channels.end()) {
     Channel& channel = found->second;
     if (channel.catching_up) {
       std::string held;
-      append_live(held, frame.irc_lines);
+      append_live(held, frame);
       channel.held.emplace_back(frame.seq, std::move(held));
-      remember_shown(channel, frame.seq, frame.irc_lines);
+      remember_shown(channel, frame.seq, frame.irc_lines.front());
       return;
     }
     if (frame.seq <= channel.shown_seq) return;
     channel.shown_seq = frame.seq;
-    remember_shown(channel, frame.seq, frame.irc_lines);
+    remember_shown(channel, frame.seq, frame.irc_lines.front());
   }
   if (state_.marks) state_.marks->delivered[frame.room] = frame.seq;  // for read markers
-  if (!state_.echo_labels.empty() && source_nick(frame.irc_lines) == state_.shown_nick) {
+  const std::string& untagged = frame.irc_lines[static_cast<std::size_t>(TagSelection::none)];
+  if (!state_.echo_labels.empty() && source_nick(untagged) == state_.shown_nick) {
     v1::ServerFrame message;  // the client's own message: is it the response to a labeled line?
     const std::string_view body = frame_body(frame);
     if (message.ParseFromArray(body.data(), static_cast<int>(body.size()))) {
@@ -279,14 +305,14 @@ void Renderer::render_room_message(std::string& out, const EncodedFrame& frame) 
                                 });
       if (label != state_.echo_labels.end()) {
         std::string lines;
-        append_live(lines, frame.irc_lines);
+        append_live(lines, frame);
         append_labeled(out, lines, label->second);
         state_.echo_labels.erase(label);
         return;
       }
     }
   }
-  append_live(out, frame.irc_lines);
+  append_live(out, frame);
 }
 
 void Renderer::render_frame(std::string& out, const v1::ServerFrame& frame) {

@@ -16,6 +16,16 @@
 
 namespace chat::server::irc {
 
+// Which of a room message's tags (time, msgid, account) a client takes, by its capabilities:
+// message-tags, server-time, account-tag. A frame keeps its lines once per selection.
+enum class TagSelection { all, all_but_account, time_account, time, account, none };
+inline constexpr std::size_t tag_selections = 6;
+
+// Appends lines built with every tag ("@time=...;msgid=...[;account=...] :src CMD ...") with only
+// the tags selected, after a batch tag when batch is not empty.
+void select_tags(std::string& out, std::string_view lines, TagSelection selection,
+                 std::string_view batch);
+
 class Renderer {
  public:
   explicit Renderer(ClientState& state) : state_(state) {}
@@ -74,9 +84,10 @@ class Renderer {
   // A message's shared lines, with the tags this client takes and, when not empty, a batch tag.
   void append_for_client(std::string& out, std::string_view lines,
                          std::string_view batch = {}) const;
-  // The same for a message as it is sent: nothing for the client's own without echo-message (its
-  // own messages in history are shown: the client has no copy of those).
-  void append_live(std::string& out, std::string_view lines) const;
+  // A room message as it is sent, its lines as this client takes them: nothing for the client's
+  // own without echo-message (its own messages in history are shown: it has no copy of those).
+  void append_live(std::string& out, const EncodedFrame& frame) const;
+  TagSelection tag_selection() const;
   void line(std::string& out, std::string_view code, std::string_view middle,
             std::string_view trailing) const {
     append_numeric(out, state_, code, state_.shown_nick, middle, trailing);
