@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "names.hpp"
+
 namespace chat::server::irc {
 
 struct Caps {
@@ -123,6 +125,15 @@ struct ClientState {
   // Output side (what the client has been shown).
   std::string shown_nick = "*";
   std::map<std::string, Channel> channels;  // room key -> channel shown
+
+  // The channel shown for a room, however the room's name was spelled; nullptr when none is.
+  Channel* find_channel(std::string_view room) {
+    if (auto found = channels.find(std::string(room)); found != channels.end())
+      return &found->second;
+    for (auto& [name, channel] : channels)
+      if (name_key(name) == name_key(room)) return &channel;
+    return nullptr;
+  }
   std::string last_rename;  // "old\nnew": a nick change is shown once, not once per room
   std::string last_away;    // "nick\nmessage": an away change is shown once, not once per room
   std::string last_quit;    // "nick\nreason": a quit is shown once, not once per room

@@ -94,11 +94,16 @@ std::string plain_line(std::string_view given, std::size_t max_bytes) {
   std::string text = strip_formatting(given);
   std::erase_if(text, [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
   if (check_text(text, text.size() + 1) != NameProblem::ok) return {};
-  std::size_t cut = std::min(text.size(), max_bytes);
-  while (cut > 0 && cut < text.size() && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80)
-    --cut;
-  text.resize(cut);
+  text.resize(utf8_cut(text, max_bytes));
   return text;
+}
+
+// A CHATHISTORY limit: a positive decimal number.
+std::optional<std::uint32_t> parse_limit(std::string_view text) {
+  std::uint32_t limit = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), limit);
+  if (error != std::errc{} || end != text.data() + text.size() || limit == 0) return std::nullopt;
+  return limit;
 }
 
 constexpr std::size_t max_real_name_bytes = 128;
@@ -157,7 +162,6 @@ void Commands::handle(const Message& message) {
 // once the outputs before it are taken). No response is an ACK, one line carries the label, one
 // request's answer is labeled when it is rendered, anything more goes in a labeled-response batch.
 void Commands::label_outputs(const std::string& label) {
-  const std::string tag = "label=" + escape_tag_value(label);
   std::size_t reply_lines = 0;
   std::vector<PendingRequest*> shown;  // requests whose answers show something
   for (Output& output : outputs_) {
@@ -170,13 +174,12 @@ void Commands::label_outputs(const std::string& label) {
     PendingRequest& pending = state_.pending[output.request.request_id()];
     if (pending.asked != Asked::silent) shown.push_back(&pending);
   }
-  if (shown.empty() && reply_lines == 0) {
-    reply() += "@" + tag + " :" + state_.server_name + " ACK\r\n";
-    return;
-  }
-  if (shown.empty() && reply_lines == 1) {
-    for (Output& output : outputs_)
-      if (!output.is_request) output.lines = with_tag(output.lines, tag);
+  if (shown.empty()) {  // lines of its own only: labeled as an answer's lines are
+    std::string lines;
+    for (const Output& output : outputs_)
+      if (!output.is_request) lines += output.lines;
+    outputs_.remove_if([](const Output& output) { return !output.is_request; });
+    Renderer::append_labeled(reply(), state_, lines, label);
     return;
   }
   if (shown.size() == 1 && reply_lines == 0) {
@@ -197,14 +200,9 @@ void Commands::label_outputs(const std::string& label) {
   }
   for (PendingRequest* pending : shown) pending->label_batch = batch;
   Output& open = outputs_.emplace_front();
-  open.lines = "@" + tag + " ";
-  LineBuilder(open.lines, state_.server_name, "BATCH")
-      .param(batch_marker('+', batch))
-      .param("labeled-response")
-      .end();
-  LineBuilder(outputs_.emplace_back().lines, state_.server_name, "BATCH")
-      .param(batch_marker('-', batch))
-      .end();
+  open.lines = "@label=" + escape_tag_value(label) + " ";
+  Renderer::open_batch(open.lines, state_, batch, "labeled-response", "");
+  Renderer::close_batch(outputs_.emplace_back().lines, state_, batch);
 }
 
 void Commands::dispatch(const Message& message) {
@@ -663,6 +661,12 @@ void Commands::handle_redact(const Message& message) {
   remove->set_seq(*seq);
 }
 
+void Commands::empty_batch(std::string_view type, std::string_view target) {
+  const std::string batch = new_batch();
+  Renderer::open_batch(reply(), state_, batch, type, target);
+  Renderer::close_batch(reply(), state_, batch);
+}
+
 std::string Commands::new_batch() {
   return state_.caps.batch ? std::to_string(state_.next_batch++) : std::string();
 }
@@ -682,23 +686,12 @@ void Commands::handle_chathistory(const Message& message) {
     return fail("CHATHISTORY", "NEED_MORE_PARAMS", {sub}, "Missing parameters");
   const std::string& target = message.param(1);
   const std::string& limit_text = message.param(between ? 4 : 3);
-  std::uint32_t limit = 0;
-  const auto [end, error] =
-      std::from_chars(limit_text.data(), limit_text.data() + limit_text.size(), limit);
-  if (error != std::errc{} || end != limit_text.data() + limit_text.size() || limit == 0)
+  const auto asked_limit = parse_limit(limit_text);
+  if (!asked_limit)
     return fail("CHATHISTORY", "INVALID_PARAMS", {sub, limit_text}, "Invalid limit");
-  limit = std::min(limit, state_.history_limit);
-  if (!is_channel(target)) {  // direct messages are not kept: there is never anything to show
-    const std::string batch = new_batch();
-    if (batch.empty()) return;
-    LineBuilder(reply(), state_.server_name, "BATCH")
-        .param(batch_marker('+', batch))
-        .param("chathistory")
-        .param(target)
-        .end();
-    LineBuilder(reply(), state_.server_name, "BATCH").param(batch_marker('-', batch)).end();
-    return;
-  }
+  const std::uint32_t limit = std::min(*asked_limit, state_.history_limit);
+  // Direct messages are not kept: there is never anything to show.
+  if (!is_channel(target)) return empty_batch("chathistory", target);
   const std::string room = room_of(target);
   // The sequence a reference names; 0 for "*", nullopt when it names none of the room's.
   auto reference = [&](const std::string& text) -> std::optional<std::uint64_t> {
@@ -751,25 +744,13 @@ void Commands::chathistory_targets(const Message& message) {
   };
   const auto from = time_of(message.param(1));
   const auto to = time_of(message.param(2));
-  std::uint32_t limit = 0;
-  const std::string& limit_text = message.param(3);
-  const auto [end, error] =
-      std::from_chars(limit_text.data(), limit_text.data() + limit_text.size(), limit);
-  if (!from || !to || error != std::errc{} || end != limit_text.data() + limit_text.size() ||
-      limit == 0) {
+  const auto limit = parse_limit(message.param(3));
+  if (!from || !to || !limit) {
     return fail("CHATHISTORY", "INVALID_PARAMS", {"TARGETS"},
                 "TARGETS takes two timestamp= times and a limit");
   }
+  if (state_.joined.empty()) return empty_batch("draft/chathistory-targets", "");
   const std::string batch = new_batch();
-  if (state_.joined.empty()) {
-    if (batch.empty()) return;
-    LineBuilder(reply(), state_.server_name, "BATCH")
-        .param(batch_marker('+', batch))
-        .param("draft/chathistory-targets")
-        .end();
-    LineBuilder(reply(), state_.server_name, "BATCH").param(batch_marker('-', batch)).end();
-    return;
-  }
   std::vector<std::string> rooms(state_.joined.begin(), state_.joined.end());
   std::sort(rooms.begin(), rooms.end());
   for (std::size_t i = 0; i < rooms.size(); ++i) {
@@ -780,7 +761,7 @@ void Commands::chathistory_targets(const Message& message) {
     pending.closes_batch = i + 1 == rooms.size();
     pending.after = static_cast<std::uint64_t>(std::min(*from, *to));
     pending.before = static_cast<std::uint64_t>(std::max(*from, *to));
-    pending.limit = limit;
+    pending.limit = *limit;
     auto* history = asked.mutable_history();
     history->set_room(rooms[i]);
     history->set_latest(true);
@@ -802,11 +783,9 @@ void Commands::handle_markread(const Message& message) {
   if (!state_.is_joined(name_key(room)))
     return fail("MARKREAD", "INVALID_PARAMS", {target}, "You are not on that channel");
   // What was shown so far (a timestamp can only name a message the client was shown).
-  const auto channel =
-      std::find_if(state_.channels.begin(), state_.channels.end(),
-                   [&](const auto& entry) { return name_key(entry.first) == name_key(room); });
   static const Channel none;
-  const Channel& shown = channel == state_.channels.end() ? none : channel->second;
+  const Channel* found = state_.find_channel(room);
+  const Channel& shown = found ? *found : none;
   if (message.params.size() > 1 && state_.marks) {
     const std::string& stamp = message.param(1);
     const auto at = stamp.rfind("timestamp=", 0) == 0

@@ -92,6 +92,8 @@ class Commands {
   void chathistory_targets(const Message& message);
   // A batch of this client's, or "" when the client did not ask for batches.
   std::string new_batch();
+  // An empty batch (nothing to show), for a client that takes batches.
+  void empty_batch(std::string_view type, std::string_view target);
 
   ClientState& state_;
   Settings settings_;

@@ -25,6 +25,14 @@ struct Message {
 // Parses one line (without its CR LF). nullopt when it holds no command.
 std::optional<Message> parse_message(std::string_view line);
 
+// How many bytes of text fit in max, not cutting a UTF-8 character.
+inline std::size_t utf8_cut(std::string_view text, std::size_t max) {
+  if (text.size() <= max) return text.size();
+  std::size_t cut = max;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return cut == 0 ? max : cut;
+}
+
 // "+ID" or "-ID": the first parameter of BATCH, opening or closing the batch ID.
 inline std::string batch_marker(char sign, std::string_view id) {
   std::string marker(1, sign);

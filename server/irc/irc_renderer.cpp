@@ -16,14 +16,6 @@ namespace {
 constexpr std::size_t max_line_bytes = 510;  // without CR LF
 constexpr std::size_t names_line_budget = 400;
 
-// How many bytes of text fit in max, not cutting a UTF-8 character.
-std::size_t utf8_cut(std::string_view text, std::size_t max) {
-  if (text.size() <= max) return text.size();
-  std::size_t cut = max;
-  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
-  return cut == 0 ? max : cut;
-}
-
 // The nick in the source of an untagged line (":nick!...").
 std::string_view source_nick(std::string_view lines) {
   const auto bang = lines.find('!');
@@ -252,17 +244,17 @@ void Renderer::append_for_client(std::string& out, std::string_view lines,
   select_tags(out, lines, tag_selection(), batch);
 }
 
-void Renderer::open_batch(std::string& out, std::string_view id, std::string_view type,
-                          std::string_view target) const {
+void Renderer::open_batch(std::string& out, const ClientState& state, std::string_view id,
+                          std::string_view type, std::string_view target) {
   if (id.empty()) return;
-  LineBuilder line(out, state_.server_name, "BATCH");
+  LineBuilder line(out, state.server_name, "BATCH");
   line.param(batch_marker('+', id)).param(type);
   if (!target.empty()) line.param(target);
   line.end();
 }
 
-void Renderer::close_batch(std::string& out, std::string_view id) const {
-  if (!id.empty()) LineBuilder(out, state_.server_name, "BATCH").param(batch_marker('-', id)).end();
+void Renderer::close_batch(std::string& out, const ClientState& state, std::string_view id) {
+  if (!id.empty()) LineBuilder(out, state.server_name, "BATCH").param(batch_marker('-', id)).end();
 }
 
 void Renderer::render_room_message(std::string& out, const EncodedFrame& frame) {
@@ -306,7 +298,7 @@ void Renderer::render_room_message(std::string& out, const EncodedFrame& frame) 
       if (label != state_.echo_labels.end()) {
         std::string lines;
         append_live(lines, frame);
-        append_labeled(out, lines, label->second);
+        append_labeled(out, state_, lines, label->second);
         state_.echo_labels.erase(label);
         return;
       }
@@ -335,34 +327,27 @@ void Renderer::render_frame(std::string& out, const v1::ServerFrame& frame) {
       const bool channel_send = asked.asked == Asked::privmsg || asked.asked == Asked::notice;
       if (lines.empty() && channel_send && state_.caps.echo_message && !echo_awaited)
         return;  // the echo was the response, with the label
-      return append_labeled(out, lines, asked.label);
+      return append_labeled(out, state_, lines, asked.label);
     }
   }
   render_event(out, frame);
 }
 
-void Renderer::append_labeled(std::string& out, std::string_view lines, std::string_view label) {
+void Renderer::append_labeled(std::string& out, ClientState& state, std::string_view lines,
+                              std::string_view label) {
   const std::string tag = "label=" + escape_tag_value(label);
   const auto count = std::count(lines.begin(), lines.end(), '\n');
   if (count == 0) {
-    out += "@" + tag + " :" + state_.server_name + " ACK\r\n";
+    out += "@" + tag + " :" + state.server_name + " ACK\r\n";
   } else if (count == 1) {
     out += with_tag(lines, tag);
   } else {
-    const std::string batch = std::to_string(state_.next_batch++);
+    const std::string batch = std::to_string(state.next_batch++);
     out += "@" + tag + " ";
-    open_batch(out, batch, "labeled-response", "");
+    open_batch(out, state, batch, "labeled-response", "");
     out += with_tag(lines, "batch=" + batch);
-    close_batch(out, batch);
+    close_batch(out, state, batch);
   }
-}
-
-Channel* Renderer::find_channel(std::string_view room) {
-  auto found = state_.channels.find(std::string(room));
-  if (found != state_.channels.end()) return &found->second;
-  for (auto& [name, channel] : state_.channels)
-    if (name_key(name) == name_key(room)) return &channel;
-  return nullptr;
 }
 
 void Renderer::append_markread(std::string& out, std::string_view channel,
@@ -411,7 +396,7 @@ void Renderer::render_answer(std::string& out, const v1::ServerFrame& frame,
       return render_whois(out, frame.user_info());
     case v1::ServerFrame::kPong:
       if (asked.asked == Asked::markread_get) {
-        const Channel* channel = find_channel(room_of(asked.target));
+        const Channel* channel = state_.find_channel(room_of(asked.target));
         return append_markread(out, asked.target,
                                channel && channel->marker_seq ? channel : nullptr);
       }
@@ -480,7 +465,7 @@ void Renderer::render_history(std::string& out, const v1::HistoryReply& reply,
       return render_target(out, reply.messages().empty() ? nullptr : &*reply.messages().rbegin(),
                            asked);
     case Asked::join_marker: {
-      Channel* channel = find_channel(reply.room());
+      Channel* channel = state_.find_channel(reply.room());
       const bool found =
           channel && !reply.messages().empty() && reply.messages().rbegin()->seq() == asked.after;
       if (found) {
@@ -496,13 +481,13 @@ void Renderer::render_history(std::string& out, const v1::HistoryReply& reply,
 
 void Renderer::render_chathistory(std::string& out, const v1::HistoryReply& reply,
                                   const PendingRequest& asked) {
-  open_batch(out, asked.batch, "chathistory", channel_of(reply.room()));
+  open_batch(out, state_, asked.batch, "chathistory", channel_of(reply.room()));
   for (const v1::RoomMessage& message : reply.messages()) {
     if (message.deleted() || message.seq() <= asked.after || message.seq() >= asked.before)
       continue;
     append_for_client(out, room_message_lines(message), asked.batch);
   }
-  close_batch(out, asked.batch);
+  close_batch(out, state_, asked.batch);
 }
 
 void Renderer::render_target(std::string& out, const v1::RoomMessage* latest,
@@ -519,7 +504,7 @@ void Renderer::render_target(std::string& out, const v1::RoomMessage* latest,
   if (!asked.closes_batch) return;
   std::sort(found.begin(), found.end());
   if (found.size() > asked.limit) found.resize(asked.limit);
-  open_batch(out, asked.batch, "draft/chathistory-targets", "");
+  open_batch(out, state_, asked.batch, "draft/chathistory-targets", "");
   for (const auto& [at, channel] : found) {
     if (!asked.batch.empty()) out.append("@batch=").append(asked.batch).append(" ");
     LineBuilder(out, state_.server_name, "CHATHISTORY")
@@ -528,7 +513,7 @@ void Renderer::render_target(std::string& out, const v1::RoomMessage* latest,
         .param("timestamp=" + iso_time(at))
         .end();
   }
-  close_batch(out, asked.batch);
+  close_batch(out, state_, asked.batch);
   state_.targets_found.reset();
 }
 
@@ -549,14 +534,14 @@ void Renderer::render_join_history(std::string& out, const v1::HistoryReply& rep
     if (message.deleted() || message.seq() <= channel.shown_seq) continue;
     if (state_.caps.batch && batch.empty()) {
       batch = std::to_string(state_.next_batch++);
-      open_batch(out, batch, "chathistory", name);
+      open_batch(out, state_, batch, "chathistory", name);
     }
     channel.shown_seq = message.seq();
     const std::string lines = room_message_lines(message);
     remember_shown(channel, message.seq(), lines);
     append_for_client(out, lines, batch);
   }
-  close_batch(out, batch);
+  close_batch(out, state_, batch);
   for (auto& [seq, lines] : channel.held) {
     if (seq <= channel.shown_seq) continue;
     channel.shown_seq = seq;
@@ -622,7 +607,7 @@ void Renderer::render_ok(std::string& out, const PendingRequest& asked) {
       if (asked.text.empty()) return line(out, "305", "", "You are no longer marked as being away");
       return line(out, "306", "", "You have been marked as being away");
     case Asked::markread_set: {
-      Channel* channel = find_channel(room_of(asked.target));
+      Channel* channel = state_.find_channel(room_of(asked.target));
       if (channel && asked.after > channel->marker_seq) {
         channel->marker_seq = asked.after;
         channel->marker_ms = parse_iso_time(asked.text).value_or(0);

@@ -43,6 +43,14 @@ class Renderer {
   static void append_numeric(std::string& out, const ClientState& state, std::string_view code,
                              std::string_view nick, std::string_view middle,
                              std::optional<std::string_view> trailing);
+  // BATCH +id type [target] / BATCH -id, when id is not empty.
+  static void open_batch(std::string& out, const ClientState& state, std::string_view id,
+                         std::string_view type, std::string_view target);
+  static void close_batch(std::string& out, const ClientState& state, std::string_view id);
+  // labeled-response: the response to a labeled line, with its label (ACK when empty, a
+  // labeled-response batch when more than one line).
+  static void append_labeled(std::string& out, ClientState& state, std::string_view lines,
+                             std::string_view label);
   // ":server FAIL COMMAND CODE context... :description\r\n" (IRCv3 standard replies).
   static void append_fail(std::string& out, const ClientState& state, std::string_view command,
                           std::string_view code, std::initializer_list<std::string_view> context,
@@ -51,10 +59,6 @@ class Renderer {
  private:
   void render_room_message(std::string& out, const EncodedFrame& frame);
   void render_frame(std::string& out, const v1::ServerFrame& frame);
-  // labeled-response: the response to a labeled line, with its label (ACK when empty, a
-  // labeled-response batch when more than one line).
-  void append_labeled(std::string& out, std::string_view lines, std::string_view label);
-  Channel* find_channel(std::string_view room);
   // MARKREAD #channel timestamp=... (or * when marked is nullptr).
   void append_markread(std::string& out, std::string_view channel, const Channel* marked) const;
   // draft/read-marker: the sequence and time of a message shown (its lines start with @time).
@@ -71,10 +75,6 @@ class Renderer {
                           const PendingRequest& asked);
   // One channel's latest message for CHATHISTORY TARGETS (nullptr: none, or an error).
   void render_target(std::string& out, const v1::RoomMessage* latest, const PendingRequest& asked);
-  // BATCH +id type target / BATCH -id, when id is not empty.
-  void open_batch(std::string& out, std::string_view id, std::string_view type,
-                  std::string_view target) const;
-  void close_batch(std::string& out, std::string_view id) const;
   void render_rooms(std::string& out, const v1::RoomList& list, const PendingRequest& asked);
   void render_ok(std::string& out, const PendingRequest& asked);
   void render_whois(std::string& out, const v1::UserInfo& info);
