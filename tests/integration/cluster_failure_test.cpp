@@ -277,8 +277,9 @@ TEST_CASE("a node taken for dead while it was up records its members again") {
   chat::test::TwoNodeLobby cluster;
   auto& redis = cluster.redis;
   // A join is answered before its node has recorded the member in Redis.
-  REQUIRE(chat::test::eventually(
-      [&] { return redis.query({"HLEN", "chat:r:lobby:members"}) == "2"; }));
+  REQUIRE(chat::test::eventually([&] {
+    return redis.query({"HLEN", "chat:r:lobby:members"}) == "2";
+  }));
   // As if both nodes had stalled past their heartbeat's expiry and been reaped meanwhile (the
   // members first: a heartbeat that finds its key gone records them again at once).
   redis.query({"DEL", "chat:r:lobby:members"});
@@ -366,7 +367,9 @@ TEST_CASE("nicks stay unique across the cluster after Redis restarts empty") {
 TEST_CASE("a nick given up while Redis is away is released once it is back") {
   chat::test::RedisProcess redis(/*durable=*/true);
   TestServer first(node_config(redis));
-  TestServer second(node_config(redis));
+  auto second_config = node_config(redis);
+  second_config.http = "127.0.0.1:0";  // its /readyz tells when it has Redis again
+  TestServer second(second_config);
   {
     auto alice = TestClient::connect_as(first.port(), "alice");
     REQUIRE_FALSE(redis.query({"HGET", "chat:nicks", "alice"}).empty());
@@ -379,6 +382,10 @@ TEST_CASE("a nick given up while Redis is away is released once it is back") {
       [&] {
         return redis.query({"HEXISTS", "chat:nicks", "alice"}) == "0";
       },
+      std::chrono::seconds(20)));
+  // The second node reconnects on its own backoff: until then it answers UNAVAILABLE.
+  REQUIRE(chat::test::eventually(
+      [&] { return chat::test::http_get(second.server().http_port(), "/readyz").status == 200; },
       std::chrono::seconds(20)));
   CHECK_NOTHROW(TestClient::connect_as(second.port(), "alice"));
 }
