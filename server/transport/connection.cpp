@@ -1,8 +1,8 @@
 #include "connection.hpp"
 
 #include <spdlog/spdlog.h>
-#include <asio/co_spawn.hpp>
 #include <asio/experimental/as_tuple.hpp>
+#include <asio/post.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
@@ -38,7 +38,6 @@ Connection::Connection(Shard& shard, asio::ip::tcp::socket socket, std::string p
       connected_at_(clock::now()),
       last_input_(connected_at_),
       outbox_(outbox_limits(shard.config())),
-      writer_wake_(socket_.get_executor()),
       watchdog_timer_(socket_.get_executor()),
       wake_(socket_.get_executor()) {}
 
@@ -46,26 +45,13 @@ Connection::~Connection() { shard_.forget_flush(*this); }
 
 asio::awaitable<void> Connection::run(Handler& handler) {
   handler_ = &handler;
-  // The reader ends at end of stream, the writer once closing and flushed; the watchdog ends the
-  // whole connection at a deadline by closing the socket. Writer and watchdog are spawned
-  // coroutines rather than Asio's awaitable operators, which cost several kilobytes per
-  // connection in parallel-group state; run() waits for both before the connection (which they
-  // reference) goes away.
-  const auto executor = co_await asio::this_coro::executor;
-  auto on_end = [this](const char* role, std::exception_ptr error) {
-    if (error) {
-      spdlog::error("connection {}: {} failed: {}", peer_, role, describe_exception(error));
-      abort_io();
-    }
-    --helpers_running_;
-    if (std::string_view(role) == "writer") writer_done_ = true;
-    wake_.notify();
-  };
-  helpers_running_ += 2;
-  asio::co_spawn(executor, write_loop(), [on_end](std::exception_ptr e) { on_end("writer", e); });
-  asio::co_spawn(executor, watchdog(), [on_end](std::exception_ptr e) { on_end("watchdog", e); });
+  // The reader is this coroutine; the writer and the watchdog are completion handlers that exist
+  // only while they wait for something (a write the socket did not take at once, a deadline), so
+  // an idle connection holds one timer wait and no coroutine of theirs. run() returns once the
+  // writer is done and no handler of theirs is pending, since they reference the connection.
+  arm_watchdog(clock::now());
   co_await read_loop();
-  while (helpers_running_ > 0) {
+  while (helpers_running_ > 0 || !writer_done_) {
     if (writer_done_ && !stop_watchdog_) {
       stop_watchdog_ = true;  // reader and writer are done: nothing left to watch
       wake_watchdog();
@@ -119,23 +105,19 @@ asio::awaitable<void> Connection::read_loop() {
   handler_->on_input_end();
 }
 
-asio::awaitable<void> Connection::write_loop() {
-  // The slow path: flush() hands over bytes the socket would not take at once; this coroutine
-  // waits until it can write them, then drains the queue batch by batch the same way.
+void Connection::drive_writer() {
+  // The slow path: flush() hands over bytes the socket would not take at once; the writer writes
+  // them asynchronously, then drains the queue batch by batch the same way, and at the end of a
+  // closing connection sends TLS's close_notify and shuts the socket down.
   for (;;) {
+    if (writer_done_ || write_in_flight_) return;
+    if (!socket_.is_open()) {
+      finish_writer();
+      return;
+    }
     if (writer_busy_) {
-      auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(wire_), use_tuple);
-      if (ec) {
-        write_failed();
-        co_return;
-      }
-      shard_.stats().bytes_out.fetch_add(wire_.size(), std::memory_order_relaxed);
-      wire_.clear();
-      if (take_batch(wire_)) continue;
-      writer_busy_ = false;
-      // Caught up: an idle connection keeps no buffer (one that once fell behind, as an IRC
-      // client does on its JOIN burst, would otherwise hold its largest backlog for good).
-      std::string().swap(wire_);
+      start_write();
+      return;
     }
     if (closing_ && !has_output() && tls_ && !tls_->failed() && !tls_closed_) {
       tls_closed_ = true;
@@ -145,32 +127,94 @@ asio::awaitable<void> Connection::write_loop() {
     if (closing_ && !has_output()) {
       asio::error_code ignored;
       socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-      co_return;
+      finish_writer();
+      return;
     }
-    if (has_output()) {
-      flush();
-      if (writer_busy_ || !has_output()) continue;
-    }
-    writer_waiting_ = true;
-    co_await writer_wake_.wait();
-    writer_waiting_ = false;
-    if (!socket_.is_open()) co_return;
+    if (!has_output()) return;  // idle until wake_writer()
+    flush();
+    if (!writer_busy_ && has_output()) return;  // flush() scheduled the rest
   }
 }
 
-asio::awaitable<void> Connection::watchdog() {
-  for (;;) {
-    const auto now = clock::now();
-    if (stop_watchdog_) co_return;
-    if (closing_ && now >= close_deadline_) {
-      abort_io();  // ends the reader and the writer
-      co_return;
-    }
-    auto next = close_deadline_;
-    if (!closing_) next = handler_->on_timer(now);
-    if (closing_) next = std::min(next, close_deadline_);  // on_timer may have begun closing
-    watchdog_timer_.expires_at(std::max(next, now + std::chrono::milliseconds(1)));
-    co_await watchdog_timer_.async_wait(use_tuple);
+void Connection::start_write() {
+  write_in_flight_ = true;
+  ++helpers_running_;
+  asio::async_write(socket_, asio::buffer(wire_), [this](asio::error_code ec, std::size_t) {
+    --helpers_running_;
+    write_in_flight_ = false;
+    guarded("writer", [&] { on_written(ec); });
+    wake_.notify();
+  });
+}
+
+void Connection::on_written(const asio::error_code& ec) {
+  if (ec) {
+    write_failed();
+    finish_writer();
+    return;
+  }
+  shard_.stats().bytes_out.fetch_add(wire_.size(), std::memory_order_relaxed);
+  wire_.clear();
+  if (!take_batch(wire_)) {
+    writer_busy_ = false;
+    // Caught up: an idle connection keeps no buffer (one that once fell behind, as an IRC client
+    // does on its JOIN burst, would otherwise hold its largest backlog for good).
+    std::string().swap(wire_);
+  }
+  drive_writer();
+}
+
+void Connection::finish_writer() {
+  writer_done_ = true;
+  wake_.notify();
+}
+
+void Connection::wake_writer() {
+  // Later, not now: the caller is in the middle of a request or a flush.
+  if (writer_posted_ || writer_done_ || write_in_flight_) return;
+  writer_posted_ = true;
+  ++helpers_running_;
+  asio::post(socket_.get_executor(), [this] {
+    --helpers_running_;
+    writer_posted_ = false;
+    guarded("writer", [&] { drive_writer(); });
+    wake_.notify();
+  });
+}
+
+void Connection::arm_watchdog(clock::time_point at) {
+  watchdog_timer_.expires_at(at);
+  ++helpers_running_;
+  watchdog_timer_.async_wait([this](asio::error_code) {
+    --helpers_running_;
+    guarded("watchdog", [&] { on_watchdog(); });
+    wake_.notify();
+  });
+}
+
+void Connection::on_watchdog() {
+  // Called when the deadline comes or wake_watchdog() cancelled the wait: either way it looks
+  // again at what is due.
+  const auto now = clock::now();
+  if (stop_watchdog_) return;
+  if (closing_ && now >= close_deadline_) {
+    abort_io();  // ends the reader and the writer
+    return;
+  }
+  auto next = close_deadline_;
+  if (!closing_) next = handler_->on_timer(now);
+  if (closing_) next = std::min(next, close_deadline_);  // on_timer may have begun closing
+  arm_watchdog(std::max(next, now + std::chrono::milliseconds(1)));
+}
+
+template <typename Work>
+void Connection::guarded(const char* role, Work&& work) {
+  try {
+    work();
+  } catch (...) {
+    spdlog::error("connection {}: {} failed: {}", peer_, role,
+                  describe_exception(std::current_exception()));
+    abort_io();
   }
 }
 
@@ -291,14 +335,10 @@ void Connection::write_failed() {
   wake_watchdog();
 }
 
-void Connection::wake_writer() {
-  if (writer_waiting_) writer_wake_.notify();
-}
-
 void Connection::abort_io() {
   asio::error_code ignored;
   socket_.close(ignored);
-  writer_wake_.notify();
+  wake_writer();
   wake_.notify();
 }
 
