@@ -310,7 +310,7 @@ TEST_CASE("a reload applies new limits without dropping anyone") {
   CHECK_FALSE(alice.closed());
 }
 
-TEST_CASE("Whois tells who a nick is; SetAway shows in rooms, in Whois and on direct messages") {
+TEST_CASE("Whois tells who a nick is, SetAway shows in rooms, in Whois and on direct messages") {
   TestServer server;
   auto alice = TestClient::connect_as(server.port(), "alice");
   auto bob = TestClient::connect_as(server.port(), "bob");

@@ -122,7 +122,7 @@ TEST_CASE("a join shows what is settled as history and what is in flight live, n
   CHECK(messages_of(bob) == Lines{"2:in flight"});
 }
 
-TEST_CASE("a resume gets what was missed after its sequence; one from the future gets nothing") {
+TEST_CASE("a resume gets what was missed after its sequence, one from the future gets nothing") {
   RoomsUnderTest rooms;
   FakeClient& alice = rooms.connect(0, "alice");
   rooms.join(alice, "lobby");
@@ -176,7 +176,7 @@ TEST_CASE("a failed append is an error to the sender and to the resend waiting o
   CHECK(messages_of(lobby.bob) == Lines{"1:kept"});
 }
 
-TEST_CASE("a full room refuses a join; a non-member cannot send") {
+TEST_CASE("a full room refuses a join, a non-member cannot send") {
   RoomsUnderTest rooms(1, [](ServerConfig& config) { config.max_members_per_room = 1; });
   FakeClient& alice = rooms.connect(0, "alice");
   FakeClient& bob = rooms.connect(0, "bob");

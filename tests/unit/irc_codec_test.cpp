@@ -210,7 +210,7 @@ TEST_CASE("JOIN lists the first names up to the presence cap, and says when ther
         "in a room this large (NAMES lists everyone)\r\n");
 }
 
-TEST_CASE("REDACT is a Delete of one's message; a deletion is a REDACT for clients that take it") {
+TEST_CASE("REDACT is a Delete of one's message, a deletion is a REDACT for clients that take it") {
   IrcCodec codec = registered_codec("draft/message-redaction");
   Taken taken = take_all(codec,
                          "REDACT #lobby 42/lobby :typo\r\nREDACT #lobby 42/other\r\n"
@@ -240,7 +240,7 @@ TEST_CASE("REDACT is a Delete of one's message; a deletion is a REDACT for clien
   CHECK(answer(plain, deleted).empty());
 }
 
-TEST_CASE("A room message is built once with its tags; each client takes what it asked for") {
+TEST_CASE("A room message is built once with its tags, each client takes what it asked for") {
   v1::ServerFrame frame;
   auto* message = frame.mutable_room_message();
   message->set_room("lobby");
@@ -551,7 +551,7 @@ TEST_CASE("draft/read-marker: MARKREAD before the names, and a time names the me
   CHECK(answer(codec, pong) == ":chat-server MARKREAD #a timestamp=2023-11-14T22:13:20.005Z\r\n");
 }
 
-TEST_CASE("TAGMSG with +typing=active is a Typing; other typing states and tags are not") {
+TEST_CASE("TAGMSG with +typing=active is a Typing, other typing states and tags are not") {
   IrcCodec codec = registered_codec("message-tags labeled-response batch");
   const Taken taken = take_all(codec,
                                "@+typing=active TAGMSG #a\r\n@+typing=done TAGMSG #a\r\n"

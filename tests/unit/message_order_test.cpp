@@ -49,7 +49,7 @@ MessageOrder::Answer failed_read() { return {.ok = false, .messages = {}, .has_m
 
 }  // namespace
 
-TEST_CASE("messages in sequence go out as they come; copies and old ones are stale") {
+TEST_CASE("messages in sequence go out as they come, copies and old ones are stale") {
   MessageOrder order;
   order.reset(10);
   Recorder out;
@@ -62,7 +62,7 @@ TEST_CASE("messages in sequence go out as they come; copies and old ones are sta
   CHECK(order.held() == 0);
 }
 
-TEST_CASE("a message past a hole is held and asks one read; the read fills the hole") {
+TEST_CASE("a message past a hole is held and asks one read, the read fills the hole") {
   MessageOrder order;
   order.reset(10);
   Recorder out;
@@ -190,7 +190,7 @@ TEST_CASE("a successful read resets the count of failed ones") {
   CHECK(order.failed_reads() == 0);
 }
 
-TEST_CASE("reset after a load forgets what was held; settle follows the embedded store") {
+TEST_CASE("reset after a load forgets what was held, settle follows the embedded store") {
   MessageOrder order;
   Recorder out;
   REQUIRE(order.arrive(message(5), out));

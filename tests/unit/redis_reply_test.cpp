@@ -51,7 +51,7 @@ TEST_CASE("Replies of every type, fed whole or byte by byte") {
   }
 }
 
-TEST_CASE("A truncated reply waits for the rest; bytes that are not RESP fail the reader") {
+TEST_CASE("A truncated reply waits for the rest, bytes that are not RESP fail the reader") {
   ReplyReader reader;
   REQUIRE(reader.feed("$10\r\nabc"));
   CHECK_FALSE(reader.next().has_value());
