@@ -596,7 +596,7 @@ void Renderer::render_whois(std::string& out, const v1::UserInfo& info) {
        fmt::format("chat-server ({})", info.transport()));
   if (!info.away().empty()) line(out, "301", nick, info.away());
   if (info.account()) line(out, "330", fmt::format("{} {}", nick, nick), "is logged in as");
-  line(out, "317", fmt::format("{} 0 {}", nick, info.connected_ms() / 1000),
+  line(out, "317", fmt::format("{} {} {}", nick, info.idle_ms() / 1000, info.connected_ms() / 1000),
        "seconds idle, signon time");
   line(out, "318", nick, "End of /WHOIS list");
 }

@@ -178,6 +178,7 @@ class Session final : public ClientSession, public Connection::Handler {
     std::string away;
   };
   std::unique_ptr<Profile> profile_;
+  clock::time_point last_spoke_;          // the last Send or SendDirect taken (Whois's idle time)
   std::string cluster_nick_;              // the nick key claimed in Redis (cluster mode)
   std::vector<std::string> renaming_to_;  // nick keys asked of Redis for a nick change
   // Requests taken and not answered yet (resume joins included), and whether a request that later

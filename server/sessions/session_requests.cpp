@@ -301,6 +301,7 @@ void Session::handle_leave(std::uint64_t id, const v1::Leave& leave) {
 
 void Session::handle_send(std::uint64_t id, const v1::Send& send) {
   if (!check_message_text(id, send.text())) return;
+  last_spoke_ = clock::now();
   const std::string* key = joined_room_key(id, send.room());
   if (!key) return;
   PublishArgs args{.key = *key,
@@ -338,6 +339,7 @@ void Session::handle_change(std::uint64_t id, const std::string& room, std::uint
 
 void Session::handle_send_direct(std::uint64_t id, const v1::SendDirect& send) {
   if (!check_message_text(id, send.text())) return;
+  last_spoke_ = clock::now();
   ServerContext& context = shard_.context();
   const auto target = context.nicks.find(send.to());
   if (!target) {
@@ -564,9 +566,13 @@ void Session::fill_user_info(v1::UserInfo& info) const {
     info.set_real_name(profile_->real_name);
   }
   for (const auto& [key, room] : joined_) info.add_rooms(room);
-  const auto online = std::chrono::duration_cast<std::chrono::milliseconds>(
-      clock::now() - connection_.connected_at());
+  const auto now = clock::now();
+  const auto online =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now - connection_.connected_at());
   info.set_connected_ms(unix_time_ms() - online.count());
+  const auto spoke = last_spoke_ == clock::time_point() ? connection_.connected_at() : last_spoke_;
+  info.set_idle_ms(static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(now - spoke).count()));
   info.set_transport(std::string(codec_->transport()));
 }
 

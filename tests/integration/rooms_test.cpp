@@ -327,6 +327,15 @@ TEST_CASE("Whois tells who a nick is, SetAway shows in rooms, in Whois and on di
   CHECK(info->user_info().rooms_size() == 1);
   CHECK(info->user_info().transport() == "tcp");
   CHECK(info->user_info().connected_ms() > 0);
+  // Idle since connecting until bob says something; then idle since then.
+  auto whois_bob = [&] {
+    return alice.reply_to(alice.send(request([](auto& f) { f.mutable_whois()->set_nick("bob"); })))
+        ->user_info();
+  };
+  std::uint64_t idle_before = 0;
+  REQUIRE(test::eventually([&] { return (idle_before = whois_bob().idle_ms()) >= 300; }));
+  REQUIRE(bob.say("#dev", "here").has_ack());
+  CHECK(whois_bob().idle_ms() < idle_before);
   auto nobody =
       alice.reply_to(alice.send(request([](auto& f) { f.mutable_whois()->set_nick("nobody"); })));
   REQUIRE(nobody);

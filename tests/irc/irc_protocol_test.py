@@ -1876,6 +1876,12 @@ def check_whois(u1, target):
     check(end.param(1) == target, f"318 should name {target}: {end.raw!r}")
     between = u1.skipped
     check(all(x.command.isdigit() and x.command[0] == "3" for x in between), f"between 311 and 318: {[x.raw for x in between]}")
+    idle = [x for x in between if x.command == "317"]
+    check(len(idle) == 1 and len(idle[0].params) == 5 and idle[0].params[2].isdigit() and idle[0].params[3].isdigit(),
+          f"317 '<me> {target} <idle s> <signon> :seconds idle, signon time': {[x.raw for x in idle]}")
+    online = time.time() - int(idle[0].params[3])
+    check(-2 <= online < 600 and int(idle[0].params[2]) <= online + 1,
+          f"317: signon {idle[0].params[3]} and idle {idle[0].params[2]} s, {online:.0f} s after signon: {idle[0].raw!r}")
     return f"311 .. {[x.command for x in between]} .. 318"
 
 
