@@ -18,11 +18,10 @@ class ClusterPresence {
   virtual ~ClusterPresence() = default;
 
   virtual const std::string& node_id() const = 0;
-  // A local member joined, left (detail: the reason) or changed nick (detail: the old nick).
-  // last_here: it was this node's last member of the room.
+  // A local member (session_id) joined, left or changed nick, as news says (its node and field
+  // are this node's and the session's). last_here: it was this node's last member of the room.
   virtual void announce(const std::string& room_key, const std::string& room_name,
-                        Presence::Change change, std::uint64_t session_id, const std::string& nick,
-                        const std::string& detail, bool last_here = false) = 0;
+                        std::uint64_t session_id, const Presence& news, bool last_here = false) = 0;
   // The room's members on every node as the cluster has them now; nullopt when it did not answer.
   virtual void room_members(const std::string& room_key,
                             std::function<void(std::optional<RoomMembers>)> done) = 0;

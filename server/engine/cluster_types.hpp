@@ -18,6 +18,10 @@ struct Presence {
   std::string field;   // "<node id>:<session id>", the member's key in the room's record
   std::string nick;    // the new nick when renamed
   std::string detail;  // left: the reason; renamed: the old nick
+  // joined: whether the nick is a logged-in account, and the member's real name.
+  bool account = false;
+  std::string real_name;
+  bool quit = false;  // left: the member's connection ended (it did not Leave)
 };
 
 // A room's members on every node: field ("<node>:<session>") -> nick.

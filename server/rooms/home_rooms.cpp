@@ -150,8 +150,15 @@ void HomeRooms::join(JoinArgs args) {
     room.members.emplace(args.who.id, Member{args.who, args.nick});
     ++room.members_per_shard[args.who.shard];
     if (context_.bus) {
-      context_.cluster_presence->announce(args.key, room.name, Presence::Change::joined,
-                                          args.who.id, args.nick, "");
+      context_.cluster_presence->announce(args.key, room.name, args.who.id,
+                                          Presence{.change = Presence::Change::joined,
+                                                   .node = {},
+                                                   .field = {},
+                                                   .nick = args.nick,
+                                                   .detail = {},
+                                                   .account = args.account,
+                                                   .real_name = args.real_name,
+                                                   .quit = false});
     }
   }
   expire(room);
@@ -204,8 +211,16 @@ void HomeRooms::leave(const std::string& key, SessionRef who, const std::string&
   room.members.erase(member);
   --room.members_per_shard[who.shard];
   if (context_.bus) {
-    context_.cluster_presence->announce(key, room.name, Presence::Change::left, who.id, nick,
-                                        reason, room.members.empty());
+    context_.cluster_presence->announce(key, room.name, who.id,
+                                        Presence{.change = Presence::Change::left,
+                                                 .node = {},
+                                                 .field = {},
+                                                 .nick = nick,
+                                                 .detail = reason,
+                                                 .account = false,
+                                                 .real_name = {},
+                                                 .quit = quit},
+                                        room.members.empty());
   }
   if (room.members.empty() && context_.bus) {
     // No longer followed here: the next join loads it again from Redis.
@@ -265,8 +280,15 @@ void HomeRooms::rename(const std::string& key, SessionRef who, const std::string
   event.mutable_nick_changed()->set_old_nick(member->second.nick);
   event.mutable_nick_changed()->set_new_nick(new_nick);
   if (context_.bus) {
-    context_.cluster_presence->announce(key, it->second.name, Presence::Change::renamed, who.id,
-                                        new_nick, member->second.nick);
+    context_.cluster_presence->announce(key, it->second.name, who.id,
+                                        Presence{.change = Presence::Change::renamed,
+                                                 .node = {},
+                                                 .field = {},
+                                                 .nick = new_nick,
+                                                 .detail = member->second.nick,
+                                                 .account = false,
+                                                 .real_name = {},
+                                                 .quit = false});
   }
   member->second.nick = new_nick;
   broadcast_presence(key, it->second, encode_frame(event, FramePriority::presence));

@@ -60,11 +60,14 @@ void HomeRooms::show_presence(const std::string& key, const Room& room, const Pr
     case Change::joined:
       event.mutable_member_joined()->set_room(room.name);
       event.mutable_member_joined()->set_nick(presence.nick);
+      event.mutable_member_joined()->set_account(presence.account);
+      event.mutable_member_joined()->set_real_name(presence.real_name);
       break;
     case Change::left:
       event.mutable_member_left()->set_room(room.name);
       event.mutable_member_left()->set_nick(presence.nick);
       event.mutable_member_left()->set_reason(presence.detail);
+      event.mutable_member_left()->set_quit(presence.quit);
       break;
     case Change::renamed:
       event.mutable_nick_changed()->set_room(room.name);

@@ -32,7 +32,10 @@ std::vector<Presence> RemoteMembers::on_read(std::uint64_t read,
                              .node = node_of(field),
                              .field = field,
                              .nick = nick,
-                             .detail = "disconnected"});
+                             .detail = "disconnected",
+                             .account = false,
+                             .real_name = {},
+                             .quit = true});
     }
   }
   for (const auto& [field, nick] : target) {
@@ -42,13 +45,19 @@ std::vector<Presence> RemoteMembers::on_read(std::uint64_t read,
                              .node = node_of(field),
                              .field = field,
                              .nick = nick,
-                             .detail = {}});
+                             .detail = {},
+                             .account = false,
+                             .real_name = {},
+                             .quit = false});
     } else if (known->second != nick) {
       differences.push_back({.change = Presence::Change::renamed,
                              .node = node_of(field),
                              .field = field,
                              .nick = nick,
-                             .detail = known->second});
+                             .detail = known->second,
+                             .account = false,
+                             .real_name = {},
+                             .quit = false});
     }
   }
   for (const Presence& difference : differences) apply_to(members_, difference);
@@ -64,7 +73,10 @@ std::vector<Presence> RemoteMembers::on_node_lost(const std::string& node) {
                       .node = node,
                       .field = field,
                       .nick = nick,
-                      .detail = "server lost"});
+                      .detail = "server lost",
+                      .account = false,
+                      .real_name = {},
+                      .quit = true});
     }
   }
   for (const Presence& leave : gone) members_.erase(leave.field);

@@ -193,6 +193,55 @@ TEST_CASE("presence spans the nodes: joins, leaves, Who and member counts") {
   CHECK(after->member_list().nicks_size() == 1);
 }
 
+TEST_CASE("a member's account and real name, and a quit, reach the members on other nodes") {
+  chat::test::TwoNodeLobby cluster;
+  auto& alice = cluster.alice;
+  auto& bob = cluster.bob;  // a guest on the second node
+  const auto bob_joined = alice.wait_for([](const v1::ServerFrame& f) {
+    return f.has_member_joined() && f.member_joined().nick() == "bob";
+  });
+  REQUIRE(bob_joined.has_value());
+  CHECK_FALSE(bob_joined->member_joined().account());
+  CHECK(bob_joined->member_joined().real_name().empty());
+
+  {
+    auto owner = TestClient::connect_as(cluster.second.port(), "robin");
+    REQUIRE(test::ask(owner, test::make_request([](v1::ClientFrame& f) {
+                        f.mutable_register_()->set_password("sherwood forest");
+                      }))
+                .has_ok());
+  }  // the nick is free again once the owner is gone
+  TestClient robin(cluster.second.port());
+  auto hello = test::hello_with("robin", "sherwood forest");
+  hello.mutable_hello()->set_real_name("Robin of Locksley");
+  REQUIRE(test::eventually([&] { return test::ask(robin, hello).has_welcome(); }));
+  REQUIRE(robin.join("lobby").has_join_reply());
+  const auto joined = alice.wait_for([](const v1::ServerFrame& f) {
+    return f.has_member_joined() && f.member_joined().nick() == "robin";
+  });
+  REQUIRE(joined.has_value());
+  CHECK(joined->member_joined().account());
+  CHECK(joined->member_joined().real_name() == "Robin of Locksley");
+
+  v1::ClientFrame part;
+  part.mutable_leave()->set_room("lobby");
+  part.mutable_leave()->set_reason("to the forest");
+  REQUIRE(bob.reply_to(bob.send(part)).has_value());
+  const auto parted = alice.wait_for([](const v1::ServerFrame& f) {
+    return f.has_member_left() && f.member_left().nick() == "bob";
+  });
+  REQUIRE(parted.has_value());
+  CHECK_FALSE(parted->member_left().quit());
+  CHECK(parted->member_left().reason() == "to the forest");
+
+  robin.shutdown_write();  // the connection ends: a quit, not a Leave
+  const auto quit = alice.wait_for([](const v1::ServerFrame& f) {
+    return f.has_member_left() && f.member_left().nick() == "robin";
+  });
+  REQUIRE(quit.has_value());
+  CHECK(quit->member_left().quit());
+}
+
 TEST_CASE("topic changes, edits and deletes made on one node show on the others") {
   chat::test::TwoNodeLobby cluster;
   auto& redis = cluster.redis;

@@ -16,14 +16,20 @@ Presence joined(const std::string& field, const std::string& nick) {
           .node = node_of(field),
           .field = field,
           .nick = nick,
-          .detail = {}};
+          .detail = {},
+          .account = false,
+          .real_name = {},
+          .quit = false};
 }
 Presence left(const std::string& field, const std::string& nick) {
   return {.change = Presence::Change::left,
           .node = node_of(field),
           .field = field,
           .nick = nick,
-          .detail = "bye"};
+          .detail = "bye",
+          .account = false,
+          .real_name = {},
+          .quit = false};
 }
 Presence renamed(const std::string& field, const std::string& old_nick,
                  const std::string& new_nick) {
@@ -31,10 +37,13 @@ Presence renamed(const std::string& field, const std::string& old_nick,
           .node = node_of(field),
           .field = field,
           .nick = new_nick,
-          .detail = old_nick};
+          .detail = old_nick,
+          .account = false,
+          .real_name = {},
+          .quit = false};
 }
 
-// "joined b:1 bob", "left b:1 bob (disconnected)", "renamed b:1 bob->rob", sorted.
+// "joined b:1 bob", "left b:1 bob (disconnected, quit)", "renamed b:1 bob->rob", sorted.
 std::vector<std::string> describe(const std::vector<Presence>& changes) {
   std::vector<std::string> lines;
   for (const Presence& p : changes) {
@@ -43,7 +52,8 @@ std::vector<std::string> describe(const std::vector<Presence>& changes) {
         lines.push_back("joined " + p.field + " " + p.nick);
         break;
       case Presence::Change::left:
-        lines.push_back("left " + p.field + " " + p.nick + " (" + p.detail + ")");
+        lines.push_back("left " + p.field + " " + p.nick + " (" + p.detail +
+                        (p.quit ? ", quit)" : ")"));
         break;
       case Presence::Change::renamed:
         lines.push_back("renamed " + p.field + " " + p.detail + "->" + p.nick);
@@ -87,7 +97,7 @@ TEST_CASE("a read reports joins, leaves and renames that the channel missed") {
   const auto changes = remote.on_read(
       read, RoomMembers{{"a:5", "me"}, {"b:1", "rob"}, {"c:1", "cat"}, {"d:1", "dan"}});
   CHECK(describe(changes) ==
-        Lines{"joined d:1 dan", "left b:2 ben (disconnected)", "renamed b:1 bob->rob"});
+        Lines{"joined d:1 dan", "left b:2 ben (disconnected, quit)", "renamed b:1 bob->rob"});
   CHECK(remote.size() == 3);
   CHECK(remote.members().at("b:1") == "rob");
 }
@@ -128,7 +138,7 @@ TEST_CASE("a lost node's members leave, and only its own") {
   RemoteMembers remote;
   remote.reset({{"b:1", "bob"}, {"b:2", "ben"}, {"bb:1", "bea"}, {"c:1", "cat"}}, "a");
   CHECK(describe(remote.on_node_lost("b")) ==
-        Lines{"left b:1 bob (server lost)", "left b:2 ben (server lost)"});
+        Lines{"left b:1 bob (server lost, quit)", "left b:2 ben (server lost, quit)"});
   CHECK(remote.size() == 2);
   CHECK(remote.on_node_lost("b").empty());
 }

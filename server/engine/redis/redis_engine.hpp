@@ -31,9 +31,9 @@
 #include <vector>
 
 #include "cluster_presence.hpp"
+#include "host_port.hpp"
 #include "nick_registry.hpp"
 #include "room_bus.hpp"
-#include "host_port.hpp"
 #include "room_log.hpp"
 
 namespace asio {
@@ -111,9 +111,8 @@ class RedisEngine final : public RoomLog,
 
   // ClusterPresence: this node's id is random per process.
   const std::string& node_id() const override { return node_id_; }
-  void announce(const std::string& room_key, const std::string& room_name, Presence::Change change,
-                std::uint64_t session_id, const std::string& nick, const std::string& detail,
-                bool last_here = false) override;
+  void announce(const std::string& room_key, const std::string& room_name, std::uint64_t session_id,
+                const Presence& news, bool last_here = false) override;
   void room_members(const std::string& room_key,
                     std::function<void(std::optional<RoomMembers>)> done) override;
   void sync_members(const std::string& room_key, const std::string& room_name,

@@ -24,6 +24,36 @@ char change_letter(Presence::Change change) {
   return 'L';
 }
 
+// What follows a presence message's first line: joined, the account flag ('1' or '0') and the real
+// name; left, the quit flag and the reason; renamed, the old nick.
+std::string presence_detail(const Presence& news) {
+  switch (news.change) {
+    case Presence::Change::joined:
+      return (news.account ? "1" : "0") + news.real_name;
+    case Presence::Change::left:
+      return (news.quit ? "1" : "0") + news.detail;
+    case Presence::Change::renamed:
+      break;
+  }
+  return news.detail;
+}
+
+void read_presence_detail(std::string_view detail, Presence& presence) {
+  if (presence.change == Presence::Change::renamed) {
+    presence.detail = detail;
+    return;
+  }
+  const bool flag = !detail.empty() && detail.front() == '1';
+  if (!detail.empty()) detail.remove_prefix(1);
+  if (presence.change == Presence::Change::joined) {
+    presence.account = flag;
+    presence.real_name = detail;
+  } else {
+    presence.quit = flag;
+    presence.detail = detail;
+  }
+}
+
 }  // namespace
 
 // Every heartbeat: this node's key, alive for node_expiry; and a look at the nodes this one
@@ -90,15 +120,15 @@ void RedisEngine::watch_node(const std::string& node) {
 }
 
 void RedisEngine::announce(const std::string& room_key, const std::string& room_name,
-                           Presence::Change change, std::uint64_t session_id,
-                           const std::string& nick, const std::string& detail, bool last_here) {
+                           std::uint64_t session_id, const Presence& news, bool last_here) {
   const std::string field = node_id_ + ":" + std::to_string(session_id);
-  const std::string letter(1, change_letter(change));
+  const std::string letter(1, change_letter(news.change));
   // "P" J|L|N, node, field and nick, then the detail after a newline.
-  std::string payload = "P" + letter + " " + node_id_ + " " + field + " " + nick + "\n" + detail;
+  std::string payload =
+      fmt::format("P{} {} {} {}\n{}", letter, node_id_, field, news.nick, presence_detail(news));
   eval(scripts::presence,
        {"2", keys::rooms, keys::room_index, keys::room(room_key), room_key, room_name, letter,
-        field, nick, keys::channel(room_key), std::move(payload), keys::node_rooms(node_id_),
+        field, news.nick, keys::channel(room_key), std::move(payload), keys::node_rooms(node_id_),
         last_here ? "1" : "0"},
        [this, room_key](Reply reply) {
          if (!reply.is_error()) return;
@@ -161,7 +191,8 @@ void RedisEngine::on_presence(const std::string& room_key, std::string_view payl
   presence.node = head.substr(first + 1, second - first - 1);
   presence.field = head.substr(second + 1, third - second - 1);
   presence.nick = head.substr(third + 1);
-  if (newline != std::string_view::npos) presence.detail = payload.substr(newline + 1);
+  if (newline != std::string_view::npos)
+    read_presence_detail(payload.substr(newline + 1), presence);
   if (presence.node == node_id_ || !listener_) return;
   if (presence.change == Presence::Change::joined) watched_nodes_.insert(presence.node);
   listener_->on_presence(room_key, std::move(presence));
