@@ -150,6 +150,14 @@ std::variant<Options, int> parse_options(int argc, const char* const* argv, std:
   app.add_option("--svg", options.svg_path,
                  "write a chart of deliveries/s and latency over time to this file");
   app.add_flag("--no-progress", no_progress, "no progress lines while running");
+  app.add_option("--p99-bound", options.p99_bound_ms,
+                 "step search: run the scenario at --rate, then at rates --rate-factor higher, "
+                 "until p99 latency passes this many ms; report the highest rate within it")
+      ->check(CLI::Range(0.001, 1e6));
+  app.add_option("--rate-factor", options.rate_factor, "step search: the rate's growth per step")
+      ->check(CLI::Range(1.01, 100.0));
+  app.add_option("--max-steps", options.max_steps, "step search: runs at most")
+      ->check(CLI::Range(1u, 1000u));
 
   if (auto exit_code = parse_or_exit_code(app, argc, argv, out, err, "chat-loadtest"))
     return *exit_code;
@@ -207,6 +215,10 @@ std::variant<Options, int> parse_options(int argc, const char* const* argv, std:
     return fail("--senders: at most --members (" + std::to_string(options.clients) + ")");
   }
   if (options.rooms_per_client > options.rooms) return fail("--rooms-per-client: at most --rooms");
+  if (options.p99_bound_ms > 0 && options.rate <= 0)
+    return fail("--p99-bound: the search starts at --rate, which must be above 0");
+  if (options.p99_bound_ms > 0 && options.scenario == Scenario::idle)
+    return fail("--p99-bound: idle clients send nothing to measure");
   options.progress = !no_progress;
   return options;
 }

@@ -50,6 +50,13 @@ struct Options {
   // --tls: every client connects with TLS using this context (--ca-file, --insecure).
   std::shared_ptr<TlsContext> tls;
   Transport transport = Transport::tcp;
+  // --p99-bound: a step search instead of one run. The scenario runs again and again (fresh
+  // connections each time), the rate per sender starting at `rate` and multiplied by
+  // `rate_factor` each step, until p99 latency exceeds the bound or a run is not clean, or after
+  // `max_steps` runs; the answer is the highest rate that stayed within the bound.
+  double p99_bound_ms = 0;  // 0: one run at `rate`
+  double rate_factor = 1.25;
+  std::uint32_t max_steps = 12;
 };
 
 std::string_view scenario_name(Scenario scenario);

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <ostream>
+#include <string>
+#include <vector>
 
 namespace chat::loadtest {
 namespace {
@@ -13,6 +15,19 @@ double ms(std::int64_t ns) { return static_cast<double>(ns) / 1e6; }
 double deliveries_per_second(const RunResult& r) {
   const double seconds = r.run_seconds + r.drain_seconds;
   return seconds > 0 ? static_cast<double>(r.totals.delivered) / seconds : 0;
+}
+
+double server_cpu_seconds(const RunResult& r) {
+  return r.server_after && r.server_connected
+             ? r.server_after->cpu_seconds - r.server_connected->cpu_seconds
+             : 0;
+}
+
+// The server's CPU time per delivery, in microseconds (0 without --server-pid or deliveries).
+double server_cpu_us_per_delivery(const RunResult& r) {
+  return r.totals.delivered > 0
+             ? server_cpu_seconds(r) * 1e6 / static_cast<double>(r.totals.delivered)
+             : 0;
 }
 
 std::string named_counts(const auto& counts, auto name_of) {
@@ -80,10 +95,11 @@ void print_summary(const RunResult& r, std::ostream& out) {
         (r.server_after->rss_bytes - r.server_before->rss_bytes) / clients;
     out << fmt::format(
         "server          rss {:.1f} MiB -> {:.1f} MiB connected ({:.0f} bytes per connection), "
-        "{:.1f} MiB after the run ({:.0f} bytes per connection), cpu {:.2f} s during run\n",
+        "{:.1f} MiB after the run ({:.0f} bytes per connection), cpu {:.2f} s during run "
+        "({:.2f} us per delivery)\n",
         r.server_before->rss_bytes / 1048576, r.server_connected->rss_bytes / 1048576, per_client,
-        r.server_after->rss_bytes / 1048576, per_client_after,
-        r.server_after->cpu_seconds - r.server_connected->cpu_seconds);
+        r.server_after->rss_bytes / 1048576, per_client_after, server_cpu_seconds(r),
+        server_cpu_us_per_delivery(r));
   }
   out << (r.clean() ? "result          PASS: nothing lost, duplicated or refused\n"
                     : "result          FAIL\n");
@@ -117,9 +133,9 @@ std::string to_json(const RunResult& r) {
   if (r.server_before && r.server_connected && r.server_after) {
     server = fmt::format(
         "{{\"rss_before_bytes\": {:.0f}, \"rss_connected_bytes\": {:.0f}, \"rss_after_bytes\": "
-        "{:.0f}, \"cpu_seconds_during_run\": {:.3f}}}",
+        "{:.0f}, \"cpu_seconds_during_run\": {:.3f}, \"cpu_us_per_delivery\": {:.3f}}}",
         r.server_before->rss_bytes, r.server_connected->rss_bytes, r.server_after->rss_bytes,
-        r.server_after->cpu_seconds - r.server_connected->cpu_seconds);
+        server_cpu_seconds(r), server_cpu_us_per_delivery(r));
   }
   return fmt::format(
       "{{\n  \"scenario\": \"{}\",\n  \"clients\": {},\n  \"threads\": {},\n  \"payload_bytes\": "
@@ -147,7 +163,19 @@ std::string to_json(const RunResult& r) {
       server, r.clean() ? "true" : "false", timeline);
 }
 
-std::string to_svg(const RunResult& r) {
+namespace {
+
+// A point of a chart: deliveries/s (left axis) and latency (right axis) against x.
+struct ChartPoint {
+  double x = 0;
+  double deliveries_per_second = 0;
+  double p50_ms = 0;
+  double p99_ms = 0;
+};
+
+// x_unit follows each x tick's value ("s", "msg/s"); bound_ms > 0 draws that latency as a line.
+std::string line_chart(const std::string& title, const char* x_unit,
+                       const std::vector<ChartPoint>& points, double bound_ms = 0) {
   constexpr double width = 800;
   constexpr double height = 400;
   constexpr double left = 70;
@@ -156,33 +184,30 @@ std::string to_svg(const RunResult& r) {
   constexpr double bottom = 50;
   const double plot_w = width - left - right;
   const double plot_h = height - top - bottom;
-  double max_t = 1;
+  double max_x = 1;
   double max_rate = 1;
-  double max_ms = 0.001;
-  for (const auto& p : r.timeline) {
-    max_t = std::max(max_t, p.seconds);
+  double max_ms = std::max(0.001, bound_ms * 1.1);
+  for (const auto& p : points) {
+    max_x = std::max(max_x, p.x);
     max_rate = std::max(max_rate, p.deliveries_per_second);
     max_ms = std::max(max_ms, p.p99_ms);
   }
-  auto x = [&](double t) { return left + t / max_t * plot_w; };
+  auto x = [&](double v) { return left + v / max_x * plot_w; };
   auto y_rate = [&](double v) { return top + plot_h - v / max_rate * plot_h; };
   auto y_ms = [&](double v) { return top + plot_h - v / max_ms * plot_h; };
   auto polyline = [&](auto value, auto y, const char* colour) {
-    std::string points;
-    for (const auto& p : r.timeline)
-      points += fmt::format("{:.1f},{:.1f} ", x(p.seconds), y(value(p)));
+    std::string coordinates;
+    for (const auto& p : points) coordinates += fmt::format("{:.1f},{:.1f} ", x(p.x), y(value(p)));
     return fmt::format("<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"2\" points=\"{}\"/>\n",
-                       colour, points);
+                       colour, coordinates);
   };
   std::string svg = fmt::format(
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" "
       "font-family=\"sans-serif\" font-size=\"12\">\n"
       "<rect width=\"{0}\" height=\"{1}\" fill=\"white\"/>\n"
-      "<text x=\"{2}\" y=\"24\" font-size=\"15\">chat-loadtest {3}: {4} clients, deliveries/s and "
-      "latency over time</text>\n"
-      "<rect x=\"{2}\" y=\"{5}\" width=\"{6}\" height=\"{7}\" fill=\"none\" stroke=\"#999\"/>\n",
-      width, height, left, scenario_name(r.options.scenario), r.options.clients, top, plot_w,
-      plot_h);
+      "<text x=\"{2}\" y=\"24\" font-size=\"15\">{3}</text>\n"
+      "<rect x=\"{2}\" y=\"{4}\" width=\"{5}\" height=\"{6}\" fill=\"none\" stroke=\"#999\"/>\n",
+      width, height, left, title, top, plot_w, plot_h);
   for (int i = 0; i <= 4; ++i) {
     const double f = i / 4.0;
     const double yy = top + plot_h - f * plot_h;
@@ -194,19 +219,115 @@ std::string to_svg(const RunResult& r) {
         left - 6, yy + 4, f * max_rate);
     svg += fmt::format("<text x=\"{:.0f}\" y=\"{:.1f}\" fill=\"#d62728\">{:.3g} ms</text>\n",
                        left + plot_w + 6, yy + 4, f * max_ms);
-    svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.0f}\" text-anchor=\"middle\">{:.1f} s</text>\n",
-                       left + f * plot_w, top + plot_h + 18, f * max_t);
+    svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.0f}\" text-anchor=\"middle\">{:.3g} {}</text>\n",
+                       left + f * plot_w, top + plot_h + 18, f * max_x, x_unit);
   }
-  svg +=
-      polyline([](const TimelinePoint& p) { return p.deliveries_per_second; }, y_rate, "#1f77b4");
-  svg += polyline([](const TimelinePoint& p) { return p.p50_ms; }, y_ms, "#ff7f0e");
-  svg += polyline([](const TimelinePoint& p) { return p.p99_ms; }, y_ms, "#d62728");
+  if (bound_ms > 0) {
+    svg += fmt::format(
+        "<line x1=\"{0:.0f}\" x2=\"{1:.0f}\" y1=\"{2:.1f}\" y2=\"{2:.1f}\" stroke=\"#d62728\" "
+        "stroke-dasharray=\"6 4\"/>\n",
+        left, left + plot_w, y_ms(bound_ms));
+  }
+  svg += polyline([](const ChartPoint& p) { return p.deliveries_per_second; }, y_rate, "#1f77b4");
+  svg += polyline([](const ChartPoint& p) { return p.p50_ms; }, y_ms, "#ff7f0e");
+  svg += polyline([](const ChartPoint& p) { return p.p99_ms; }, y_ms, "#d62728");
   svg += fmt::format(
       "<text x=\"{0}\" y=\"{1}\" fill=\"#1f77b4\">deliveries/s</text>"
       "<text x=\"{2}\" y=\"{1}\" fill=\"#ff7f0e\">p50 latency</text>"
-      "<text x=\"{3}\" y=\"{1}\" fill=\"#d62728\">p99 latency</text>\n</svg>\n",
-      left, height - 10, left + 150, left + 280);
+      "<text x=\"{3}\" y=\"{1}\" fill=\"#d62728\">p99 latency{4}</text>\n</svg>\n",
+      left, height - 10, left + 150, left + 280, bound_ms > 0 ? " (dashed: the bound)" : "");
   return svg;
+}
+
+}  // namespace
+
+std::string to_svg(const RunResult& r) {
+  std::vector<ChartPoint> points;
+  for (const auto& p : r.timeline)
+    points.push_back({.x = p.seconds,
+                      .deliveries_per_second = p.deliveries_per_second,
+                      .p50_ms = p.p50_ms,
+                      .p99_ms = p.p99_ms});
+  return line_chart(fmt::format("chat-loadtest {}: {} clients, deliveries/s and latency over time",
+                                scenario_name(r.options.scenario), r.options.clients),
+                    "s", points);
+}
+
+void print_summary(const RateSearch& search, std::ostream& out) {
+  out << fmt::format("step search     p99 bound {:.1f} ms\n", search.p99_bound_ms);
+  out << "  rate/sender    offered/s       sent/s   deliveries/s   p50 ms   p99 ms  server "
+         "us/delivery  result\n";
+  for (const RateStep& step : search.steps) {
+    const auto& latency = step.result.totals.latency;
+    out << fmt::format(
+        "  {:>11.3g} {:>12.0f} {:>12.0f} {:>14.0f} {:>8.2f} {:>8.2f} {:>19.2f}  {}\n",
+        step.rate_per_sender, step.offered_per_second, step.sent_per_second,
+        deliveries_per_second(step.result), ms(latency.quantile(0.5)), step.p99_ms(),
+        server_cpu_us_per_delivery(step.result),
+        step.within(search.p99_bound_ms)      ? "within"
+        : !step.result.clean()                ? "FAIL (not clean)"
+        : step.p99_ms() > search.p99_bound_ms ? "over the bound"
+                                              : "could not send at that rate");
+  }
+  if (const auto best = search.highest_within()) {
+    const RateStep& step = search.steps[*best];
+    out << fmt::format(
+        "result          highest rate within p99 {:.1f} ms: {:.3g} messages/s per sender, {:.0f} "
+        "messages/s, {:.0f} deliveries/s{}\n",
+        search.p99_bound_ms, step.rate_per_sender, step.sent_per_second,
+        deliveries_per_second(step.result),
+        *best + 1 == search.steps.size() ? " (the last step: raise --max-steps to go higher)" : "");
+  } else {
+    out << "result          no step was within the bound (start lower with --rate)\n";
+  }
+}
+
+std::string to_json(const RateSearch& search) {
+  std::string steps;
+  for (const RateStep& step : search.steps) {
+    const auto& latency = step.result.totals.latency;
+    steps += fmt::format(
+        "{}\n    {{\"rate_per_sender\": {:.6g}, \"offered_per_second\": {:.1f}, "
+        "\"sent_per_second\": {:.1f}, \"deliveries_per_second\": {:.1f}, \"p50_ms\": {:.4f}, "
+        "\"p99_ms\": {:.4f}, \"server_cpu_us_per_delivery\": {:.3f}, \"clean\": {}, "
+        "\"within_bound\": {}}}",
+        steps.empty() ? "" : ",", step.rate_per_sender, step.offered_per_second,
+        step.sent_per_second, deliveries_per_second(step.result), ms(latency.quantile(0.5)),
+        step.p99_ms(), server_cpu_us_per_delivery(step.result),
+        step.result.clean() ? "true" : "false",
+        step.within(search.p99_bound_ms) ? "true" : "false");
+  }
+  std::string highest = "null";
+  if (const auto best = search.highest_within()) {
+    const RateStep& step = search.steps[*best];
+    highest = fmt::format(
+        "{{\"rate_per_sender\": {:.6g}, \"messages_per_second\": {:.1f}, "
+        "\"deliveries_per_second\": {:.1f}, \"p99_ms\": {:.4f}}}",
+        step.rate_per_sender, step.sent_per_second, deliveries_per_second(step.result),
+        step.p99_ms());
+  }
+  const Options& options = search.steps.empty() ? Options{} : search.steps.front().result.options;
+  return fmt::format(
+      "{{\n  \"scenario\": \"{}\",\n  \"clients\": {},\n  \"rooms\": {},\n  "
+      "\"p99_bound_ms\": {:.3f},\n  \"highest_within_bound\": {},\n  \"steps\": [{}\n  ]\n}}\n",
+      scenario_name(options.scenario), options.clients, options.rooms, search.p99_bound_ms, highest,
+      steps);
+}
+
+std::string to_svg(const RateSearch& search) {
+  std::vector<ChartPoint> points;
+  for (const RateStep& step : search.steps) {
+    const auto& latency = step.result.totals.latency;
+    points.push_back({.x = step.sent_per_second,
+                      .deliveries_per_second = deliveries_per_second(step.result),
+                      .p50_ms = ms(latency.quantile(0.5)),
+                      .p99_ms = step.p99_ms()});
+  }
+  const Options& options = search.steps.empty() ? Options{} : search.steps.front().result.options;
+  return line_chart(
+      fmt::format("chat-loadtest {} step search: {} clients, deliveries/s and latency by rate",
+                  scenario_name(options.scenario), options.clients),
+      "msg/s", points, search.p99_bound_ms);
 }
 
 }  // namespace chat::loadtest

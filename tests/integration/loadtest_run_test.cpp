@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "options.hpp"
+#include "rate_search.hpp"
 #include "report.hpp"
 #include "run.hpp"
 #include "test_server.hpp"
@@ -146,4 +147,53 @@ TEST_CASE("--tls --transport ws: WebSocket over the web TLS listener loses nothi
   CHECK(result.totals.delivered == result.acked * 20);
   CHECK(result.clean());
   CHECK(server.stats().tls_handshake_failures == 0);
+}
+
+TEST_CASE("--p99-bound: the rate rises step by step while p99 stays within the bound") {
+  test::TestServer server;
+  const std::string address = "127.0.0.1:" + std::to_string(server.port());
+  auto options = parse_flags({"chat-loadtest",
+                              "--server",
+                              address,
+                              "--scenario",
+                              "chatter",
+                              "--clients",
+                              "20",
+                              "--rooms",
+                              "2",
+                              "--rate",
+                              "5",
+                              "--rate-factor",
+                              "2",
+                              "--max-steps",
+                              "2",
+                              "--duration",
+                              "300ms",
+                              "--drain",
+                              "2s",
+                              "--no-progress",
+                              "--p99-bound",
+                              "10000"});
+  std::ostringstream progress;
+  const auto search = loadtest::search_rate(options, progress);
+  REQUIRE(search.steps.size() == 2);
+  CHECK(search.steps[0].rate_per_sender == 5);
+  CHECK(search.steps[1].rate_per_sender == 10);
+  CHECK(search.steps[1].offered_per_second == 200);  // 20 senders
+  CHECK(search.steps[1].result.clean());
+  REQUIRE(search.highest_within() == std::size_t{1});
+  std::ostringstream summary;
+  loadtest::print_summary(search, summary);
+  CHECK(summary.str().find("highest rate within p99 10000.0 ms: 10 messages/s per sender") !=
+        std::string::npos);
+  CHECK(loadtest::to_json(search).find("\"highest_within_bound\": {\"rate_per_sender\": 10,") !=
+        std::string::npos);
+  CHECK(loadtest::to_svg(search).find("<svg") == 0);
+
+  // A bound no real socket meets: the first step is over it, and the search stops there.
+  options.p99_bound_ms = 0.001;
+  const auto impossible = loadtest::search_rate(options, progress);
+  CHECK(impossible.steps.size() == 1);
+  CHECK_FALSE(impossible.highest_within());
+  CHECK(loadtest::to_json(impossible).find("\"highest_within_bound\": null") != std::string::npos);
 }

@@ -138,6 +138,12 @@ TEST_CASE("loadtest flags: good ones parse, bad ones are one-line errors with ex
   const auto irc = parse({"--transport", "irc", "--scenario", "chatter"});
   REQUIRE(std::holds_alternative<Options>(irc));
   CHECK(std::get<Options>(irc).transport == Transport::irc);
+  const auto search = parse({"--scenario", "chatter", "--rate", "2", "--p99-bound", "100",
+                             "--rate-factor", "1.5", "--max-steps", "4"});
+  REQUIRE(std::holds_alternative<Options>(search));
+  CHECK(std::get<Options>(search).p99_bound_ms == 100);
+  CHECK(std::get<Options>(search).rate_factor == 1.5);
+  CHECK(std::get<Options>(search).max_steps == 4);
 
   for (const auto& args : std::vector<std::vector<std::string>>{
            {"--scenario", "stampede"},
@@ -152,7 +158,12 @@ TEST_CASE("loadtest flags: good ones parse, bad ones are one-line errors with ex
            {"--threads"},
            {"--churn-interval", "1ms"},
            {"--transport", "udp"},
-           {"--transport", "irc", "--scenario", "churn"}}) {
+           {"--transport", "irc", "--scenario", "churn"},
+           {"--p99-bound", "100"},
+           {"--p99-bound", "100", "--rate", "2", "--scenario", "idle"},
+           {"--p99-bound", "-1", "--rate", "2"},
+           {"--rate-factor", "1", "--rate", "2"},
+           {"--max-steps", "0"}}) {
     CAPTURE(args.front());
     std::string err;
     const auto result = parse(args, &err);
