@@ -101,7 +101,10 @@ void check_integrity(SqliteConnection& db) {
 
 std::unique_ptr<SqliteConnection> open_writer_connection(const std::filesystem::path& db_file,
                                                          bool sync) {
-  auto db = std::make_unique<SqliteConnection>(db_file, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  // NOMUTEX: each connection is used by one thread at a time (its writer or reader thread), so
+  // SQLite's per-call mutex (~4 % of a busy server's CPU) guards nothing.
+  auto db = std::make_unique<SqliteConnection>(
+      db_file, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX);
   if (sqlite3_db_readonly(db->handle(), "main") == 1) {
     throw StoreError(db_file.string() + ": database file is read-only");
   }
@@ -117,7 +120,7 @@ std::unique_ptr<SqliteConnection> open_writer_connection(const std::filesystem::
 }
 
 std::unique_ptr<SqliteConnection> open_reader_connection(const std::filesystem::path& db_file) {
-  auto db = std::make_unique<SqliteConnection>(db_file, SQLITE_OPEN_READONLY);
+  auto db = std::make_unique<SqliteConnection>(db_file, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX);
   db->query_int("PRAGMA user_version");
   return db;
 }
