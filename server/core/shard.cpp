@@ -70,8 +70,15 @@ ClientSession* Shard::find_session(std::uint64_t id) const {
   return it == sessions_.end() ? nullptr : it->second;
 }
 
-void Shard::schedule_flush(Connection& connection) {
+void Shard::schedule_flush(Connection& connection, bool urgent) {
   assert(on_own_thread());
+  if (urgent) {
+    urgent_.push_back(&connection);
+    if (!urgent_flush_posted_) {
+      urgent_flush_posted_ = true;
+      post([this] { flush_urgent(); });
+    }
+  }
   dirty_.push_back(&connection);
   if (flush_posted_) return;
   flush_posted_ = true;
@@ -87,7 +94,17 @@ void Shard::schedule_flush(Connection& connection) {
 }
 
 void Shard::forget_flush(Connection& connection) {
-  std::replace(dirty_.begin(), dirty_.end(), &connection, static_cast<Connection*>(nullptr));
+  for (auto* list : {&dirty_, &urgent_, &flushing_})
+    std::replace(list->begin(), list->end(), &connection, static_cast<Connection*>(nullptr));
+}
+
+void Shard::flush_urgent() {
+  urgent_flush_posted_ = false;
+  flushing_.swap(urgent_);
+  for (Connection* connection : flushing_) {
+    if (connection) connection->flush();
+  }
+  flushing_.clear();
 }
 
 void Shard::flush_dirty() {

@@ -62,8 +62,9 @@ class Shard {
   HomeRooms& home_rooms() { return home_rooms_; }
 
   // Write coalescing: a connection with new frames is flushed once, after the handlers already
-  // queued on this shard have run, so a burst of fan-outs leaves in one write per client.
-  void schedule_flush(Connection& connection);
+  // queued on this shard have run, so a burst of fan-outs leaves in one write per client. Urgent
+  // (an answer): flushed as soon as those handlers ran, not held back with the rest.
+  void schedule_flush(Connection& connection, bool urgent = false);
   void forget_flush(Connection& connection);
   // Scratch space for a flush: frames are copied here and written with one send.
   std::string& write_scratch() { return write_scratch_; }
@@ -96,8 +97,10 @@ class Shard {
   HomeRooms home_rooms_;
   std::function<void()> on_drained_;
   std::vector<Connection*> dirty_;
+  std::vector<Connection*> urgent_;  // also in dirty_: flushed twice, the second time a no-op
   std::vector<Connection*> flushing_;
   bool flush_posted_ = false;
+  bool urgent_flush_posted_ = false;
   bool shutting_down_ = false;
   asio::steady_timer flush_timer_;
   std::chrono::steady_clock::time_point last_flush_{};
@@ -107,6 +110,7 @@ class Shard {
   ShardStats stats_;
 
   void flush_dirty();
+  void flush_urgent();
 };
 
 // Runs fn(client) on the client's shard if the client session still exists there.

@@ -250,6 +250,7 @@ void Connection::begin_closing() {
 void Connection::flush() {
   assert(shard_.on_own_thread());
   flush_scheduled_ = false;
+  urgent_flush_scheduled_ = false;
   if (writer_busy_ || !socket_.is_open()) return;
   std::string& scratch = shard_.write_scratch();
   // A few batches at most, so one client with a deep queue cannot hold the shard.
@@ -320,10 +321,11 @@ bool Connection::decrypt(std::string_view& bytes) {
   return true;
 }
 
-void Connection::schedule_flush() {
+void Connection::schedule_flush(bool urgent) {
   assert(shard_.on_own_thread());
   flush_scheduled_ = true;
-  shard_.schedule_flush(*this);
+  urgent_flush_scheduled_ = urgent_flush_scheduled_ || urgent;
+  shard_.schedule_flush(*this, urgent);
 }
 
 void Connection::write_failed() {

@@ -78,7 +78,7 @@ class Connection {
   // flush. Inline: it runs once per member of every room message.
   PushResult push(const SharedFrame& frame) {
     const PushResult result = outbox_.push(frame);
-    if (result == PushResult::queued) schedule_write();
+    if (result == PushResult::queued) schedule_write(frame->priority == FramePriority::control);
     return result;
   }
   // Closing: the last frame queued (past every limit), and then after_last if any (a WebSocket
@@ -129,10 +129,13 @@ class Connection {
   void guarded(const char* role, Work&& work);
   void begin_closing();
   void wake_writer();
-  void schedule_write() {
-    if (!writer_busy_ && !flush_scheduled_) schedule_flush();
+  // urgent: an answer (a control frame), flushed without the wait a busy shard puts on the
+  // rest, so a client waiting for it (a sender waiting for its Ack) is not held back.
+  void schedule_write(bool urgent = false) {
+    if (!writer_busy_ && (!flush_scheduled_ || (urgent && !urgent_flush_scheduled_)))
+      schedule_flush(urgent);
   }
-  void schedule_flush();
+  void schedule_flush(bool urgent);
   // Frames queued, or TLS records waiting to go out.
   bool has_output() const;
   // Appends the next batch of queued frames to out, as TLS records on a TLS connection. False when
@@ -160,6 +163,7 @@ class Connection {
 
   Outbox outbox_;
   bool flush_scheduled_ = false;
+  bool urgent_flush_scheduled_ = false;
   bool writer_busy_ = false;      // the writer is sending wire_; flushes wait for it
   bool write_in_flight_ = false;  // an asynchronous write of wire_ is pending
   bool writer_posted_ = false;    // drive_writer() is posted
