@@ -82,9 +82,15 @@ void Shard::schedule_flush(Connection& connection, bool urgent) {
   dirty_.push_back(&connection);
   if (flush_posted_) return;
   flush_posted_ = true;
-  // An idle shard flushes at once; a busy one at most every flush_interval_us, so under load each
-  // send carries several messages (one send per client costs about a microsecond on loopback).
-  const auto due = last_flush_ + std::chrono::microseconds(config_.flush_interval_us);
+  // An idle shard flushes at once; a busy one at most every flush_interval_us, and no sooner after
+  // the last flush ended than that flush took: so under load each send carries several messages
+  // (one send per client costs one to two microseconds on loopback), and a room too large to flush
+  // within the interval is not flushed one message at a time, back to back.
+  const auto interval = std::chrono::microseconds(config_.flush_interval_us);
+  const auto due =
+      interval.count() == 0
+          ? last_flush_
+          : std::max(last_flush_ + interval, last_flush_end_ + (last_flush_end_ - last_flush_));
   if (std::chrono::steady_clock::now() >= due) {
     post([this] { flush_dirty(); });
   } else {
@@ -115,6 +121,7 @@ void Shard::flush_dirty() {
     if (connection) connection->flush();
   }
   flushing_.clear();
+  last_flush_end_ = std::chrono::steady_clock::now();
 }
 
 void Shard::begin_shutdown(std::function<void()> on_drained) {

@@ -103,7 +103,8 @@ class Shard {
   bool urgent_flush_posted_ = false;
   bool shutting_down_ = false;
   asio::steady_timer flush_timer_;
-  std::chrono::steady_clock::time_point last_flush_{};
+  std::chrono::steady_clock::time_point last_flush_{};      // when the last flush began
+  std::chrono::steady_clock::time_point last_flush_end_{};  // and ended
   std::string write_scratch_;
   std::vector<char> read_buffer_ = std::vector<char>(64 * 1024);
   std::string tls_scratch_;
