@@ -87,8 +87,8 @@ const std::array settings{
             &C::write_batch_bytes},
     Setting{"outbox", "flush_interval_us",
             "a busy shard writes to its clients at most this often, and no sooner after a round "
-            "of writes than that round took, so more messages share a send (0: at once); answers "
-            "go at once",
+            "of writes than that round took (up to twice this), so more messages share a send (0: "
+            "at once); answers go at once",
             &C::flush_interval_us},
     Setting{"history", "history_on_join", "recent messages sent on join", &C::history_on_join},
     Setting{"history", "max_history", "most messages in one History reply", &C::max_history},

@@ -83,14 +83,17 @@ void Shard::schedule_flush(Connection& connection, bool urgent) {
   if (flush_posted_) return;
   flush_posted_ = true;
   // An idle shard flushes at once; a busy one at most every flush_interval_us, and no sooner after
-  // the last flush ended than that flush took: so under load each send carries several messages
-  // (one send per client costs one to two microseconds on loopback), and a room too large to flush
-  // within the interval is not flushed one message at a time, back to back.
+  // the last flush ended than that flush took (up to twice the interval): so under load each send
+  // carries several messages (one send per client costs one to two microseconds on loopback), and a
+  // room too large to flush within the interval is not flushed one message at a time, back to
+  // back. (Uncapped, the wait grew with the batches it made: 1.8 s p99 into 10,000 members.)
   const auto interval = std::chrono::microseconds(config_.flush_interval_us);
   const auto due =
       interval.count() == 0
           ? last_flush_
-          : std::max(last_flush_ + interval, last_flush_end_ + (last_flush_end_ - last_flush_));
+          : std::max(last_flush_ + interval,
+                     last_flush_end_ + std::min<std::chrono::steady_clock::duration>(
+                                           last_flush_end_ - last_flush_, 2 * interval));
   if (std::chrono::steady_clock::now() >= due) {
     post([this] { flush_dirty(); });
   } else {
