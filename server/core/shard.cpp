@@ -109,7 +109,11 @@ void Shard::forget_flush(Connection& connection) {
 
 void Shard::flush_urgent() {
   urgent_flush_posted_ = false;
-  flushing_.swap(urgent_);
+  flush_each(urgent_);
+}
+
+void Shard::flush_each(std::vector<Connection*>& connections) {
+  flushing_.swap(connections);
   for (Connection* connection : flushing_) {
     if (connection) connection->flush();
   }
@@ -119,11 +123,7 @@ void Shard::flush_urgent() {
 void Shard::flush_dirty() {
   flush_posted_ = false;
   last_flush_ = std::chrono::steady_clock::now();
-  flushing_.swap(dirty_);
-  for (Connection* connection : flushing_) {
-    if (connection) connection->flush();
-  }
-  flushing_.clear();
+  flush_each(dirty_);
   last_flush_end_ = std::chrono::steady_clock::now();
 }
 

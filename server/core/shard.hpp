@@ -112,6 +112,8 @@ class Shard {
 
   void flush_dirty();
   void flush_urgent();
+  // Flushes the connections listed (nullptr: forgotten), leaving the list empty.
+  void flush_each(std::vector<Connection*>& connections);
 };
 
 // Runs fn(client) on the client's shard if the client session still exists there.
