@@ -7,6 +7,8 @@
 # Usage: scripts/bench_compare.sh BEFORE_SERVER AFTER_SERVER [OUTPUT_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/bench_server.sh
+source scripts/bench_server.sh
 before=${1:?usage: bench_compare.sh BEFORE_SERVER AFTER_SERVER [OUTPUT_DIR]}
 after=${2:?usage: bench_compare.sh BEFORE_SERVER AFTER_SERVER [OUTPUT_DIR]}
 out=${3:-build/bench-compare}
@@ -18,20 +20,12 @@ port=7850
 run() {  # label, server binary, then chat-loadtest options
   local label=$1 server=$2
   shift 2
-  local data
-  data=$(mktemp -d)
-  taskset -c 0 "$server" --listen 127.0.0.1:$port --web "" --irc-listen "" --shards 1 --log-level warn \
-    --messages-per-second 0 --bytes-per-second 0 --max-connections-per-address 0 \
-    --accepts-per-second 0 --storage temporary --data-dir "$data" &
-  local pid=$!
-  for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
+  start_bench_server "$server" $port --storage temporary
   local result
-  result=$(taskset -c 1 "$loadtest" --server 127.0.0.1:$port --server-pid "$pid" --no-progress \
+  result=$(taskset -c 1 "$loadtest" --server 127.0.0.1:$port --server-pid "$bench_pid" --no-progress \
     --json "$out/$label.json" "$@" | grep -E "^(delivered|latency ms|server|result)" | tr -s " " | tr '\n' ' ')
   echo "$label: $result" | tee -a "$out/summary.txt"
-  kill -TERM "$pid"
-  wait "$pid" || true
-  rm -rf "$data"
+  stop_bench_server
   port=$((port + 1))
 }
 

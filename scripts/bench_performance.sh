@@ -9,6 +9,8 @@
 # Usage: scripts/bench_performance.sh [OUTPUT_DIR] [SERVER_BINARY...]   (default: the release build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/bench_server.sh
+source scripts/bench_server.sh
 out=${1:-build/bench-performance}
 shift || true
 servers=("$@")
@@ -21,14 +23,8 @@ port=7700
 run() {  # label, server binary, then chat-loadtest options
   local label=$1 server=$2
   shift 2
-  local data
-  data=$(mktemp -d)
-  taskset -c 0 "$server" --listen 127.0.0.1:$port --web "" --irc-listen "" --http "" --shards 1 \
-    --log-level warn --messages-per-second 0 --bytes-per-second 0 \
-    --max-connections-per-address 0 --accepts-per-second 0 --data-dir "$data" &
-  local pid=$!
-  for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
-  taskset -c 1 "$loadtest" --server 127.0.0.1:$port --server-pid "$pid" --no-progress \
+  start_bench_server "$server" $port --http ""
+  taskset -c 1 "$loadtest" --server 127.0.0.1:$port --server-pid "$bench_pid" --no-progress \
     --json "$out/$label.json" --svg "$out/$label.svg" "$@" > "$out/$label.txt" || true
   local summary
   summary=$(grep -E "^(delivered|latency ms|server|result)" "$out/$label.txt" |
@@ -37,9 +33,7 @@ run() {  # label, server binary, then chat-loadtest options
     summary=$(sed -n '/^step search/,$p' "$out/$label.txt")
   fi
   echo "$label: $summary" | tee -a "$out/summary.txt"
-  kill -TERM "$pid"
-  wait "$pid" || true
-  rm -rf "$data"
+  stop_bench_server
   port=$((port + 1))
 }
 
