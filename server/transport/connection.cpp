@@ -8,6 +8,7 @@
 #include <asio/write.hpp>
 
 #include <cassert>
+#include <utility>
 
 #include "logging.hpp"
 #include "shard.hpp"
@@ -105,6 +106,22 @@ asio::awaitable<void> Connection::read_loop() {
   handler_->on_input_end();
 }
 
+template <typename Work>
+auto Connection::counted_handler(const char* role, Work work) {
+  ++helpers_running_;
+  return [this, role, work = std::move(work)](auto&&... args) mutable {
+    --helpers_running_;
+    try {
+      work(std::forward<decltype(args)>(args)...);
+    } catch (...) {
+      spdlog::error("connection {}: {} failed: {}", peer_, role,
+                    describe_exception(std::current_exception()));
+      abort_io();
+    }
+    wake_.notify();
+  };
+}
+
 void Connection::drive_writer() {
   // The slow path: flush() hands over bytes the socket would not take at once; the writer writes
   // them asynchronously, then drains the queue batch by batch the same way, and at the end of a
@@ -138,13 +155,11 @@ void Connection::drive_writer() {
 
 void Connection::start_write() {
   write_in_flight_ = true;
-  ++helpers_running_;
-  asio::async_write(socket_, asio::buffer(wire_), [this](asio::error_code ec, std::size_t) {
-    --helpers_running_;
-    write_in_flight_ = false;
-    guarded("writer", [&] { on_written(ec); });
-    wake_.notify();
-  });
+  asio::async_write(socket_, asio::buffer(wire_),
+                    counted_handler("writer", [this](asio::error_code ec, std::size_t) {
+                      write_in_flight_ = false;
+                      on_written(ec);
+                    }));
 }
 
 void Connection::on_written(const asio::error_code& ec) {
@@ -173,23 +188,16 @@ void Connection::wake_writer() {
   // Later, not now: the caller is in the middle of a request or a flush.
   if (writer_posted_ || writer_done_ || write_in_flight_) return;
   writer_posted_ = true;
-  ++helpers_running_;
-  asio::post(socket_.get_executor(), [this] {
-    --helpers_running_;
-    writer_posted_ = false;
-    guarded("writer", [&] { drive_writer(); });
-    wake_.notify();
-  });
+  asio::post(socket_.get_executor(), counted_handler("writer", [this] {
+               writer_posted_ = false;
+               drive_writer();
+             }));
 }
 
 void Connection::arm_watchdog(clock::time_point at) {
   watchdog_timer_.expires_at(at);
-  ++helpers_running_;
-  watchdog_timer_.async_wait([this](asio::error_code) {
-    --helpers_running_;
-    guarded("watchdog", [&] { on_watchdog(); });
-    wake_.notify();
-  });
+  watchdog_timer_.async_wait(
+      counted_handler("watchdog", [this](asio::error_code) { on_watchdog(); }));
 }
 
 void Connection::on_watchdog() {
@@ -205,17 +213,6 @@ void Connection::on_watchdog() {
   if (!closing_) next = handler_->on_timer(now);
   if (closing_) next = std::min(next, close_deadline_);  // on_timer may have begun closing
   arm_watchdog(std::max(next, now + std::chrono::milliseconds(1)));
-}
-
-template <typename Work>
-void Connection::guarded(const char* role, Work&& work) {
-  try {
-    work();
-  } catch (...) {
-    spdlog::error("connection {}: {} failed: {}", peer_, role,
-                  describe_exception(std::current_exception()));
-    abort_io();
-  }
 }
 
 void Connection::close_after(const SharedFrame& last, const SharedFrame& after_last) {

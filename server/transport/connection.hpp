@@ -124,9 +124,10 @@ class Connection {
   // The watchdog: waits until at, then calls on_watchdog(), which arms it again.
   void arm_watchdog(clock::time_point at);
   void on_watchdog();
-  // Runs a completion handler's work; an exception is logged and ends the connection.
+  // The completion handler of a writer or watchdog wait: counted in helpers_running_ until it
+  // has run (run() waits for it); an exception from work is logged and ends the connection.
   template <typename Work>
-  void guarded(const char* role, Work&& work);
+  auto counted_handler(const char* role, Work work);
   void begin_closing();
   void wake_writer();
   // urgent: an answer (a control frame), flushed without the wait a busy shard puts on the
