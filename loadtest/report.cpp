@@ -253,6 +253,15 @@ std::string to_svg(const RunResult& r) {
                     "s", points);
 }
 
+namespace {
+
+// The options the search ran with (every step's, but for the rate and seed).
+Options options_of(const RateSearch& search) {
+  return search.steps.empty() ? Options{} : search.steps.front().result.options;
+}
+
+}  // namespace
+
 void print_summary(const RateSearch& search, std::ostream& out) {
   out << fmt::format("step search     p99 bound {:.1f} ms\n", search.p99_bound_ms);
   out << "  rate/sender    offered/s       sent/s   deliveries/s   p50 ms   p99 ms  server "
@@ -306,7 +315,7 @@ std::string to_json(const RateSearch& search) {
         step.rate_per_sender, step.sent_per_second, deliveries_per_second(step.result),
         step.p99_ms());
   }
-  const Options& options = search.steps.empty() ? Options{} : search.steps.front().result.options;
+  const Options options = options_of(search);
   return fmt::format(
       "{{\n  \"scenario\": \"{}\",\n  \"clients\": {},\n  \"rooms\": {},\n  "
       "\"p99_bound_ms\": {:.3f},\n  \"highest_within_bound\": {},\n  \"steps\": [{}\n  ]\n}}\n",
@@ -323,7 +332,7 @@ std::string to_svg(const RateSearch& search) {
                       .p50_ms = ms(latency.quantile(0.5)),
                       .p99_ms = step.p99_ms()});
   }
-  const Options& options = search.steps.empty() ? Options{} : search.steps.front().result.options;
+  const Options options = options_of(search);
   return line_chart(
       fmt::format("chat-loadtest {} step search: {} clients, deliveries/s and latency by rate",
                   scenario_name(options.scenario), options.clients),
