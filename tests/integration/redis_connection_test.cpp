@@ -125,7 +125,7 @@ TEST_CASE("Losing Redis fails commands clearly, and the connection comes back by
     co_await waiter.until([&] { return connection.connected() && subscriber.connected(); });
 
     // "Up" means the SUBSCRIBE is sent, not yet done: publish until Redis counts a receiver.
-    while ((co_await call(connection, waiter, "PUBLISH", "room:a", "first")).integer != 1) {
+    while ((co_await call(connection, waiter, "SPUBLISH", "room:a", "first")).integer != 1) {
     }
     co_await waiter.until([&] { return !messages.empty(); });
     CHECK(messages.front() == "room:a=first");
@@ -141,7 +141,7 @@ TEST_CASE("Losing Redis fails commands clearly, and the connection comes back by
     CHECK((co_await call(connection, waiter, "PING")).text == "PONG");
     messages.clear();
     // Re-subscribed by itself after the reconnect.
-    while ((co_await call(connection, waiter, "PUBLISH", "room:a", "again")).integer != 1) {
+    while ((co_await call(connection, waiter, "SPUBLISH", "room:a", "again")).integer != 1) {
     }
     co_await waiter.until([&] { return !messages.empty(); });
     CHECK(messages.front() == "room:a=again");

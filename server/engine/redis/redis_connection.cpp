@@ -72,12 +72,14 @@ void Connection::command(std::vector<std::string> args, Done done) {
 
 void Connection::subscribe(const std::string& channel) {
   if (!channels_.insert(channel).second) return;
-  if (connected_) send({"SUBSCRIBE", channel});
+  if (connected_) send({"SSUBSCRIBE", channel});
 }
 
 void Connection::unsubscribe(const std::string& channel) {
   if (channels_.erase(channel) == 0) return;
-  if (connected_) send({"UNSUBSCRIBE", channel});
+  if (!connected_) return;
+  ++unsubscribing_[channel];
+  send({"SUNSUBSCRIBE", channel});
 }
 
 void Connection::send(std::vector<std::string> args) {
@@ -92,11 +94,9 @@ asio::awaitable<void> Connection::run() {
     if (co_await connect_once() && co_await answers_ping(reader)) {
       backoff = options_.min_backoff;
       reader_ = &reader;
-      if (options_.subscriber && !channels_.empty()) {
-        std::vector<std::string> args{"SUBSCRIBE"};
-        args.insert(args.end(), channels_.begin(), channels_.end());
-        send(std::move(args));
-      }
+      // One channel per command: a cluster refuses shard channels of several slots in one.
+      if (options_.subscriber)
+        for (const std::string& channel : channels_) send({"SSUBSCRIBE", channel});
       writer_running_ = true;
       asio::co_spawn(io_, write_loop(), [this](std::exception_ptr error) {
         if (error) {
@@ -115,6 +115,7 @@ asio::awaitable<void> Connection::run() {
       writer_wake_.notify();
       while (writer_running_) co_await writer_done_.wait();
       out_.clear();
+      unsubscribing_.clear();
       set_connected(false);
       fail_pending(last_error_);
     }
@@ -236,11 +237,20 @@ asio::awaitable<void> Connection::write_loop() {
 
 void Connection::handle(Reply reply) {
   if (options_.subscriber) {
-    // ["message", channel, payload]; subscribe and unsubscribe confirmations need nothing.
+    // ["smessage", channel, payload], ["ssubscribe", channel, count], ["sunsubscribe", ...].
     if (reply.type != Reply::Type::array || reply.elements.size() != 3) return;
     const std::string& kind = reply.elements[0].text;
-    if (kind == "message" && on_message) on_message(reply.elements[1].text, reply.elements[2].text);
-    if (kind == "subscribe" && on_subscribed) on_subscribed(reply.elements[1].text);
+    const std::string& channel = reply.elements[1].text;
+    if (kind == "smessage" && on_message) on_message(channel, reply.elements[2].text);
+    if (kind == "ssubscribe" && on_subscribed) on_subscribed(channel);
+    if (kind == "sunsubscribe") {
+      const auto asked = unsubscribing_.find(channel);
+      if (asked != unsubscribing_.end()) {
+        if (--asked->second == 0) unsubscribing_.erase(asked);
+      } else if (channels_.erase(channel) == 1 && on_dropped) {
+        on_dropped(channel);  // Redis ended it by itself
+      }
+    }
     return;
   }
   if (pending_.empty()) {

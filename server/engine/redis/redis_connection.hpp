@@ -1,8 +1,10 @@
 #pragma once
 // One connection to Redis on an Asio event loop: commands are pipelined (each answered in order by
 // its callback), the connection is re-made with backoff when it drops, and a subscriber connection
-// re-subscribes its channels after each reconnect. hiredis encodes nothing here and reads the
-// replies (redis_reply.*); the socket loop is ours, like every other connection in the server.
+// re-subscribes its channels after each reconnect. Subscriptions are to shard channels
+// (SSUBSCRIBE, Redis 7), which a cluster keeps on the master that serves the channel's slot.
+// hiredis encodes nothing here and reads the replies (redis_reply.*); the socket loop is ours, like
+// every other connection in the server.
 //
 // Everything runs on the io_context given (one thread); call it from there.
 
@@ -13,6 +15,7 @@
 #include <chrono>
 #include <deque>
 #include <functional>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -28,7 +31,7 @@ struct ConnectionOptions {
   std::chrono::milliseconds connect_timeout{2000};
   std::chrono::milliseconds min_backoff{100};
   std::chrono::milliseconds max_backoff{5000};
-  bool subscriber = false;  // SUBSCRIBE/UNSUBSCRIBE only; messages go to on_message
+  bool subscriber = false;  // SSUBSCRIBE/SUNSUBSCRIBE only; messages go to on_message
 };
 
 class Connection {
@@ -60,6 +63,9 @@ class Connection {
   std::function<void(const std::string& channel, const std::string& payload)> on_message;
   // Subscriber connections: Redis confirmed a subscription; messages published from now on arrive.
   std::function<void(const std::string& channel)> on_subscribed;
+  // Subscriber connections: Redis ended a subscription nobody asked to end (its slot moved to
+  // another master); the channel is no longer wanted here.
+  std::function<void(const std::string& channel)> on_dropped;
 
  private:
   asio::awaitable<void> run();
@@ -83,7 +89,8 @@ class Connection {
   std::string writing_;  // being written
   std::deque<Done> pending_;
   std::set<std::string> channels_;
-  ReplyReader* reader_ = nullptr;  // the current connection's
+  std::map<std::string, int> unsubscribing_;  // SUNSUBSCRIBEs sent and not yet confirmed
+  ReplyReader* reader_ = nullptr;             // the current connection's
   std::string last_error_;
   bool running_ = false;
   bool stopped_ = false;

@@ -305,7 +305,7 @@ void RedisEngine::raise_seq(const std::string& room_key, std::uint64_t seq) {
 }
 
 void RedisEngine::relay(const std::string& room_key, const v1::ServerFrame& event) {
-  command({"PUBLISH", keys::channel(room_key), "E" + node_id_ + " " + event.SerializeAsString()},
+  command({"SPUBLISH", keys::channel(room_key), "E" + node_id_ + " " + event.SerializeAsString()},
           [](Reply) {});
 }
 

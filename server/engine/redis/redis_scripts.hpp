@@ -119,7 +119,7 @@ end
 trim(room, tonumber(ARGV[9]), tonumber(ARGV[10]), 100)
 redis.call('HSETNX', KEYS[1], ARGV[2], ARGV[3])
 redis.call('ZADD', KEYS[2], 0, ARGV[2])
-redis.call('PUBLISH', ARGV[6], seq .. ' ' .. ARGV[5])
+redis.call('SPUBLISH', ARGV[6], seq .. ' ' .. ARGV[5])
 return {0, seq}
 )lua"};
 
@@ -172,7 +172,7 @@ else
   if ARGV[10] == '1' then redis.call('SREM', ARGV[9], ARGV[2]) end
   forget_if_unused(room, ARGV[2], KEYS[2], KEYS[1])
 end
-redis.call('PUBLISH', ARGV[7], ARGV[8])
+redis.call('SPUBLISH', ARGV[7], ARGV[8])
 return 1
 )lua"};
 
@@ -185,7 +185,7 @@ inline const Script sync_members{std::string(library) + R"lua(
 local room, members, channel, node = ARGV[1], ARGV[1] .. ':members', ARGV[4], ARGV[6]
 local mine = node .. ':'
 local function tell(letter, field, nick, detail)
-  redis.call('PUBLISH', channel, 'P' .. letter .. ' ' .. node .. ' ' .. field .. ' ' .. nick .. '\n' ..
+  redis.call('SPUBLISH', channel, 'P' .. letter .. ' ' .. node .. ' ' .. field .. ' ' .. nick .. '\n' ..
              detail)
 end
 local wanted = {}
@@ -364,7 +364,7 @@ inline const Script set_topic{R"lua(
 redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
 redis.call('ZADD', KEYS[2], 0, ARGV[1])
 if ARGV[4] == '' then redis.call('DEL', ARGV[3]) else redis.call('SET', ARGV[3], ARGV[4]) end
-if ARGV[6] ~= '' then redis.call('PUBLISH', ARGV[5], ARGV[6]) end
+if ARGV[6] ~= '' then redis.call('SPUBLISH', ARGV[5], ARGV[6]) end
 return 1
 )lua"};
 
