@@ -45,8 +45,9 @@ Connection::~Connection() {
 void Connection::start() {
   if (running_) return;
   running_ = true;
-  asio::co_spawn(io_, run(), [](std::exception_ptr error) {
+  asio::co_spawn(io_, run(), [this](std::exception_ptr error) {
     if (error) spdlog::error("redis connection failed: {}", describe_exception(error));
+    if (on_finished) on_finished();
   });
 }
 

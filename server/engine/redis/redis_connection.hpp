@@ -47,6 +47,8 @@ class Connection {
   void start();
   void stop();
   bool connected() const { return connected_; }
+  // Why the connection is down or last went down ("" before any failure).
+  const std::string& last_error() const { return last_error_; }
 
   // Sends a command. done gets its reply, or an error reply ("ERR redis unavailable: ...") when
   // the connection is down or drops before the reply came. Not on a subscriber connection.
@@ -66,6 +68,9 @@ class Connection {
   // Subscriber connections: Redis ended a subscription nobody asked to end (its slot moved to
   // another master); the channel is no longer wanted here.
   std::function<void(const std::string& channel)> on_dropped;
+  // After stop(), once nothing of the connection runs any more: it may be destroyed (not from
+  // within this call).
+  std::function<void()> on_finished;
 
  private:
   asio::awaitable<void> run();

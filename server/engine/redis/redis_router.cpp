@@ -1,0 +1,405 @@
+#include "redis_router.hpp"
+
+#include <spdlog/spdlog.h>
+#include <asio/post.hpp>
+
+#include <algorithm>
+#include <utility>
+
+namespace chat::server::redis {
+namespace {
+
+Reply error_reply(std::string text) {
+  Reply reply;
+  reply.type = Reply::Type::error;
+  reply.text = std::move(text);
+  return reply;
+}
+
+// Refusals that say "not now" before the command ran: sent again after a pause.
+bool refused_for_now(const std::string& error) {
+  return error.starts_with("TRYAGAIN") || error.starts_with("CLUSTERDOWN") ||
+         error.starts_with("LOADING") || error.starts_with("MASTERDOWN") ||
+         error.starts_with("READONLY");  // a master that came back as a replica
+}
+
+}  // namespace
+
+struct Router::Node {
+  HostPort address;
+  std::string name;  // "host:port"
+  std::unique_ptr<Connection> commands;
+  std::unique_ptr<Connection> subscriber;
+  bool was_up = false;
+};
+
+struct Router::Request {
+  std::string key;
+  bool any_master = false;
+  std::vector<std::string> args;
+  Done done;
+  int attempts = 0;
+  int replicas = 0;  // WAIT for this many after the command
+  std::chrono::milliseconds wait_timeout{0};
+  std::optional<Reply> answer;  // the command's reply while its WAIT is on its way
+};
+
+Router::Router(asio::io_context& io, RouterOptions options)
+    : io_(io), options_(std::move(options)), refresh_timer_(io) {}
+
+Router::~Router() = default;
+
+void Router::start() {
+  for (const HostPort& seed : options_.seeds) node(seed);
+  schedule_refresh(options_.refresh_interval);
+}
+
+void Router::stop() {
+  stopped_ = true;
+  refresh_timer_.cancel();
+  for (auto& [name, node] : nodes_) {
+    node->commands->stop();
+    if (node->subscriber) node->subscriber->stop();
+  }
+}
+
+std::string Router::problem() const {
+  if (!map_) {
+    std::string why = "redis unavailable: no Redis answered yet";
+    for (const auto& [name, node] : nodes_)
+      if (!node->commands->last_error().empty()) why += "; " + node->commands->last_error();
+    return why;
+  }
+  if (const auto unserved = map_->unserved(); unserved > 0)
+    return std::to_string(unserved) + " slot(s) have no master";
+  for (const HostPort& master : map_->masters()) {
+    const auto it = nodes_.find(address_text(master));
+    if (it == nodes_.end() || !it->second->commands->connected()) {
+      std::string why = "redis unavailable: " + address_text(master) + " (slots " +
+                        map_->slots_of(master) + ") is unreachable";
+      if (it != nodes_.end() && !it->second->commands->last_error().empty())
+        why += ": " + it->second->commands->last_error();
+      return why;
+    }
+  }
+  return "";
+}
+
+void Router::command(std::string_view routing_key, std::vector<std::string> args, Done done) {
+  auto request = std::make_shared<Request>();
+  request->key = routing_key;
+  request->any_master = routing_key.empty();
+  request->args = std::move(args);
+  request->done = std::move(done);
+  send(std::move(request));
+}
+
+void Router::command_replicated(std::string_view routing_key, std::vector<std::string> args,
+                                int replicas, std::chrono::milliseconds timeout, Done done) {
+  auto request = std::make_shared<Request>();
+  request->key = routing_key;
+  request->args = std::move(args);
+  request->done = std::move(done);
+  request->replicas = replicas;
+  request->wait_timeout = timeout;
+  send(std::move(request));
+}
+
+void Router::ping_all(std::function<void(std::string)> done) {
+  if (!ready_) return done(problem());
+  struct Pings {
+    std::size_t waiting = 0;
+    std::string problem;
+    std::function<void(std::string)> done;
+  };
+  auto pings = std::make_shared<Pings>();
+  pings->done = std::move(done);
+  const auto masters = map_->masters();
+  pings->waiting = masters.size();
+  for (const HostPort& master : masters) {
+    node(master).commands->command(
+        {"PING"}, [pings, name = address_text(master), slots = map_->slots_of(master)](Reply r) {
+          if (r.is_error() && pings->problem.empty())
+            pings->problem = "redis " + name + " (slots " + slots + "): " + r.text;
+          if (--pings->waiting == 0) pings->done(pings->problem);
+        });
+  }
+}
+
+void Router::send(std::shared_ptr<Request> request) {
+  if (stopped_) return fail(request, "stopped");
+  if (!map_) return fail(request, problem());
+  const HostPort* owner = nullptr;
+  if (request->any_master) {
+    const auto masters = map_->masters();
+    if (!masters.empty()) owner = &node(masters.front()).address;
+  } else {
+    owner = map_->owner(key_slot(request->key));
+  }
+  if (!owner) {
+    return fail(request, "no Redis master serves slot " + std::to_string(key_slot(request->key)));
+  }
+  send_to(node(*owner), std::move(request), false);
+}
+
+void Router::send_to(Node& target, std::shared_ptr<Request> request, bool asking) {
+  const int attempt = ++request->attempts;
+  const auto sent = std::chrono::steady_clock::now();
+  if (asking) target.commands->command({"ASKING"}, [](Reply) {});
+  target.commands->command(request->args,
+                           [this, request, attempt, sent, name = target.name](Reply reply) mutable {
+                             if (request->attempts != attempt) return;
+                             on_reply(std::move(request), name, std::move(reply), sent);
+                           });
+  if (request->replicas == 0) return;
+  target.commands->command(
+      {"WAIT", std::to_string(request->replicas), std::to_string(request->wait_timeout.count())},
+      [request, attempt](Reply waited) {
+        if (request->attempts != attempt || !request->answer) return;  // sent again, or done
+        Reply answer = std::move(*request->answer);
+        request->answer.reset();
+        if (!answer.is_error() &&
+            (waited.type != Reply::Type::integer || waited.integer < request->replicas)) {
+          answer =
+              error_reply("ERR redis: not on a replica within " +
+                          std::to_string(request->wait_timeout.count()) +
+                          " ms (the master has it; a retry with the same client_msg_id is safe)");
+        }
+        request->done(std::move(answer));
+      });
+}
+
+void Router::on_reply(std::shared_ptr<Request> request, const std::string& address, Reply reply,
+                      std::chrono::steady_clock::time_point sent) {
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count();
+  const auto redirect = reply.is_error() ? parse_redirect(reply.text) : std::nullopt;
+  count(address, [&](ShardStats& shard) {
+    ++shard.commands;
+    shard.latency_seconds_sum += seconds;
+    if (reply.is_error()) ++shard.errors;
+    if (redirect) ++shard.redirects;
+  });
+  const bool may_retry = request->attempts < options_.max_attempts && !stopped_;
+  if (redirect && may_retry) {
+    if (redirect->kind == Redirect::Kind::ask)
+      return send_to(node(redirect->address), request, true);
+    if (map_) map_->assign(redirect->slot, redirect->address);
+    schedule_refresh(std::chrono::milliseconds(0));  // more than one slot may have moved
+    return send(std::move(request));
+  }
+  if (reply.is_error() && refused_for_now(reply.text) && may_retry) {
+    if (reply.text.starts_with("READONLY") || reply.text.starts_with("CLUSTERDOWN"))
+      schedule_refresh(std::chrono::milliseconds(0));
+    return retry_later(std::move(request));
+  }
+  if (reply.is_error() && reply.text.starts_with("ERR redis unavailable"))
+    schedule_refresh(std::chrono::milliseconds(0));
+  if (request->replicas > 0) {
+    request->answer = std::move(reply);  // the WAIT's reply completes it
+    return;
+  }
+  request->done(std::move(reply));
+}
+
+void Router::retry_later(std::shared_ptr<Request> request) {
+  auto timer = std::make_shared<asio::steady_timer>(io_, options_.retry_delay);
+  timer->async_wait([this, timer, request = std::move(request)](const asio::error_code&) mutable {
+    send(std::move(request));
+  });
+}
+
+void Router::fail(const std::shared_ptr<Request>& request, const std::string& why) {
+  ++request->attempts;  // a WAIT still on its way ignores this request
+  asio::post(io_, [request, why] {
+    request->done(error_reply(
+        why.starts_with("redis unavailable") ? "ERR " + why : "ERR redis unavailable: " + why));
+  });
+}
+
+Router::Node& Router::node(const HostPort& address) {
+  const std::string name = address_text(address);
+  if (auto it = nodes_.find(name); it != nodes_.end()) return *it->second;
+  auto made = std::make_unique<Node>();
+  made->address = address;
+  made->name = name;
+  ConnectionOptions connection = options_.connection;
+  connection.address = address;
+  connection.subscriber = false;
+  made->commands = std::make_unique<Connection>(io_, connection);
+  Node* raw = made.get();
+  made->commands->on_state = [this, raw](bool up) {
+    count(raw->name, [up](ShardStats& shard) { shard.connected = up; });
+    if (up) {
+      if (raw->was_up) count(raw->name, [](ShardStats& shard) { ++shard.reconnects; });
+      raw->was_up = true;
+      if (on_connected) on_connected(*raw->commands);
+      if (!map_ || cluster_) refresh();
+    } else if (!stopped_) {
+      schedule_refresh(std::chrono::milliseconds(0));
+    }
+    update_ready();
+  };
+  if (options_.subscriptions) {
+    connection.subscriber = true;
+    made->subscriber = std::make_unique<Connection>(io_, connection);
+    made->subscriber->on_message = [this](const std::string& channel, const std::string& payload) {
+      if (on_message) on_message(channel, payload);
+    };
+    made->subscriber->on_subscribed = [this](const std::string& channel) {
+      if (on_subscribed) on_subscribed(channel);
+    };
+    made->subscriber->on_dropped = [this](const std::string& channel) {
+      // Its slot moved: subscribed again where the new map says, once it is read.
+      if (auto it = channels_.find(channel); it != channels_.end()) it->second.clear();
+      schedule_refresh(std::chrono::milliseconds(0));
+    };
+    made->subscriber->on_state = [this](bool) { update_ready(); };
+  }
+  count(name, [](ShardStats&) {});
+  made->commands->start();
+  if (made->subscriber) made->subscriber->start();
+  return *nodes_.emplace(name, std::move(made)).first->second;
+}
+
+void Router::refresh() {
+  if (refreshing_ || stopped_) return;
+  // Ask a connected node, masters of the current map first.
+  Node* asked = nullptr;
+  for (auto& [name, candidate] : nodes_) {
+    if (!candidate->commands->connected()) continue;
+    if (!asked || (map_ && !map_->slots_of(candidate->address).empty())) asked = candidate.get();
+  }
+  if (!asked) {
+    for (const HostPort& seed : options_.seeds) node(seed);  // all lost: start from the seeds
+    return schedule_refresh(options_.refresh_interval / 4);
+  }
+  refreshing_ = true;
+  asked->commands->command({"CLUSTER", "SLOTS"}, [this, address = asked->address](Reply reply) {
+    refreshing_ = false;
+    if (stopped_) return;
+    if (reply.is_error() && reply.text.find("cluster support disabled") != std::string::npos)
+      return apply(SlotMap::single(address), false);
+    auto map = SlotMap::from_cluster_slots(reply);
+    if (!map || map->masters().empty()) {
+      spdlog::warn("redis: no slot map from {}: {}", address_text(address), reply.describe());
+      return schedule_refresh(options_.refresh_interval / 4);
+    }
+    apply(std::move(*map), true);
+  });
+}
+
+void Router::schedule_refresh(std::chrono::milliseconds after) {
+  if (stopped_) return;
+  // An earlier refresh stays earlier.
+  const auto when = std::chrono::steady_clock::now() + after;
+  if (refresh_timer_.expiry() > std::chrono::steady_clock::now() && refresh_timer_.expiry() <= when)
+    return;
+  refresh_timer_.expires_at(when);
+  refresh_timer_.async_wait([this](const asio::error_code& error) {
+    if (error) return;
+    refresh();
+    schedule_refresh(ready_ ? options_.refresh_interval : options_.refresh_interval / 4);
+  });
+}
+
+void Router::apply(SlotMap map, bool cluster) {
+  const bool first = !map_;
+  const bool changed =
+      first || cluster != cluster_ || map_->masters().size() != map.masters().size();
+  map_ = std::move(map);
+  cluster_ = cluster;
+  for (const HostPort& master : map_->masters()) node(master);
+  if (cluster_) drop_nodes_not_in_map();
+  if (changed) {
+    std::string masters;
+    for (const HostPort& master : map_->masters())
+      masters += " " + address_text(master) + " (" + map_->slots_of(master) + ")";
+    spdlog::info("redis: {}{}", cluster_ ? "cluster of masters" : "one Redis,", masters);
+  }
+  {
+    std::lock_guard lock(stats_mutex_);
+    for (auto& [name, shard] : stats_) shard.slots.clear();
+    for (const HostPort& master : map_->masters())
+      stats_[address_text(master)].slots = map_->slots_of(master);
+  }
+  place_subscriptions();
+  update_ready();
+}
+
+void Router::drop_nodes_not_in_map() {
+  for (auto it = nodes_.begin(); it != nodes_.end();) {
+    if (!map_->slots_of(it->second->address).empty()) {
+      ++it;
+      continue;
+    }
+    // Not a master any more (or a seed that never was): stopped, destroyed once it has finished.
+    std::shared_ptr<Node> retired(std::move(it->second));
+    it = nodes_.erase(it);
+    for (auto& [channel, on] : channels_)
+      if (on == retired->name) on.clear();
+    auto finish = [this, retired](std::unique_ptr<Connection>& connection) {
+      if (!connection) return;
+      connection->on_state = nullptr;
+      connection->on_finished = [this, retired] { asio::post(io_, [retired] {}); };
+      connection->stop();
+    };
+    finish(retired->commands);
+    finish(retired->subscriber);
+  }
+}
+
+void Router::place_subscriptions() {
+  if (!map_ || !options_.subscriptions) return;
+  for (auto& [channel, on] : channels_) {
+    const HostPort* owner = map_->owner(key_slot(channel));
+    if (!owner) continue;
+    const std::string name = address_text(*owner);
+    if (on == name) continue;
+    if (auto old = nodes_.find(on); !on.empty() && old != nodes_.end())
+      old->second->subscriber->unsubscribe(channel);
+    node(*owner).subscriber->subscribe(channel);
+    on = name;
+  }
+}
+
+void Router::subscribe(const std::string& channel) {
+  if (!channels_.emplace(channel, "").second) return;
+  place_subscriptions();
+}
+
+void Router::unsubscribe(const std::string& channel) {
+  const auto it = channels_.find(channel);
+  if (it == channels_.end()) return;
+  if (auto on = nodes_.find(it->second); !it->second.empty() && on != nodes_.end())
+    on->second->subscriber->unsubscribe(channel);
+  channels_.erase(it);
+}
+
+void Router::update_ready() {
+  bool ready = map_ && problem().empty();
+  if (ready && options_.subscriptions) {
+    for (const HostPort& master : map_->masters())
+      ready = ready && node(master).subscriber->connected();
+  }
+  if (ready == ready_) return;
+  ready_ = ready;
+  if (on_state) on_state(ready);
+}
+
+void Router::count(const std::string& address, const std::function<void(ShardStats&)>& change) {
+  std::lock_guard lock(stats_mutex_);
+  ShardStats& shard = stats_[address];
+  shard.address = address;
+  change(shard);
+}
+
+std::vector<ShardStats> Router::stats() const {
+  std::lock_guard lock(stats_mutex_);
+  std::vector<ShardStats> out;
+  for (const auto& [name, shard] : stats_)
+    if (!shard.slots.empty()) out.push_back(shard);
+  return out;
+}
+
+}  // namespace chat::server::redis
