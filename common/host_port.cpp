@@ -19,4 +19,16 @@ std::optional<HostPort> parse_host_port(std::string_view text) {
   return HostPort{std::string(host), static_cast<std::uint16_t>(port)};
 }
 
+std::optional<std::vector<HostPort>> parse_host_port_list(std::string_view text) {
+  std::vector<HostPort> list;
+  while (true) {
+    const auto comma = text.find(',');
+    auto one = parse_host_port(text.substr(0, comma));
+    if (!one) return {};
+    list.push_back(std::move(*one));
+    if (comma == std::string_view::npos) return list;
+    text.remove_prefix(comma + 1);
+  }
+}
+
 }  // namespace chat

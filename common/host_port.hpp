@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace chat {
 
@@ -15,5 +16,7 @@ struct HostPort {
 
 // nullopt when malformed (no colon, no host, a port that is not 0-65535).
 std::optional<HostPort> parse_host_port(std::string_view text);
+// "HOST:PORT,HOST:PORT,...": nullopt when empty or any one is malformed.
+std::optional<std::vector<HostPort>> parse_host_port_list(std::string_view text);
 
 }  // namespace chat
