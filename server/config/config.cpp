@@ -76,8 +76,11 @@ std::optional<std::string> validate(const ServerConfig& c) {
     return "tls_cert, tls_key: set tls_listen too, or the TLS listener stays off";
   if (c.engine != "embedded" && c.engine != "redis")
     return fmt::format("engine: '{}' is not embedded or redis", c.engine);
-  if (c.engine == "redis" && !parse_host_port(c.redis))
-    return fmt::format("redis: '{}' is not HOST:PORT", c.redis);
+  if (c.engine == "redis" && !parse_host_port_list(c.redis))
+    return fmt::format("redis: '{}' is not HOST:PORT or a comma-separated list of them", c.redis);
+  if (c.redis_acknowledge != "master" && c.redis_acknowledge != "replica")
+    return fmt::format("redis_acknowledge: '{}' is not master or replica", c.redis_acknowledge);
+  if (c.redis_replica_timeout_ms < 1) return "redis_replica_timeout_ms: at least 1";
   if (c.heartbeat_ms < 10) return "heartbeat_ms: at least 10";
   if (c.node_expiry_ms < 2 * static_cast<std::uint64_t>(c.heartbeat_ms))
     return "node_expiry_ms: at least twice heartbeat_ms";

@@ -67,10 +67,12 @@ struct ServerConfig {
   std::uint32_t retention_messages = 0;  // per room; 0: keep all
   std::uint32_t retention_seconds = 0;   // 0: keep all
   // [cluster]
-  std::string engine = "embedded";       // "embedded" (SQLite, one node) or "redis" (cluster)
-  std::string redis = "127.0.0.1:6379";  // HOST:PORT of Redis, with engine = "redis"
-  std::uint32_t heartbeat_ms = 1000;     // how often a node tells Redis it is alive
-  std::uint32_t node_expiry_ms = 5000;   // a node silent this long is taken for dead
+  std::string engine = "embedded";           // "embedded" (SQLite, one node) or "redis" (cluster)
+  std::string redis = "127.0.0.1:6379";      // HOST:PORT[,HOST:PORT...] of Redis or cluster nodes
+  std::uint32_t heartbeat_ms = 1000;         // how often a node tells Redis it is alive
+  std::uint32_t node_expiry_ms = 5000;       // a node silent this long is taken for dead
+  std::string redis_acknowledge = "master";  // "master" or "replica" (WAIT for one replica)
+  std::uint32_t redis_replica_timeout_ms = 1000;  // how long a message waits for a replica
   // [accounts]
   std::string guests = "allow";           // "allow": unregistered nicks may connect; "deny"
   std::string hash_cost = "interactive";  // argon2id cost: "interactive" or "minimum" (tests)

@@ -106,13 +106,24 @@ const std::array settings{
             "embedded (SQLite in data_dir, one node) or redis (several nodes share rooms through "
             "Redis; storage and data_dir do not apply)",
             &C::engine},
-    Setting{"cluster", "redis", "HOST:PORT of Redis, with engine = redis", &C::redis},
+    Setting{"cluster", "redis",
+            "HOST:PORT of Redis, or of any nodes of a Redis Cluster separated by commas, with "
+            "engine = redis",
+            &C::redis},
     Setting{"cluster", "heartbeat_ms", "how often a node tells Redis it is alive (ms)",
             &C::heartbeat_ms},
     Setting{"cluster", "node_expiry_ms",
             "a node silent this long is taken for dead: its members leave (ms, at least twice "
             "heartbeat_ms)",
             &C::node_expiry_ms},
+    Setting{"cluster", "redis_acknowledge",
+            "master (a message is acknowledged once its Redis master has it) or replica (once a "
+            "replica has it too: survives the master's death)",
+            &C::redis_acknowledge},
+    Setting{"cluster", "redis_replica_timeout_ms",
+            "with redis_acknowledge = replica: how long a message waits for a replica before "
+            "the sender gets an error (ms)",
+            &C::redis_replica_timeout_ms},
     Setting{"accounts", "guests", "allow (unregistered nicks may connect) or deny", &C::guests},
     Setting{"accounts", "hash_cost", "argon2id cost of password hashes: interactive or minimum",
             &C::hash_cost},

@@ -30,13 +30,14 @@ std::filesystem::path make_temporary_dir() {
 StorageEngine::StorageEngine(const ServerConfig& config,
                              std::function<void(std::chrono::nanoseconds)> on_commit) {
   if (config.engine == "redis") {
-    const HostPort address = parse_host_port(config.redis).value_or(HostPort{});
     auto engine = std::make_unique<redis::RedisEngine>(redis::RedisEngine::Options{
-        .address = address,
+        .seeds = parse_host_port_list(config.redis).value_or(std::vector<HostPort>{}),
         .retention_messages = config.retention_messages,
         .retention_seconds = config.retention_seconds,
         .heartbeat = std::chrono::milliseconds(config.heartbeat_ms),
-        .node_expiry = std::chrono::milliseconds(config.node_expiry_ms)});
+        .node_expiry = std::chrono::milliseconds(config.node_expiry_ms),
+        .acknowledge_on_replica = config.redis_acknowledge == "replica",
+        .replica_timeout = std::chrono::milliseconds(config.redis_replica_timeout_ms)});
     bus_ = engine.get();
     presence_ = engine.get();
     nick_registry_ = engine.get();

@@ -112,6 +112,18 @@ struct DedupEntry {
   std::uint64_t seq = 0;
 };
 
+// One Redis master of the cluster engine, as /metrics shows it.
+struct StoreShard {
+  std::string address;  // host:port
+  std::string slots;    // "0-5460"
+  bool connected = false;
+  std::uint64_t commands = 0;
+  std::uint64_t errors = 0;
+  std::uint64_t redirects = 0;  // MOVED and ASK answers
+  std::uint64_t reconnects = 0;
+  double latency_seconds_sum = 0;  // from sending each command to its reply
+};
+
 struct StoreStats {
   std::uint64_t commits = 0;
   std::uint64_t ops_committed = 0;
@@ -120,6 +132,7 @@ struct StoreStats {
   std::uint64_t retention_failures = 0;
   std::size_t queued_writes = 0;
   bool last_batch_failed = false;  // the newest group commit failed (disk full, I/O error)
+  std::vector<StoreShard> shards;  // the cluster engine's Redis masters
 };
 
 }  // namespace chat::server::storage

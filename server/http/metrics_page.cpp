@@ -1,5 +1,8 @@
 #include "metrics_page.hpp"
 
+#include <array>
+#include <tuple>
+
 #include <asio/co_spawn.hpp>
 #include <asio/use_awaitable.hpp>
 
@@ -70,6 +73,31 @@ void write_server_counters(PrometheusText& out, const ServerStats& stats) {
                 stats.ack_latency.snapshot());
 }
 
+// The cluster engine's Redis masters, one labelled sample each (none with the embedded engine).
+void write_redis_shards(PrometheusText& out, const std::vector<storage::StoreShard>& shards) {
+  using Count = std::uint64_t storage::StoreShard::*;
+  const std::array<std::tuple<const char*, const char*, Count>, 4> counters{{
+      {"chat_redis_commands_total", "Commands answered by this Redis master",
+       &storage::StoreShard::commands},
+      {"chat_redis_errors_total", "Error replies from this Redis master (redirects included)",
+       &storage::StoreShard::errors},
+      {"chat_redis_redirects_total", "MOVED and ASK replies from this Redis master",
+       &storage::StoreShard::redirects},
+      {"chat_redis_reconnects_total", "Connections to this Redis master made again",
+       &storage::StoreShard::reconnects},
+  }};
+  for (const auto& shard : shards)
+    out.gauge("chat_redis_master_up", "1 while this node is connected to the Redis master",
+              shard.connected ? 1 : 0, {{"master", shard.address}, {"slots", shard.slots}});
+  for (const auto& [name, help, member] : counters)
+    for (const auto& shard : shards)
+      out.counter(name, help, shard.*member, {{"master", shard.address}});
+  for (const auto& shard : shards)
+    out.counter("chat_redis_command_seconds_total",
+                "Time from sending each command to this Redis master to its reply",
+                shard.latency_seconds_sum, {{"master", shard.address}});
+}
+
 void write_store(PrometheusText& out, ServerContext& context) {
   const storage::StoreStats store = context.room_log->stats();
   out.counter("chat_store_commits_total", "Group commits of the store", store.commits);
@@ -80,6 +108,7 @@ void write_store(PrometheusText& out, ServerContext& context) {
             store.queued_writes);
   out.histogram("chat_store_commit_seconds", "Duration of one group commit (fsync included)",
                 context.stats.commit_latency.snapshot());
+  write_redis_shards(out, store.shards);
 }
 
 }  // namespace

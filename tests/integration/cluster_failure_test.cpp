@@ -278,12 +278,12 @@ TEST_CASE("a node taken for dead while it was up records its members again") {
   auto& redis = cluster.redis;
   // A join is answered before its node has recorded the member in Redis.
   REQUIRE(chat::test::eventually([&] {
-    return redis.query({"HLEN", "chat:r:lobby:members"}) == "2";
+    return redis.query({"HLEN", "chat:r:{lobby}:members"}) == "2";
   }));
   // As if both nodes had stalled past their heartbeat's expiry and been reaped meanwhile (the
   // members first: a heartbeat that finds its key gone records them again at once).
-  redis.query({"DEL", "chat:r:lobby:members"});
-  const std::string heartbeats = redis.query({"KEYS", "chat:node:*[^s]"});
+  redis.query({"DEL", "chat:r:{lobby}:members"});
+  const std::string heartbeats = redis.query({"KEYS", "chat:node:*}"});
   for (std::size_t at = 0; at < heartbeats.size();) {
     const auto end = std::min(heartbeats.find('\n', at), heartbeats.size());
     redis.query({"DEL", heartbeats.substr(at, end - at)});
@@ -291,7 +291,7 @@ TEST_CASE("a node taken for dead while it was up records its members again") {
   }
   CHECK(chat::test::eventually(
       [&] {
-        return redis.query({"HLEN", "chat:r:lobby:members"}) == "2";
+        return redis.query({"HLEN", "chat:r:{lobby}:members"}) == "2";
       },
       std::chrono::seconds(15)));
   // Each node sees the other's member again.
@@ -309,16 +309,16 @@ TEST_CASE("a login that renews an expired heartbeat still has its node record it
   // The default heartbeat (1 s): the login's claim comes before the next beat.
   chat::test::TwoNodeLobby cluster(false, 1000);
   auto& redis = cluster.redis;
-  const std::string owner = redis.query({"HGET", "chat:nicks", "alice"});
-  const std::string heartbeat = "chat:node:" + owner.substr(0, owner.find(':'));
+  const std::string owner = redis.query({"GET", "chat:nick:{alice}"});
+  const std::string heartbeat = "chat:node:{" + owner.substr(0, owner.find(':')) + "}";
   // As if the first node had stalled and been reaped; a login there claims a nick before its next
   // heartbeat, and the claim renews the key the heartbeat would have found missing.
-  redis.query({"DEL", "chat:r:lobby:members"});
+  redis.query({"DEL", "chat:r:{lobby}:members"});
   redis.query({"DEL", heartbeat});
   auto carol = TestClient::connect_as(cluster.first.port(), "carol");
   CHECK(chat::test::eventually(
       [&] {
-        return redis.query({"HEXISTS", "chat:r:lobby:members", owner}) == "1";
+        return redis.query({"HEXISTS", "chat:r:{lobby}:members", owner}) == "1";
       },
       std::chrono::seconds(15)));
 }
@@ -334,7 +334,7 @@ TEST_CASE("nicks stay unique across the cluster after Redis restarts empty") {
   v1::ClientFrame rename;
   rename.mutable_set_nick()->set_nick("robert");
   REQUIRE(bob.reply_to(bob.send(rename))->has_ok());
-  const std::string owner = redis.query({"HGET", "chat:nicks", "alice"});
+  const std::string owner = redis.query({"GET", "chat:nick:{alice}"});
   REQUIRE_FALSE(owner.empty());
 
   redis.query({"SET", "test:before-restart", "1"});
@@ -344,11 +344,11 @@ TEST_CASE("nicks stay unique across the cluster after Redis restarts empty") {
   // The first node claims its sessions' nicks again once it is back, and only those it holds.
   CHECK(chat::test::eventually(
       [&] {
-        return redis.query({"HGET", "chat:nicks", "alice"}) == owner &&
-               !redis.query({"HGET", "chat:nicks", "robert"}).empty();
+        return redis.query({"GET", "chat:nick:{alice}"}) == owner &&
+               !redis.query({"GET", "chat:nick:{robert}"}).empty();
       },
       std::chrono::seconds(20)));
-  CHECK(redis.query({"HEXISTS", "chat:nicks", "bob"}) == "0");
+  CHECK(redis.query({"EXISTS", "chat:nick:{bob}"}) == "0");
   // The second node reconnects on its own backoff: until then it answers UNAVAILABLE.
   REQUIRE(chat::test::eventually(
       [&] { return chat::test::http_get(second.server().http_port(), "/readyz").status == 200; },
@@ -372,7 +372,7 @@ TEST_CASE("a nick given up while Redis is away is released once it is back") {
   TestServer second(second_config);
   {
     auto alice = TestClient::connect_as(first.port(), "alice");
-    REQUIRE_FALSE(redis.query({"HGET", "chat:nicks", "alice"}).empty());
+    REQUIRE_FALSE(redis.query({"GET", "chat:nick:{alice}"}).empty());
     redis.kill();
     alice.shutdown_write();
     alice.wait_closed();
@@ -380,7 +380,7 @@ TEST_CASE("a nick given up while Redis is away is released once it is back") {
   redis.restart();  // durable: the claim is still there, held by a live node
   CHECK(chat::test::eventually(
       [&] {
-        return redis.query({"HEXISTS", "chat:nicks", "alice"}) == "0";
+        return redis.query({"EXISTS", "chat:nick:{alice}"}) == "0";
       },
       std::chrono::seconds(20)));
   // The second node reconnects on its own backoff: until then it answers UNAVAILABLE.
@@ -487,7 +487,8 @@ TEST_CASE("a room whose every join gave up while it loaded is not followed") {
   }
   CHECK(chat::test::eventually(
       [&] {
-        return redis.query({"PUBSUB", "NUMSUB", "chat:r:abandoned"}) == "chat:r:abandoned\n0";
+        return redis.query({"PUBSUB", "SHARDNUMSUB", "chat:r:{abandoned}"}) ==
+               "chat:r:{abandoned}\n0";
       },
       std::chrono::seconds(10)));
 }
@@ -521,7 +522,7 @@ TEST_CASE("a node that missed many pages of messages reads them all, with no Gap
   }
   cluster.restore();
   CHECK(chat::test::eventually([&] {
-    return cluster.redis.query({"PUBSUB", "NUMSUB", "chat:r:lobby"}) == "chat:r:lobby\n2";
+    return cluster.redis.query({"PUBSUB", "SHARDNUMSUB", "chat:r:{lobby}"}) == "chat:r:{lobby}\n2";
   }));
   for (int n = 306; n <= 310; ++n) {
     REQUIRE(cluster.alice.say("lobby", "live", cluster.next_id++).has_ack());
@@ -543,7 +544,7 @@ TEST_CASE("members who left while Redis was away leave for every node once it is
                  return f.has_member_joined() && f.member_joined().nick() == "carol";
                })
                 .has_value());
-    REQUIRE(redis.query({"HLEN", "chat:r:lobby:members"}) == "3");
+    REQUIRE(redis.query({"HLEN", "chat:r:{lobby}:members"}) == "3");
     redis.kill();
     carol.shutdown_write();
     carol.wait_closed();
@@ -557,15 +558,15 @@ TEST_CASE("members who left while Redis was away leave for every node once it is
       std::chrono::seconds(20));
   CHECK(left.has_value());
   CHECK(chat::test::eventually([&] {
-    return redis.query({"HLEN", "chat:r:lobby:members"}) == "2" &&
-           redis.query({"HLEN", "chat:r:side:members"}) == "0";
+    return redis.query({"HLEN", "chat:r:{lobby}:members"}) == "2" &&
+           redis.query({"HLEN", "chat:r:{side}:members"}) == "0";
   }));
   v1::ClientFrame who;
   who.mutable_who()->set_room("lobby");
   const auto list = bob.reply_to(bob.send(who));
   REQUIRE(list.has_value());
   CHECK(list->member_list().nicks_size() == 2);
-  const std::string owner = redis.query({"HGET", "chat:nicks", "alice"});
-  CHECK(redis.query({"SMEMBERS", "chat:node:" + owner.substr(0, owner.find(':')) + ":rooms"}) ==
+  const std::string owner = redis.query({"GET", "chat:nick:{alice}"});
+  CHECK(redis.query({"SMEMBERS", "chat:node:{" + owner.substr(0, owner.find(':')) + "}:rooms"}) ==
         "lobby");
 }

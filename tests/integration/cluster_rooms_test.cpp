@@ -187,7 +187,7 @@ TEST_CASE("retention by count in Redis keeps the newest messages and forgets the
       edit.mutable_edit()->set_seq(1);
       edit.mutable_edit()->set_text("m1 fixed");
       REQUIRE(alice.reply_to(alice.send(edit))->has_ok());
-      CHECK(redis.query({"HLEN", "chat:r:lobby:edits"}) == "1");
+      CHECK(redis.query({"HLEN", "chat:r:{lobby}:edits"}) == "1");
     }
   }
 
@@ -200,9 +200,9 @@ TEST_CASE("retention by count in Redis keeps the newest messages and forgets the
   CHECK(page.gap().from_seq() == 1);
   CHECK(page.gap().to_seq() == 7);
   // The de-duplication and edit records went with their messages.
-  CHECK(redis.query({"XLEN", "chat:r:lobby:log"}) == "5");
-  CHECK(redis.query({"HLEN", "chat:r:lobby:ids"}) == "5");
-  CHECK(redis.query({"HLEN", "chat:r:lobby:edits"}) == "0");
+  CHECK(redis.query({"XLEN", "chat:r:{lobby}:log"}) == "5");
+  CHECK(redis.query({"HLEN", "chat:r:{lobby}:ids"}) == "5");
+  CHECK(redis.query({"HLEN", "chat:r:{lobby}:edits"}) == "0");
   // A kept message's id still de-duplicates (in Redis: no node keeps seq 9 in memory); a dropped
   // one's is a new message.
   const auto kept = alice.say("lobby", "m9", 9);
@@ -246,10 +246,10 @@ TEST_CASE("retention by age in Redis: old messages go, read or not, and the sequ
   // Nobody reads "quiet": the node's sweep empties it all the same, with its ids.
   CHECK(chat::test::eventually(
       [&] {
-        return redis.query({"XLEN", "chat:r:quiet:log"}) == "0";
+        return redis.query({"XLEN", "chat:r:{quiet}:log"}) == "0";
       },
       std::chrono::seconds(15)));
-  CHECK(redis.query({"HLEN", "chat:r:quiet:ids"}) == "0");
+  CHECK(redis.query({"HLEN", "chat:r:{quiet}:ids"}) == "0");
 }
 
 TEST_CASE("a dead node's members leave the room list even when no other node follows its rooms") {
@@ -266,8 +266,8 @@ TEST_CASE("a dead node's members leave the room list even when no other node fol
   REQUIRE(alice.say("solo", "anyone?", 1).has_ack());
   auto bob = TestClient::connect_as(survivor.port(), "bob");
   CHECK(summary(list_rooms(bob)) == Names{"fleeting:1", "solo:1"});
-  const std::string owner = redis.query({"HGET", "chat:nicks", "alice"});
-  const std::string doomed_nicks = "chat:node:" + owner.substr(0, owner.find(':')) + ":nicks";
+  const std::string owner = redis.query({"GET", "chat:nick:{alice}"});
+  const std::string doomed_nicks = "chat:node:{" + owner.substr(0, owner.find(':')) + "}:nicks";
   CHECK(redis.query({"SMEMBERS", doomed_nicks}) == "alice");
 
   doomed.stop(SIGKILL);
@@ -276,7 +276,7 @@ TEST_CASE("a dead node's members leave the room list even when no other node fol
                                std::chrono::seconds(20)));
   CHECK(redis.query({"SCARD", "chat:nodes"}) == "1");  // the survivor alone
   // Its nicks are freed in Redis too, not only taken over one by one by later logins.
-  CHECK(redis.query({"HEXISTS", "chat:nicks", "alice"}) == "0");
+  CHECK(redis.query({"EXISTS", "chat:nick:{alice}"}) == "0");
   CHECK(redis.query({"EXISTS", doomed_nicks}) == "0");
-  CHECK(redis.query({"HEXISTS", "chat:nicks", "bob"}) == "1");
+  CHECK(redis.query({"EXISTS", "chat:nick:{bob}"}) == "1");
 }

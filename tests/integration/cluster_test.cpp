@@ -160,7 +160,7 @@ TEST_CASE("presence spans the nodes: joins, leaves, Who and member counts") {
   // Her node records her in Redis after it answered her (a busy machine can make that late): bob's
   // node counts what Redis has when it loads the room.
   REQUIRE(chat::test::eventually([&] {
-    return redis.query({"HLEN", "chat:r:lobby:members"}) == "1";
+    return redis.query({"HLEN", "chat:r:{lobby}:members"}) == "1";
   }));
   auto bob = TestClient::connect_as(second.port(), "bob");
   const auto bob_joined = bob.join("lobby");
@@ -369,7 +369,7 @@ TEST_CASE("topics changed at once on two nodes end the same on every node and in
     const auto bob_asked = cluster.bob.send(from_bob);
     REQUIRE(cluster.alice.reply_to(alice_asked).has_value());
     REQUIRE(cluster.bob.reply_to(bob_asked).has_value());
-    const std::string kept = cluster.redis.query({"GET", "chat:r:lobby:topic"});
+    const std::string kept = cluster.redis.query({"GET", "chat:r:{lobby}:topic"});
     // Each saw both changes, the one Redis kept last.
     CHECK(last_topic_seen(cluster.alice) == kept);
     CHECK(last_topic_seen(cluster.bob) == kept);

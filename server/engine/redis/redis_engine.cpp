@@ -11,6 +11,7 @@
 
 #include "engine_keys.hpp"
 #include "redis_connection.hpp"
+#include "redis_router.hpp"
 #include "redis_scripts.hpp"
 
 namespace chat::server::redis {
@@ -38,13 +39,15 @@ RedisEngine::RedisEngine(Options options)
       io_(std::make_unique<asio::io_context>(1)),
       node_id_(random_node_id()) {
   heartbeat_timer_ = std::make_unique<asio::steady_timer>(*io_);
-  ConnectionOptions connection{.address = options_.address};
-  commands_ = std::make_unique<Connection>(*io_, connection);
-  heartbeats_ = std::make_unique<Connection>(*io_, connection);
-  connection.subscriber = true;
-  subscriptions_ = std::make_unique<Connection>(*io_, connection);
+  RouterOptions routing;
+  routing.seeds = options_.seeds;
+  routing.subscriptions = true;
+  commands_ = std::make_unique<Router>(*io_, routing);
+  routing.subscriptions = false;
+  heartbeats_ = std::make_unique<Router>(*io_, routing);
+  commands_->on_connected = [](Connection& connection) { load_scripts(connection); };
+  heartbeats_->on_connected = [](Connection& connection) { load_scripts(connection); };
   commands_->on_state = [this](bool up) {
-    if (up) load_scripts(*commands_);
     {
       std::lock_guard lock(connected_mutex_);
       connected_ = up;
@@ -53,34 +56,41 @@ RedisEngine::RedisEngine(Options options)
     if (up && was_connected_) rejoin();
     if (up) was_connected_ = true;
   };
-  // This node's heartbeat key goes first on every (re)connection: its nick claims depend on it.
+  // This node's heartbeat key goes first once every master is reachable: its nick claims depend
+  // on it.
   heartbeats_->on_state = [this](bool up) {
-    if (up) beat();  // the reaper's script is loaded by the command connection (or sent as text)
+    if (up) beat();
   };
-  subscriptions_->on_message = [this](const std::string& channel, const std::string& payload) {
+  commands_->on_message = [this](const std::string& channel, const std::string& payload) {
     on_published(channel, payload);
   };
-  subscriptions_->on_subscribed = [this](const std::string& channel) {
+  commands_->on_subscribed = [this](const std::string& channel) {
     auto it = subscribing_.find(channel);
     if (it == subscribing_.end()) {
-      const std::string& channel_prefix = keys::rooms_prefix;
-      if (listener_ && channel.starts_with(channel_prefix))
-        listener_->on_resubscribed(channel.substr(channel_prefix.size()));
+      // Subscribed again (after a reconnect, or on the master its slot moved to): what was
+      // published meanwhile is read from the stream.
+      if (const std::string room_key = keys::room_of_channel(channel);
+          listener_ && !room_key.empty())
+        listener_->on_resubscribed(room_key);
       return;
     }
     auto waiting = std::move(it->second);
     subscribing_.erase(it);
     for (auto& subscribed : waiting) subscribed();
   };
-  commands_->start();
-  subscriptions_->start();
-  heartbeats_->start();
-  run([this] { heartbeat(); });
+  run([this] {
+    commands_->start();
+    heartbeats_->start();
+    heartbeat();
+  });
   thread_ = std::thread([this] {
     auto work = asio::make_work_guard(*io_);
     io_->run();
   });
-  spdlog::info("storage: redis at {}:{}", options_.address.host, options_.address.port);
+  std::string seeds;
+  for (const HostPort& seed : options_.seeds)
+    seeds += (seeds.empty() ? "" : ", ") + address_text(seed);
+  spdlog::info("storage: redis at {}", seeds);
 }
 
 RedisEngine::~RedisEngine() {
@@ -88,12 +98,10 @@ RedisEngine::~RedisEngine() {
     heartbeat_timer_->cancel();
     heartbeats_->stop();
     commands_->stop();
-    subscriptions_->stop();
   });
   asio::post(*io_, [this] { io_->stop(); });
   thread_.join();
   commands_.reset();
-  subscriptions_.reset();
   heartbeats_.reset();
   heartbeat_timer_.reset();
 }
@@ -109,9 +117,11 @@ bool RedisEngine::wait_connected(std::chrono::milliseconds timeout) {
 
 void RedisEngine::run(std::function<void()> work) { asio::post(*io_, std::move(work)); }
 
-void RedisEngine::command(std::vector<std::string> args, std::function<void(Reply)> done) {
-  run([this, args = std::move(args), done = std::move(done)]() mutable {
-    commands_->command(std::move(args), std::move(done));
+void RedisEngine::command(std::string routing_key, std::vector<std::string> args,
+                          std::function<void(Reply)> done) {
+  run([this, routing_key = std::move(routing_key), args = std::move(args),
+       done = std::move(done)]() mutable {
+    commands_->command(routing_key, std::move(args), std::move(done));
   });
 }
 
@@ -122,25 +132,38 @@ void RedisEngine::eval(const scripts::Script& script, std::vector<std::string> a
   });
 }
 
-void RedisEngine::eval_on(Connection& connection, const scripts::Script& script,
-                          std::vector<std::string> args, std::function<void(Reply)> done) {
+void RedisEngine::eval_on(Router& router, const scripts::Script& script,
+                          std::vector<std::string> args, std::function<void(Reply)> done,
+                          bool replicated) {
+  // Every script names at least one key; all of them are in its first key's slot.
+  const std::string routing_key = args.size() > 1 && args[0] != "0" ? args[1] : "";
   std::vector<std::string> call{"EVALSHA", script.sha1};
   call.insert(call.end(), args.begin(), args.end());
-  connection.command(std::move(call), [&connection, &script, args = std::move(args),
-                                       done = std::move(done)](Reply reply) mutable {
-    if (!reply.is_error() || !reply.text.starts_with("NOSCRIPT")) return done(std::move(reply));
-    // Redis forgot its scripts while connected (SCRIPT FLUSH): the text goes, and loads it again.
-    std::vector<std::string> with_text{"EVAL", script.body};
-    with_text.insert(with_text.end(), std::make_move_iterator(args.begin()),
-                     std::make_move_iterator(args.end()));
-    connection.command(std::move(with_text), std::move(done));
-  });
+  auto send = [&router, routing_key, replicated, timeout = options_.replica_timeout](
+                  std::vector<std::string> command, std::function<void(Reply)> then) {
+    if (replicated)
+      return router.command_replicated(routing_key, std::move(command), 1, timeout,
+                                       std::move(then));
+    router.command(routing_key, std::move(command), std::move(then));
+  };
+  send(std::move(call),
+       [send, &script, args = std::move(args), done = std::move(done)](Reply reply) mutable {
+         if (!reply.is_error() || !reply.text.starts_with("NOSCRIPT"))
+           return done(std::move(reply));
+         // Redis forgot its scripts while connected (SCRIPT FLUSH): the text goes, and loads it
+         // again.
+         std::vector<std::string> with_text{"EVAL", script.body};
+         with_text.insert(with_text.end(), std::make_move_iterator(args.begin()),
+                          std::make_move_iterator(args.end()));
+         send(std::move(with_text), std::move(done));
+       });
 }
 
 void RedisEngine::check_writable(std::function<void(storage::WriteResult)> done) {
-  command({"PING"}, [done = std::move(done)](Reply reply) {
-    const bool ok = reply.type == Reply::Type::status && reply.text == "PONG";
-    done({.ok = ok, .error = ok ? "" : reply_failure(reply)});
+  run([this, done = std::move(done)]() mutable {
+    commands_->ping_all([done = std::move(done)](std::string problem) {
+      done({.ok = problem.empty(), .error = std::move(problem)});
+    });
   });
 }
 
@@ -149,6 +172,16 @@ storage::StoreStats RedisEngine::stats() const {
   stats.commits = appended_.load(std::memory_order_relaxed);
   stats.ops_committed = stats.commits;
   stats.failed_batches = failed_.load(std::memory_order_relaxed);
+  for (ShardStats& shard : commands_->stats()) {
+    stats.shards.push_back({.address = shard.address,
+                            .slots = shard.slots,
+                            .connected = shard.connected,
+                            .commands = shard.commands,
+                            .errors = shard.errors,
+                            .redirects = shard.redirects,
+                            .reconnects = shard.reconnects,
+                            .latency_seconds_sum = shard.latency_seconds_sum});
+  }
   return stats;
 }
 
@@ -160,23 +193,28 @@ void RedisEngine::append(v1::RoomMessage message, std::string room_key, std::str
                                 ? ""
                                 : sender_key + "\n" + std::to_string(message.client_msg_id());
   const std::string time = std::to_string(message.server_time_ms());
-  eval(scripts::append,
-       {"2", keys::rooms, keys::room_index, keys::room(room_key), room_key, message.room(), dedup,
-        message.SerializeAsString(), keys::channel(room_key), sender_key, time, retention_max_len(),
-        retention_min_time(), seen},
-       [this, done = std::move(done)](Reply reply) {
-         storage::AppendResult result;
-         if (reply.type == Reply::Type::array && reply.elements.size() == 2) {
-           result.ok = true;
-           result.duplicate = reply_number(reply.elements[0]) == 1;
-           result.seq = reply_number(reply.elements[1]);
-           appended_.fetch_add(1, std::memory_order_relaxed);
-         } else {
-           result.error = reply_failure(reply);
-           failed_.fetch_add(1, std::memory_order_relaxed);
-         }
-         done(std::move(result));
-       });
+  std::vector<std::string> args{
+      "1",   keys::seq(room_key),         keys::room(room_key),    message.room(),
+      dedup, message.SerializeAsString(), keys::channel(room_key), sender_key,
+      time,  retention_max_len(),         retention_min_time(),    seen};
+  run([this, args = std::move(args), done = std::move(done)]() mutable {
+    eval_on(
+        *commands_, scripts::append, std::move(args),
+        [this, done = std::move(done)](Reply reply) {
+          storage::AppendResult result;
+          if (reply.type == Reply::Type::array && reply.elements.size() == 2) {
+            result.ok = true;
+            result.duplicate = reply_number(reply.elements[0]) == 1;
+            result.seq = reply_number(reply.elements[1]);
+            appended_.fetch_add(1, std::memory_order_relaxed);
+          } else {
+            result.error = reply_failure(reply);
+            failed_.fetch_add(1, std::memory_order_relaxed);
+          }
+          done(std::move(result));
+        },
+        options_.acknowledge_on_replica);
+  });
 }
 
 void RedisEngine::set_topic(std::string room_key, std::string room_name, std::string topic,
@@ -196,10 +234,10 @@ void RedisEngine::set_topic_for_all(const std::string& room_key, const std::stri
 void RedisEngine::store_topic(const std::string& room_key, const std::string& room_name,
                               const std::string& topic, std::string payload,
                               std::function<void(storage::WriteResult)> done) {
-  // A cleared topic is no topic: the room may leave the index with its last member.
+  command(keys::room_index, {"ZADD", keys::room_index, "0", room_key}, [](Reply) {});
   eval(scripts::set_topic,
-       {"2", keys::rooms, keys::room_index, room_key, room_name, keys::topic(room_key), topic,
-        keys::channel(room_key), std::move(payload)},
+       {"1", keys::topic(room_key), keys::room(room_key), room_name, topic, keys::channel(room_key),
+        std::move(payload)},
        [done = std::move(done)](Reply reply) {
          done({.ok = !reply.is_error(), .error = reply.is_error() ? reply.text : ""});
        });
@@ -276,51 +314,51 @@ void RedisEngine::mark_read(std::string account_key, std::string room_key, std::
 
 void RedisEngine::create_account(std::string nick_key, std::string, std::string password_hash,
                                  std::function<void(storage::CreateAccountResult)> done) {
-  command({"HSETNX", keys::accounts, nick_key, password_hash},
-          [done = std::move(done)](Reply reply) {
-            using Status = storage::CreateAccountResult::Status;
-            if (reply.type != Reply::Type::integer)
-              return done({.status = Status::failed, .error = reply_failure(reply)});
-            done({.status = reply.integer == 1 ? Status::created : Status::exists, .error = {}});
-          });
+  const std::string key = keys::account(nick_key);
+  command(key, {"SET", key, password_hash, "NX"}, [done = std::move(done)](Reply reply) {
+    using Status = storage::CreateAccountResult::Status;
+    if (reply.is_error()) return done({.status = Status::failed, .error = reply.text});
+    done({.status = reply.is_nil() ? Status::exists : Status::created, .error = {}});
+  });
 }
 
 void RedisEngine::subscribe(const std::string& room_key, std::function<void()> subscribed) {
   run([this, channel = keys::channel(room_key), subscribed = std::move(subscribed)]() mutable {
     subscribing_[channel].push_back(std::move(subscribed));
-    subscriptions_->subscribe(channel);
+    commands_->subscribe(channel);
   });
 }
 
 void RedisEngine::unsubscribe(const std::string& room_key) {
   run([this, channel = keys::channel(room_key)] {
     subscribing_.erase(channel);
-    subscriptions_->unsubscribe(channel);
+    commands_->unsubscribe(channel);
   });
 }
 
 void RedisEngine::raise_seq(const std::string& room_key, std::uint64_t seq) {
   if (seq == 0) return;
-  eval(scripts::raise_seq, {"0", keys::room(room_key), std::to_string(seq)}, [](Reply) {});
+  eval(scripts::raise_seq, {"1", keys::seq(room_key), std::to_string(seq)}, [](Reply) {});
 }
 
 void RedisEngine::relay(const std::string& room_key, const v1::ServerFrame& event) {
-  command({"SPUBLISH", keys::channel(room_key), "E" + node_id_ + " " + event.SerializeAsString()},
+  const std::string channel = keys::channel(room_key);
+  command(channel, {"SPUBLISH", channel, "E" + node_id_ + " " + event.SerializeAsString()},
           [](Reply) {});
 }
 
 void RedisEngine::on_published(const std::string& channel, const std::string& payload) {
-  const std::string& channel_prefix = keys::rooms_prefix;
-  if (!channel.starts_with(channel_prefix)) return;
+  const std::string room_key = keys::room_of_channel(channel);
+  if (room_key.empty()) return;
   // Presence starts with "P"; a message with its sequence (a digit).
-  if (payload.starts_with("P")) return on_presence(channel.substr(channel_prefix.size()), payload);
+  if (payload.starts_with("P")) return on_presence(room_key, payload);
   if (payload.starts_with("T")) {
     // "T<ServerFrame>": a topic change, shown by every node following the room (this one too).
     v1::ServerFrame event;
     if (!listener_ ||
         !event.ParseFromArray(payload.data() + 1, static_cast<int>(payload.size() - 1)))
       return;
-    return listener_->on_room_event(channel.substr(channel_prefix.size()), std::move(event));
+    return listener_->on_room_event(room_key, std::move(event));
   }
   if (payload.starts_with("E")) {
     // "E<node> <ServerFrame>": an event from another node.
@@ -331,7 +369,7 @@ void RedisEngine::on_published(const std::string& channel, const std::string& pa
     if (!event.ParseFromArray(payload.data() + space + 1,
                               static_cast<int>(payload.size() - space - 1)))
       return;
-    return listener_->on_room_event(channel.substr(channel_prefix.size()), std::move(event));
+    return listener_->on_room_event(room_key, std::move(event));
   }
   const auto space = payload.find(' ');
   if (!listener_ || space == std::string::npos) return;
@@ -342,7 +380,7 @@ void RedisEngine::on_published(const std::string& channel, const std::string& pa
     return;
   }
   message.set_seq(parse_u64(std::string_view(payload).substr(0, space)));
-  listener_->on_message(channel.substr(channel_prefix.size()), std::move(message));
+  listener_->on_message(room_key, std::move(message));
 }
 
 }  // namespace chat::server::redis

@@ -9,7 +9,10 @@
 // on the room's channel, atomically, so every node sees one order per room. Nodes fan out what
 // arrives on the channel, their own messages included.
 //
-// Redis I/O runs on one thread of its own (two connections: commands, and subscriptions).
+// Redis is one server or a Redis Cluster (redis_router.hpp): every key carries what it belongs to
+// as its hash tag (engine_keys.hpp), so a room's script runs on the master of the room's slot and
+// its messages go out on that master's shard channel. Redis I/O runs on one thread of its own
+// (per master: a command connection, a subscriber connection and a heartbeat connection).
 // Callbacks run there; callers post back to their shard, as with the embedded store.
 
 #include <asio/steady_timer.hpp>
@@ -43,6 +46,7 @@ class io_context;
 namespace chat::server::redis {
 
 class Connection;
+class Router;
 struct Reply;
 namespace scripts {
 struct Script;
@@ -54,11 +58,14 @@ class RedisEngine final : public RoomLog,
                           public NickRegistry {
  public:
   struct Options {
-    HostPort address;
+    std::vector<HostPort> seeds;           // one Redis, or any nodes of a cluster
     std::uint32_t retention_messages = 0;  // per room; 0: keep all
     std::uint32_t retention_seconds = 0;   // 0: keep forever
     std::chrono::milliseconds heartbeat{1000};
     std::chrono::milliseconds node_expiry{5000};  // a node silent this long is dead
+    // A message is acknowledged once a replica has it too (WAIT), not only its master.
+    bool acknowledge_on_replica = false;
+    std::chrono::milliseconds replica_timeout{1000};
   };
 
   // Starts connecting in the background; a node whose Redis is down starts anyway (not ready).
@@ -126,13 +133,16 @@ class RedisEngine final : public RoomLog,
 
  private:
   void run(std::function<void()> work);  // on the engine's thread
-  void command(std::vector<std::string> args, std::function<void(Reply)> done);
-  // Runs a script by its SHA-1 (loaded on every connection as it comes up): args are the key
-  // count, the keys, then the arguments. eval_on runs on the engine's thread.
+  // A command to the master of routing_key's slot.
+  void command(std::string routing_key, std::vector<std::string> args,
+               std::function<void(Reply)> done);
+  // Runs a script by its SHA-1 (loaded on every connection as it comes up) on the master of its
+  // first key's slot: args are the key count, the keys, then the arguments. eval_on runs on the
+  // engine's thread.
   void eval(const scripts::Script& script, std::vector<std::string> args,
             std::function<void(Reply)> done);
-  void eval_on(Connection& connection, const scripts::Script& script, std::vector<std::string> args,
-               std::function<void(Reply)> done);
+  void eval_on(Router& router, const scripts::Script& script, std::vector<std::string> args,
+               std::function<void(Reply)> done, bool replicated = false);
   void on_published(const std::string& channel, const std::string& payload);
   void store_topic(const std::string& room_key, const std::string& room_name,
                    const std::string& topic, std::string payload,
@@ -160,20 +170,25 @@ class RedisEngine final : public RoomLog,
   void check_nodes();
   // Removes the members of nodes whose heartbeat expired from Redis, whoever followed their rooms.
   void reap_nodes();
+  void reap_node(const std::string& node);
+  void claim_from_dead_owner(const std::string& nick_key, const std::string& owner,
+                             const std::string& wanted,
+                             std::function<void(std::optional<bool>, std::string)> done);
+  void list_more(std::shared_ptr<struct RoomListing> listing);
   // Retention by age over every room, by one node at a time: a pass every tenth of
   // retention_seconds (at least 1 s apart, at most 60 s), a batch of rooms per script call.
   void start_sweep();
   void sweep(std::string cursor);
+  void trim_rooms(std::vector<std::string> room_keys, std::string next_cursor);
   std::string retention_max_len() const;
   std::string retention_min_time() const;
 
   Options options_;
   std::unique_ptr<asio::io_context> io_;
-  std::unique_ptr<Connection> commands_;
-  std::unique_ptr<Connection> subscriptions_;
-  // Heartbeats on a connection of their own: behind a deep pipeline of appends they could be late
+  std::unique_ptr<Router> commands_;  // and the subscriptions
+  // Heartbeats on connections of their own: behind a deep pipeline of appends they could be late
   // enough for the other nodes to think this one dead.
-  std::unique_ptr<Connection> heartbeats_;
+  std::unique_ptr<Router> heartbeats_;
   ClusterListener* listener_ = nullptr;  // engine thread
   std::string node_id_;
   bool has_beaten_ = false;     // engine thread
@@ -186,7 +201,8 @@ class RedisEngine final : public RoomLog,
   std::set<std::string> unsynced_rooms_;
   std::chrono::steady_clock::time_point last_rejoin_{};  // engine thread
   std::unique_ptr<asio::steady_timer> heartbeat_timer_;
-  bool sweeping_ = false;  // engine thread
+  bool sweeping_ = false;          // engine thread
+  std::set<std::string> reaping_;  // engine thread: nodes being removed
   std::unordered_map<std::string, std::vector<std::function<void()>>> subscribing_;  // by channel
   std::atomic<bool> connected_{false};
   std::mutex connected_mutex_;

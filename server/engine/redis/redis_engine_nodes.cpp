@@ -7,6 +7,7 @@
 #include "engine_keys.hpp"
 #include "redis_connection.hpp"
 #include "redis_engine.hpp"
+#include "redis_router.hpp"
 #include "redis_scripts.hpp"
 
 namespace chat::server::redis {
@@ -71,11 +72,12 @@ void RedisEngine::heartbeat() {
 
 // The heartbeat key, then the node's entry in the set of nodes (which the reaper reads).
 void RedisEngine::beat() {
-  if (!heartbeats_->connected()) return;
+  if (!heartbeats_->ready()) return;
   // GET answers the key's old value: nil after the first beat means it expired, so the other
   // nodes may have taken this one for dead and removed its members from every room.
+  const std::string heartbeat = keys::node(node_id_);
   heartbeats_->command(
-      {"SET", keys::node(node_id_), "1", "PX", std::to_string(options_.node_expiry.count()), "GET"},
+      heartbeat, {"SET", heartbeat, "1", "PX", std::to_string(options_.node_expiry.count()), "GET"},
       [this](Reply reply) {
         if (reply.is_error()) return;
         if (reply.is_nil() && has_beaten_) {
@@ -86,13 +88,14 @@ void RedisEngine::beat() {
         }
         has_beaten_ = true;
       });
-  heartbeats_->command({"SADD", keys::nodes, node_id_}, [](Reply) {});
+  heartbeats_->command(keys::nodes, {"SADD", keys::nodes, node_id_}, [](Reply) {});
 }
 
 void RedisEngine::check_nodes() {
-  if (!heartbeats_->connected()) return;  // a lost Redis says nothing about the nodes
+  if (!heartbeats_->ready()) return;  // a lost Redis says nothing about the nodes
   for (const std::string& node : watched_nodes_) {
-    heartbeats_->command({"EXISTS", keys::node(node)}, [this, node](Reply reply) {
+    const std::string heartbeat = keys::node(node);
+    heartbeats_->command(heartbeat, {"EXISTS", heartbeat}, [this, node](Reply reply) {
       if (reply.type != Reply::Type::integer || reply.integer != 0) return;
       if (watched_nodes_.erase(node) == 0) return;
       spdlog::warn("cluster: node {} stopped its heartbeat; its members leave", node);
@@ -101,16 +104,72 @@ void RedisEngine::check_nodes() {
   }
 }
 
+// Every node in the set whose heartbeat expired is removed: from each room it had members in,
+// from the nicks its sessions held, then from the set. Each step is a command of its own (the
+// keys are in different slots); a step that fails is done again by the next pass.
 void RedisEngine::reap_nodes() {
-  if (!heartbeats_->connected()) return;
-  eval_on(*heartbeats_, scripts::reap_nodes,
-          {"4", keys::nodes, keys::rooms, keys::room_index, keys::nicks, keys::nodes_prefix,
-           keys::rooms_prefix},
-          [](Reply reply) {
-            for (const Reply& node : reply.elements)
-              spdlog::info("cluster: node {} is gone; its members and nicks were removed",
-                           node.text);
-          });
+  if (!heartbeats_->ready()) return;
+  heartbeats_->command(keys::nodes, {"SMEMBERS", keys::nodes}, [this](Reply reply) {
+    for (const Reply& node : reply.elements) {
+      if (node.text == node_id_ || reaping_.contains(node.text)) continue;
+      const std::string heartbeat = keys::node(node.text);
+      heartbeats_->command(heartbeat, {"EXISTS", heartbeat}, [this, node = node.text](Reply alive) {
+        if (alive.type != Reply::Type::integer || alive.integer != 0 || reaping_.contains(node))
+          return;
+        reap_node(node);
+      });
+    }
+  });
+}
+
+void RedisEngine::reap_node(const std::string& node) {
+  reaping_.insert(node);
+  struct Reaping {
+    std::size_t waiting = 1;  // the two reads below count as one until both are sent
+    bool failed = false;
+  };
+  auto reaping = std::make_shared<Reaping>();
+  auto step_done = [this, node, reaping](const Reply& reply) {
+    if (reply.is_error()) reaping->failed = true;
+    if (--reaping->waiting > 0) return;
+    if (reaping->failed) {
+      reaping_.erase(node);  // the next heartbeat tries again
+      return;
+    }
+    // Last, so that a pass cut short finds the node again.
+    const std::string rooms = keys::node_rooms(node);
+    const std::string nicks = keys::node_nicks(node);
+    heartbeats_->command(rooms, {"DEL", rooms, nicks}, [this, node](Reply deleted) {
+      if (deleted.is_error()) {
+        reaping_.erase(node);
+        return;
+      }
+      heartbeats_->command(keys::nodes, {"SREM", keys::nodes, node}, [this, node](Reply removed) {
+        reaping_.erase(node);
+        if (!removed.is_error())
+          spdlog::info("cluster: node {} is gone; its members and nicks were removed", node);
+      });
+    });
+  };
+  ++reaping->waiting;
+  const std::string rooms = keys::node_rooms(node);
+  heartbeats_->command(rooms, {"SMEMBERS", rooms}, [this, node, reaping, step_done](Reply reply) {
+    for (const Reply& room_key : reply.elements) {
+      ++reaping->waiting;
+      eval_on(*heartbeats_, scripts::remove_node_members,
+              {"1", keys::members(room_key.text), keys::room(room_key.text), node}, step_done);
+    }
+    step_done(reply);
+  });
+  const std::string nicks = keys::node_nicks(node);
+  heartbeats_->command(nicks, {"SMEMBERS", nicks}, [this, node, reaping, step_done](Reply reply) {
+    for (const Reply& nick_key : reply.elements) {
+      ++reaping->waiting;
+      eval_on(*heartbeats_, scripts::free_nick_of_node, {"1", keys::nick(nick_key.text), node},
+              step_done);
+    }
+    step_done(reply);
+  });
 }
 
 void RedisEngine::watch_node(const std::string& node) {
@@ -126,16 +185,30 @@ void RedisEngine::announce(const std::string& room_key, const std::string& room_
   // "P" J|L|N, node, field and nick, then the detail after a newline.
   std::string payload =
       fmt::format("P{} {} {} {}\n{}", letter, node_id_, field, news.nick, presence_detail(news));
-  eval(scripts::presence,
-       {"2", keys::rooms, keys::room_index, keys::room(room_key), room_key, room_name, letter,
-        field, news.nick, keys::channel(room_key), std::move(payload), keys::node_rooms(node_id_),
-        last_here ? "1" : "0"},
-       [this, room_key](Reply reply) {
-         if (!reply.is_error()) return;
-         // (At shutdown the engine stops before the last members have left: no news.)
-         spdlog::debug("cluster: presence not recorded: {}", reply.text);
-         unsynced_rooms_.insert(room_key);
-       });
+  run([this, room_key, room_name, letter, field, nick = news.nick, payload = std::move(payload),
+       joined = news.change == Presence::Change::joined, last_here]() mutable {
+    // The node's set of rooms first: a node that dies right after leaves no member behind that
+    // the reaper cannot find.
+    if (joined) {
+      const std::string rooms = keys::node_rooms(node_id_);
+      commands_->command(rooms, {"SADD", rooms, room_key}, [](Reply) {});
+      commands_->command(keys::room_index, {"ZADD", keys::room_index, "0", room_key}, [](Reply) {});
+    }
+    eval_on(*commands_, scripts::presence,
+            {"1", keys::members(room_key), keys::room(room_key), room_name, letter, field, nick,
+             keys::channel(room_key), std::move(payload)},
+            [this, room_key, last_here](Reply reply) {
+              if (reply.is_error()) {
+                // (At shutdown the engine stops before the last members have left: no news.)
+                spdlog::debug("cluster: presence not recorded: {}", reply.text);
+                unsynced_rooms_.insert(room_key);
+                return;
+              }
+              if (!last_here) return;
+              const std::string rooms = keys::node_rooms(node_id_);
+              commands_->command(rooms, {"SREM", rooms, room_key}, [](Reply) {});
+            });
+  });
 }
 
 void RedisEngine::sync_members(const std::string& room_key, const std::string& room_name,
@@ -147,23 +220,30 @@ void RedisEngine::sync_members(const std::string& room_key, const std::string& r
 
 void RedisEngine::send_sync(const std::string& room_key, const std::string& room_name,
                             const std::vector<std::pair<std::uint64_t, std::string>>& members) {
-  std::vector<std::string> args{
-      "2",      keys::rooms, keys::room_index,        keys::room(room_key),
-      room_key, room_name,   keys::channel(room_key), keys::node_rooms(node_id_),
-      node_id_};
+  std::vector<std::string> args{"1",       keys::members(room_key), keys::room(room_key),
+                                room_name, keys::channel(room_key), node_id_};
   for (const auto& [session_id, nick] : members) {
     args.push_back(node_id_ + ":" + std::to_string(session_id));
     args.push_back(nick);
   }
   unsynced_rooms_.erase(room_key);
-  eval_on(*commands_, scripts::sync_members, std::move(args), [this, room_key](Reply reply) {
-    if (reply.is_error()) unsynced_rooms_.insert(room_key);
+  const std::string rooms = keys::node_rooms(node_id_);
+  if (!members.empty()) {
+    commands_->command(rooms, {"SADD", rooms, room_key}, [](Reply) {});
+    commands_->command(keys::room_index, {"ZADD", keys::room_index, "0", room_key}, [](Reply) {});
+  }
+  eval_on(*commands_, scripts::sync_members, std::move(args), [this, room_key, rooms](Reply reply) {
+    if (reply.is_error()) {
+      unsynced_rooms_.insert(room_key);
+      return;
+    }
+    if (reply.integer == 0) commands_->command(rooms, {"SREM", rooms, room_key}, [](Reply) {});
   });
 }
 
 void RedisEngine::sync_unfollowed_rooms() {
   for (const std::string& room_key : std::set<std::string>(unsynced_rooms_)) {
-    if (!subscriptions_->subscribed(keys::channel(room_key))) send_sync(room_key, room_key, {});
+    if (!commands_->subscribed(keys::channel(room_key))) send_sync(room_key, room_key, {});
   }
 }
 
@@ -225,35 +305,73 @@ void RedisEngine::release_nick(const std::string& nick_key, std::uint64_t sessio
 
 void RedisEngine::send_claim(const std::string& nick_key, std::uint64_t session_id,
                              std::function<void(std::optional<bool>, std::string)> done) {
-  eval_on(*commands_, scripts::claim_nick,
-          {"1", keys::nicks, nick_key, node_id_ + ":" + std::to_string(session_id),
-           keys::nodes_prefix, node_id_, std::to_string(options_.node_expiry.count())},
-          [this, done = std::move(done)](Reply reply) {
+  // The heartbeat is renewed first, so the claim counts from the start; nil means it had expired
+  // (not right after a rejoin: its own claims find the heartbeat Redis lost).
+  const std::string heartbeat = keys::node(node_id_);
+  heartbeats_->command(
+      heartbeat, {"SET", heartbeat, "1", "PX", std::to_string(options_.node_expiry.count()), "GET"},
+      [this](Reply reply) {
+        if (!reply.is_nil() || !has_beaten_ ||
+            std::chrono::steady_clock::now() - last_rejoin_ < std::chrono::seconds(1))
+          return;
+        spdlog::warn(
+            "cluster: this node's heartbeat had expired; its members and nicks are recorded again");
+        rejoin();
+      });
+  const std::string owner = node_id_ + ":" + std::to_string(session_id);
+  auto claimed = [this, nick_key, done = std::move(done)](std::optional<bool> taken,
+                                                          std::string error) {
+    if (taken && *taken) {
+      const std::string nicks = keys::node_nicks(node_id_);
+      commands_->command(nicks, {"SADD", nicks, nick_key}, [](Reply) {});
+    }
+    done(taken, std::move(error));
+  };
+  eval_on(*commands_, scripts::claim_nick, {"1", keys::nick(nick_key), owner, node_id_},
+          [this, nick_key, owner, claimed = std::move(claimed)](Reply reply) mutable {
             if (reply.type != Reply::Type::array || reply.elements.size() != 2)
-              return done(std::nullopt, reply_failure(reply));
-            // The claim renewed this node's heartbeat: if it had expired, the claim is what
-            // notices (the next beat finds the key there).
-            // (Not right after a rejoin: its own claims find the heartbeat Redis lost.)
-            if (reply_number(reply.elements[1]) == 1 && has_beaten_ &&
-                std::chrono::steady_clock::now() - last_rejoin_ > std::chrono::seconds(1)) {
-              spdlog::warn(
-                  "cluster: this node's heartbeat had expired; its members and nicks are "
-                  "recorded again");
-              rejoin();
-            }
-            done(reply_number(reply.elements[0]) == 1, "");
+              return claimed(std::nullopt, reply_failure(reply));
+            if (reply_number(reply.elements[0]) == 1) return claimed(true, "");
+            claim_from_dead_owner(nick_key, reply.elements[1].text, owner, std::move(claimed));
           });
+}
+
+// A session of another node holds the nick: it is taken only if that node's heartbeat expired,
+// and only if nobody took it since it was read.
+void RedisEngine::claim_from_dead_owner(
+    const std::string& nick_key, const std::string& owner, const std::string& wanted,
+    std::function<void(std::optional<bool>, std::string)> done) {
+  const std::string heartbeat = keys::node(owner.substr(0, owner.find(':')));
+  commands_->command(heartbeat, {"EXISTS", heartbeat},
+                     [this, nick_key, owner, wanted, done = std::move(done)](Reply alive) mutable {
+                       if (alive.type != Reply::Type::integer)
+                         return done(std::nullopt, reply_failure(alive));
+                       if (alive.integer == 1) return done(false, "");
+                       eval_on(*commands_, scripts::take_nick,
+                               {"1", keys::nick(nick_key), owner, wanted},
+                               [done = std::move(done)](Reply taken) {
+                                 if (taken.type != Reply::Type::integer)
+                                   return done(std::nullopt, reply_failure(taken));
+                                 done(taken.integer == 1, "");
+                               });
+                     });
 }
 
 void RedisEngine::send_release(const std::string& nick_key, std::uint64_t session_id) {
   eval_on(*commands_, scripts::release_nick,
-          {"1", keys::nicks, nick_key, node_id_ + ":" + std::to_string(session_id),
-           keys::nodes_prefix, node_id_},
+          {"1", keys::nick(nick_key), node_id_ + ":" + std::to_string(session_id), node_id_},
           [this, nick_key, session_id](Reply reply) {
             auto claim = claims_.find(nick_key);
             if (claim != claims_.end() && claim->second == session_id) claims_.erase(claim);
             // Not sent (Redis away): the claim would hold the nick for as long as this node lives.
-            if (reply.type != Reply::Type::integer) unreleased_.emplace(nick_key, session_id);
+            if (reply.type != Reply::Type::integer) {
+              unreleased_.emplace(nick_key, session_id);
+              return;
+            }
+            if (reply.integer == 1) {
+              const std::string nicks = keys::node_nicks(node_id_);
+              commands_->command(nicks, {"SREM", nicks, nick_key}, [](Reply) {});
+            }
           });
 }
 

@@ -17,9 +17,10 @@ Script::Script(std::string text) : body(std::move(text)) {
 }
 
 std::vector<const Script*> all() {
-  return {&append,     &history,      &load_room,       &presence,     &list_rooms, &sweep,
-          &reap_nodes, &find_message, &mark_read,       &read_markers, &claim_nick, &release_nick,
-          &raise_seq,  &sync_members, &replace_message, &set_topic};
+  return {&append,    &history,    &load_room,           &presence,     &sync_members,
+          &room_info, &trim_room,  &remove_node_members, &find_message, &replace_message,
+          &mark_read, &claim_nick, &take_nick,           &release_nick, &free_nick_of_node,
+          &raise_seq, &set_topic};
 }
 
 }  // namespace chat::server::redis::scripts

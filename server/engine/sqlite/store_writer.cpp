@@ -166,7 +166,8 @@ StoreStats StoreWriter::stats() const {
           .retention_deleted = retention_deleted_.load(std::memory_order_relaxed),
           .retention_failures = retention_failures_.load(std::memory_order_relaxed),
           .queued_writes = queue_.size(),
-          .last_batch_failed = last_batch_failed_.load(std::memory_order_relaxed)};
+          .last_batch_failed = last_batch_failed_.load(std::memory_order_relaxed),
+          .shards = {}};
 }
 
 }  // namespace chat::server::storage
