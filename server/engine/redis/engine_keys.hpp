@@ -8,6 +8,7 @@
 // room index and the sweep lock are one key each for the whole deployment.
 
 #include <string>
+#include <vector>
 
 namespace chat::server::redis::keys {
 
@@ -23,6 +24,17 @@ inline std::string topic(const std::string& room_key) { return room(room_key) + 
 inline std::string members(const std::string& room_key) { return room(room_key) + ":members"; }
 inline std::string name(const std::string& room_key) { return room(room_key) + ":name"; }
 inline std::string channel(const std::string& room_key) { return room(room_key); }
+// A room script's arguments (redis_scripts.hpp): the key count, the room's seven keys in the
+// order the scripts expect, then argv.
+inline std::vector<std::string> room_script(const std::string& room_key,
+                                            std::vector<std::string> argv) {
+  const std::string r = room(room_key);
+  std::vector<std::string> args{"7",          r + ":seq",   r + ":log",     r + ":ids",
+                                r + ":edits", r + ":topic", r + ":members", r + ":name"};
+  args.insert(args.end(), std::make_move_iterator(argv.begin()),
+              std::make_move_iterator(argv.end()));
+  return args;
+}
 // The room key of a room's channel (nullopt-like "" when it is not one).
 inline std::string room_of_channel(const std::string& channel) {
   if (!channel.starts_with(rooms_prefix) || !channel.ends_with("}")) return {};

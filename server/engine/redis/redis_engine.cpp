@@ -193,10 +193,10 @@ void RedisEngine::append(v1::RoomMessage message, std::string room_key, std::str
                                 ? ""
                                 : sender_key + "\n" + std::to_string(message.client_msg_id());
   const std::string time = std::to_string(message.server_time_ms());
-  std::vector<std::string> args{
-      "1",   keys::seq(room_key),         keys::room(room_key),    message.room(),
-      dedup, message.SerializeAsString(), keys::channel(room_key), sender_key,
-      time,  retention_max_len(),         retention_min_time(),    seen};
+  std::vector<std::string> args =
+      keys::room_script(room_key, {keys::room(room_key), message.room(), dedup,
+                                   message.SerializeAsString(), keys::channel(room_key), sender_key,
+                                   time, retention_max_len(), retention_min_time(), seen});
   run([this, args = std::move(args), done = std::move(done)]() mutable {
     eval_on(
         *commands_, scripts::append, std::move(args),
@@ -236,8 +236,8 @@ void RedisEngine::store_topic(const std::string& room_key, const std::string& ro
                               std::function<void(storage::WriteResult)> done) {
   command(keys::room_index, {"ZADD", keys::room_index, "0", room_key}, [](Reply) {});
   eval(scripts::set_topic,
-       {"1", keys::topic(room_key), keys::room(room_key), room_name, topic, keys::channel(room_key),
-        std::move(payload)},
+       keys::room_script(room_key, {keys::room(room_key), room_name, topic, keys::channel(room_key),
+                                    std::move(payload)}),
        [done = std::move(done)](Reply reply) {
          done({.ok = !reply.is_error(), .error = reply.is_error() ? reply.text : ""});
        });
@@ -255,8 +255,7 @@ void RedisEngine::edit(std::string room_key, std::uint64_t seq, std::string send
 void RedisEngine::edit_attempt(std::string room_key, std::uint64_t seq, std::string sender_key,
                                std::string new_text, bool removing,
                                std::function<void(storage::EditResult)> done, int attempt) {
-  eval(scripts::find_message,
-       {"2", keys::stream(room_key), keys::edits(room_key), std::to_string(seq)},
+  eval(scripts::find_message, keys::room_script(room_key, {std::to_string(seq)}),
        [this, room_key, seq, sender_key = std::move(sender_key), new_text = std::move(new_text),
         removing, done = std::move(done), attempt](Reply reply) mutable {
          using Status = storage::EditResult::Status;
@@ -279,8 +278,8 @@ void RedisEngine::edit_attempt(std::string room_key, std::uint64_t seq, std::str
            message.set_edited(true);
          }
          eval_on(*commands_, scripts::replace_message,
-                 {"2", keys::stream(room_key), keys::edits(room_key), std::to_string(seq),
-                  reply.elements[1].text, message.SerializeAsString()},
+                 keys::room_script(room_key, {std::to_string(seq), reply.elements[1].text,
+                                              message.SerializeAsString()}),
                  [this, room_key, seq, sender_key, new_text, removing, done = std::move(done),
                   attempt](Reply written) mutable {
                    const std::string_view answer =
@@ -338,7 +337,7 @@ void RedisEngine::unsubscribe(const std::string& room_key) {
 
 void RedisEngine::raise_seq(const std::string& room_key, std::uint64_t seq) {
   if (seq == 0) return;
-  eval(scripts::raise_seq, {"1", keys::seq(room_key), std::to_string(seq)}, [](Reply) {});
+  eval(scripts::raise_seq, keys::room_script(room_key, {std::to_string(seq)}), [](Reply) {});
 }
 
 void RedisEngine::relay(const std::string& room_key, const v1::ServerFrame& event) {

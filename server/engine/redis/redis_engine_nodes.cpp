@@ -157,7 +157,7 @@ void RedisEngine::reap_node(const std::string& node) {
     for (const Reply& room_key : reply.elements) {
       ++reaping->waiting;
       eval_on(*heartbeats_, scripts::remove_node_members,
-              {"1", keys::members(room_key.text), keys::room(room_key.text), node}, step_done);
+              keys::room_script(room_key.text, {keys::room(room_key.text), node}), step_done);
     }
     step_done(reply);
   });
@@ -195,8 +195,8 @@ void RedisEngine::announce(const std::string& room_key, const std::string& room_
       commands_->command(keys::room_index, {"ZADD", keys::room_index, "0", room_key}, [](Reply) {});
     }
     eval_on(*commands_, scripts::presence,
-            {"1", keys::members(room_key), keys::room(room_key), room_name, letter, field, nick,
-             keys::channel(room_key), std::move(payload)},
+            keys::room_script(room_key, {keys::room(room_key), room_name, letter, field, nick,
+                                         keys::channel(room_key), std::move(payload)}),
             [this, room_key, last_here](Reply reply) {
               if (reply.is_error()) {
                 // (At shutdown the engine stops before the last members have left: no news.)
@@ -220,8 +220,8 @@ void RedisEngine::sync_members(const std::string& room_key, const std::string& r
 
 void RedisEngine::send_sync(const std::string& room_key, const std::string& room_name,
                             const std::vector<std::pair<std::uint64_t, std::string>>& members) {
-  std::vector<std::string> args{"1",       keys::members(room_key), keys::room(room_key),
-                                room_name, keys::channel(room_key), node_id_};
+  std::vector<std::string> args = keys::room_script(
+      room_key, {keys::room(room_key), room_name, keys::channel(room_key), node_id_});
   for (const auto& [session_id, nick] : members) {
     args.push_back(node_id_ + ":" + std::to_string(session_id));
     args.push_back(nick);

@@ -55,8 +55,9 @@ void RedisEngine::history(std::string room_key, storage::HistoryQuery query,
                      : query.kind == Kind::before ? "before"
                                                   : "latest";
   eval(scripts::history,
-       {"1", keys::seq(room_key), keys::room(room_key), kind, std::to_string(query.seq),
-        std::to_string(query.limit + 1), retention_max_len(), retention_min_time()},
+       keys::room_script(
+           room_key, {keys::room(room_key), kind, std::to_string(query.seq),
+                      std::to_string(query.limit + 1), retention_max_len(), retention_min_time()}),
        [query, done = std::move(done)](Reply reply) {
          storage::HistoryResult result;
          if (reply.type != Reply::Type::array || reply.elements.size() != 2) {
@@ -94,8 +95,8 @@ void RedisEngine::load_room(const std::string& room_key, std::uint32_t recent,
     if (unsynced_rooms_.contains(room_key)) send_sync(room_key, room_key, {});
   });
   eval(scripts::load_room,
-       {"1", keys::seq(room_key), keys::room(room_key), std::to_string(std::max(recent, 1u)),
-        retention_max_len(), retention_min_time()},
+       keys::room_script(room_key, {keys::room(room_key), std::to_string(std::max(recent, 1u)),
+                                    retention_max_len(), retention_min_time()}),
        [recent, done = std::move(done)](Reply reply) {
          LoadedRoom room;
          if (reply.type != Reply::Type::array || reply.elements.size() != 5) {
@@ -207,7 +208,7 @@ void RedisEngine::list_more(std::shared_ptr<RoomListing> listing) {
           const std::string& room_key = reply.elements[i].text;
           eval_on(
               *commands_, scripts::room_info,
-              {"1", keys::seq(room_key), keys::room(room_key), room_key},
+              keys::room_script(room_key, {keys::room(room_key), room_key}),
               [this, listing, i, index_ended](Reply row) {
                 if (row.is_error() && listing->listed.error.empty())
                   listing->listed.error = row.text;
@@ -299,16 +300,16 @@ void RedisEngine::trim_rooms(std::vector<std::string> room_keys, std::string nex
   pass->waiting = room_keys.size();
   pass->next = std::move(next_cursor);
   for (const std::string& room_key : room_keys) {
-    eval_on(
-        *commands_, scripts::trim_room,
-        {"1", keys::seq(room_key), keys::room(room_key), retention_max_len(), retention_min_time()},
-        [this, pass](Reply reply) {
-          pass->dropped += reply_number(reply);
-          if (--pass->waiting > 0) return;
-          if (pass->dropped > 0)
-            spdlog::debug("redis: retention removed {} message(s)", pass->dropped);
-          trim_rooms({}, std::move(pass->next));
-        });
+    eval_on(*commands_, scripts::trim_room,
+            keys::room_script(room_key,
+                              {keys::room(room_key), retention_max_len(), retention_min_time()}),
+            [this, pass](Reply reply) {
+              pass->dropped += reply_number(reply);
+              if (--pass->waiting > 0) return;
+              if (pass->dropped > 0)
+                spdlog::debug("redis: retention removed {} message(s)", pass->dropped);
+              trim_rooms({}, std::move(pass->next));
+            });
   }
 }
 

@@ -7,7 +7,10 @@
 // A room's keys share the prefix "chat:r:{<room key>}" (":seq", ":log", ":ids", ":edits", ":topic",
 // ":members", ":name"): one hash slot, so in a Redis Cluster each script below runs on the master
 // of the one slot its KEYS name and touches nothing outside it (the engine makes the changes to
-// the room index, a node's sets and nick keys as commands of their own).
+// the room index, a node's sets and nick keys as commands of their own). A room's script declares
+// all seven of the room's keys, in that order ("room keys" below), though it may use fewer: while
+// the room's slot moves between masters, Redis then refuses it (TRYAGAIN, ASK) instead of running
+// it on a master that holds only some of them.
 
 #include <string>
 #include <vector>
@@ -94,7 +97,7 @@ local function with_edits(room, entries)
 end
 )lua";
 
-// KEYS: the room's seq. ARGV: room prefix, display name, dedup field ("" when none), message,
+// KEYS: room keys. ARGV: room prefix, display name, dedup field ("" when none), message,
 // channel, sender key, time (ms), MAXLEN ("0": none), min time ("0": none), the highest seq the
 // sending node has seen in the room. Returns {duplicate (0 or 1), seq}.
 inline const Script append{std::string(library) + R"lua(
@@ -122,7 +125,7 @@ redis.call('SPUBLISH', ARGV[5], seq .. ' ' .. ARGV[4])
 return {0, seq}
 )lua"};
 
-// KEYS: the room's seq. ARGV: room prefix, "latest" | "before" | "after", seq, count, MAXLEN, min
+// KEYS: room keys. ARGV: room prefix, "latest" | "before" | "after", seq, count, MAXLEN, min
 // time. Retention is applied first. Returns {oldest kept seq, {{seq, message}...}} (newest first
 // unless "after").
 inline const Script history{std::string(library) + R"lua(
@@ -140,7 +143,7 @@ end
 return {oldest_kept(room), with_edits(room, entries)}
 )lua"};
 
-// KEYS: the room's seq. ARGV: room prefix, count, MAXLEN, min time. Retention is applied first.
+// KEYS: room keys. ARGV: room prefix, count, MAXLEN, min time. Retention is applied first.
 // Returns {last seq, topic, display name ("" when none), {{seq, message}...} newest first,
 // {field, nick, ...}}.
 inline const Script load_room{std::string(library) + R"lua(
@@ -152,11 +155,11 @@ return {redis.call('GET', KEYS[1]) or '0', redis.call('GET', room .. ':topic') o
         redis.call('HGETALL', room .. ':members')}
 )lua"};
 
-// KEYS: the room's members. ARGV: room prefix, display name, "J" | "L" | "N", field
+// KEYS: room keys. ARGV: room prefix, display name, "J" | "L" | "N", field
 // ("<node>:<session>"), nick (the new one for "N"), channel, payload. Records a member joining,
 // leaving or changing nick, and tells every node following the room.
 inline const Script presence{std::string(library) + R"lua(
-local room, members = ARGV[1], KEYS[1]
+local room, members = ARGV[1], KEYS[6]
 if ARGV[3] == 'J' then
   redis.call('HSET', members, ARGV[4], ARGV[5])
   redis.call('SETNX', room .. ':name', ARGV[2])
@@ -171,13 +174,13 @@ redis.call('SPUBLISH', ARGV[6], ARGV[7])
 return 1
 )lua"};
 
-// KEYS: the room's members. ARGV: room prefix, display name, channel, node id, then field and nick
+// KEYS: room keys. ARGV: room prefix, display name, channel, node id, then field and nick
 // of each member the node has in the room now (none when it has no more). Makes Redis's record of
 // this node's members of the room exactly that, after Redis lost changes (away, restarted empty,
 // or this node taken for dead): whom it no longer has leave, and every node following the room is
 // told who is there and under which nick. Returns 1 when the node has members there, else 0.
 inline const Script sync_members{std::string(library) + R"lua(
-local room, members, channel, node = ARGV[1], KEYS[1], ARGV[3], ARGV[4]
+local room, members, channel, node = ARGV[1], KEYS[6], ARGV[3], ARGV[4]
 local mine = node .. ':'
 local function tell(letter, field, nick, detail)
   redis.call('SPUBLISH', channel, 'P' .. letter .. ' ' .. node .. ' ' .. field .. ' ' .. nick .. '\n' ..
@@ -212,7 +215,7 @@ forget_if_unused(room)
 return 0
 )lua"};
 
-// KEYS: the room's seq. ARGV: room prefix, room key. Returns {display name, members, topic, last
+// KEYS: room keys. ARGV: room prefix, room key. Returns {display name, members, topic, last
 // seq}, or nil when the room is not in use (no member, message or topic).
 inline const Script room_info{R"lua(
 local room = ARGV[1]
@@ -223,40 +226,40 @@ if members == 0 and topic == '' and seq == '0' then return nil end
 return {redis.call('GET', room .. ':name') or ARGV[2], members, topic, seq}
 )lua"};
 
-// KEYS: the room's seq. ARGV: room prefix, MAXLEN, min time. Applies retention to the room (at
+// KEYS: room keys. ARGV: room prefix, MAXLEN, min time. Applies retention to the room (at
 // most 100 messages a call). Returns how many messages it dropped.
 inline const Script trim_room{std::string(library) + R"lua(
 return trim(ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), 100)
 )lua"};
 
-// KEYS: the room's members. ARGV: room prefix, node id. Removes every member of a node taken for
-// dead from the room.
+// KEYS: room keys. ARGV: room prefix, node id. Removes every member of a node taken for dead from
+// the room.
 inline const Script remove_node_members{std::string(library) + R"lua(
 local mine = ARGV[2] .. ':'
-for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
-  if string.sub(field, 1, #mine) == mine then redis.call('HDEL', KEYS[1], field) end
+for _, field in ipairs(redis.call('HKEYS', KEYS[6])) do
+  if string.sub(field, 1, #mine) == mine then redis.call('HDEL', KEYS[6], field) end
 end
 forget_if_unused(ARGV[1])
 return 1
 )lua"};
 
-// KEYS: stream, edits hash. ARGV: seq. Returns {sender key, message} or nil.
+// KEYS: room keys. ARGV: seq. Returns {sender key, message} or nil.
 inline const Script find_message{R"lua(
-local entries = redis.call('XRANGE', KEYS[1], ARGV[1] .. '-1', ARGV[1] .. '-1')
+local entries = redis.call('XRANGE', KEYS[2], ARGV[1] .. '-1', ARGV[1] .. '-1')
 if #entries == 0 then return nil end
 local fields = entries[1][2]
-return {fields[4], redis.call('HGET', KEYS[2], ARGV[1]) or fields[2]}
+return {fields[4], redis.call('HGET', KEYS[4], ARGV[1]) or fields[2]}
 )lua"};
 
-// KEYS: stream, edits hash. ARGV: seq, the version the node read, the new version. Writes the new
+// KEYS: room keys. ARGV: seq, the version the node read, the new version. Writes the new
 // version only if the message is still there as read: "ok", "changed" (another edit or delete
 // came first: read again) or "gone" (retention took it).
 inline const Script replace_message{R"lua(
-local entries = redis.call('XRANGE', KEYS[1], ARGV[1] .. '-1', ARGV[1] .. '-1')
+local entries = redis.call('XRANGE', KEYS[2], ARGV[1] .. '-1', ARGV[1] .. '-1')
 if #entries == 0 then return 'gone' end
-local current = redis.call('HGET', KEYS[2], ARGV[1]) or entries[1][2][2]
+local current = redis.call('HGET', KEYS[4], ARGV[1]) or entries[1][2][2]
 if current ~= ARGV[2] then return 'changed' end
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+redis.call('HSET', KEYS[4], ARGV[1], ARGV[3])
 return 'ok'
 )lua"};
 
@@ -308,7 +311,7 @@ if owner and string.match(owner, '^([^:]+)') == ARGV[1] then redis.call('DEL', K
 return 1
 )lua"};
 
-// KEYS: the room's seq. ARGV: the highest seq a node has seen in the room. Raises the room's
+// KEYS: room keys. ARGV: the highest seq a node has seen in the room. Raises the room's
 // counter to it: Redis restarted without its data must not hand out those sequences again.
 inline const Script raise_seq{R"lua(
 local seq = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -316,12 +319,12 @@ if seq < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
 return 1
 )lua"};
 
-// KEYS: the room's topic. ARGV: room prefix, display name, topic ("" clears it), channel, payload
+// KEYS: room keys. ARGV: room prefix, display name, topic ("" clears it), channel, payload
 // ("": none). Stores the topic and tells the nodes following the room in one step, so every node
 // shows the topic Redis keeps when two change it at once.
 inline const Script set_topic{R"lua(
 redis.call('SETNX', ARGV[1] .. ':name', ARGV[2])
-if ARGV[3] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[3]) end
+if ARGV[3] == '' then redis.call('DEL', KEYS[5]) else redis.call('SET', KEYS[5], ARGV[3]) end
 if ARGV[5] ~= '' then redis.call('SPUBLISH', ARGV[4], ARGV[5]) end
 return 1
 )lua"};
