@@ -38,11 +38,14 @@ inline std::uint16_t free_loopback_port() {
 class RedisProcess {
  public:
   // durable: append-only file with an fsync per write, so a restart loses nothing acknowledged.
-  explicit RedisProcess(bool durable = false)
-      : port_(free_loopback_port()),
+  // extra: more redis-server arguments (a cluster node's, say); port: 0 for any free one.
+  explicit RedisProcess(bool durable = false, std::vector<std::string> extra = {},
+                        std::uint16_t port = 0)
+      : port_(port != 0 ? port : free_loopback_port()),
         dir_(std::filesystem::temp_directory_path() /
              ("chat-redis-" + std::to_string(::getpid()) + "-" + std::to_string(port_))),
-        durable_(durable) {
+        durable_(durable),
+        extra_(std::move(extra)) {
     std::filesystem::create_directories(dir_);
     start();
   }
@@ -54,6 +57,7 @@ class RedisProcess {
   }
 
   std::uint16_t port() const { return port_; }
+  const std::filesystem::path& dir() const { return dir_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
 
   // One command on the test's own connection to this Redis (opened on first use, again after a
@@ -117,10 +121,23 @@ class RedisProcess {
     connection_ = nullptr;
   }
   void start() {
-    process_ = std::make_unique<ChildProcess>(std::vector<std::string>{
-        "/usr/bin/redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1", "--dir",
-        dir_.string(), "--save", "", "--appendonly", durable_ ? "yes" : "no", "--appendfsync",
-        "always", "--protected-mode", "no"});
+    std::vector<std::string> args{"/usr/bin/redis-server",
+                                  "--port",
+                                  std::to_string(port_),
+                                  "--bind",
+                                  "127.0.0.1",
+                                  "--dir",
+                                  dir_.string(),
+                                  "--save",
+                                  "",
+                                  "--appendonly",
+                                  durable_ ? "yes" : "no",
+                                  "--appendfsync",
+                                  "always",
+                                  "--protected-mode",
+                                  "no"};
+    args.insert(args.end(), extra_.begin(), extra_.end());
+    process_ = std::make_unique<ChildProcess>(std::move(args));
     if (!process_->wait_for_out("Ready to accept connections", std::chrono::seconds(10))) {
       throw std::runtime_error("redis-server did not start: " + process_->out());
     }
@@ -129,6 +146,7 @@ class RedisProcess {
   std::uint16_t port_;
   std::filesystem::path dir_;
   bool durable_;
+  std::vector<std::string> extra_;
   std::unique_ptr<ChildProcess> process_;
   mutable redisContext* connection_ = nullptr;
 };
