@@ -304,18 +304,17 @@ void Router::schedule_refresh(std::chrono::milliseconds after) {
 }
 
 void Router::apply(SlotMap map, bool cluster) {
-  const bool first = !map_;
-  const bool changed =
-      first || cluster != cluster_ || map_->masters().size() != map.masters().size();
   map_ = std::move(map);
   cluster_ = cluster;
-  for (const HostPort& master : map_->masters()) node(master);
+  std::string layout;
+  for (const HostPort& master : map_->masters()) {
+    node(master);
+    layout += " " + address_text(master) + " (" + map_->slots_of(master) + ")";
+  }
   if (cluster_) drop_nodes_not_in_map();
-  if (changed) {
-    std::string masters;
-    for (const HostPort& master : map_->masters())
-      masters += " " + address_text(master) + " (" + map_->slots_of(master) + ")";
-    spdlog::info("redis: {}{}", cluster_ ? "cluster of masters" : "one Redis,", masters);
+  if (layout != layout_) {  // the first map, a failover, a slot moved
+    spdlog::info("redis: {}{}", cluster_ ? "cluster masters" : "one Redis,", layout);
+    layout_ = std::move(layout);
   }
   {
     std::lock_guard lock(stats_mutex_);

@@ -114,6 +114,7 @@ class Router {
   RouterOptions options_;
   std::map<std::string, std::unique_ptr<Node>> nodes_;  // by "host:port"
   std::optional<SlotMap> map_;
+  std::string layout_;  // the masters and their slots, as last logged
   bool cluster_ = false;
   bool ready_ = false;
   bool refreshing_ = false;
