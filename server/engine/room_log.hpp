@@ -49,6 +49,10 @@ class RoomLog {
   // Commits a tiny write after the writes queued before it: ok when the store takes writes.
   virtual void check_writable(std::function<void(storage::WriteResult)> done) = 0;
   virtual storage::StoreStats stats() const = 0;
+  // Whether a message a node has delivered is as safe as an acknowledged one, so that a retry of
+  // it may be acknowledged from memory. Not when an acknowledgement waits for more than the
+  // delivery does (a Redis replica): the retry goes to the engine, which checks again.
+  virtual bool delivered_is_acknowledged() const { return true; }
 
   // Start-up: block until answered.
   virtual std::vector<storage::RoomRecord> load_rooms() = 0;

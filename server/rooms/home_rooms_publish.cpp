@@ -32,8 +32,9 @@ void HomeRooms::publish(PublishArgs args) {
       entry->second.push_back(sender);  // answered with the first copy
       return;
     }
-    const auto* original =
-        room->recent ? room->recent->find_sent(sender_key, args.client_msg_id) : nullptr;
+    const auto* original = room->recent && context_.room_log->delivered_is_acknowledged()
+                               ? room->recent->find_sent(sender_key, args.client_msg_id)
+                               : nullptr;
     if (original) {
       room->in_flight.erase(entry);
       acknowledge(sender, room->name, original->seq(), args.client_msg_id, true);

@@ -198,7 +198,8 @@ TEST_CASE("three nodes on a Redis Cluster of three masters: every message once, 
 
 TEST_CASE(
     "a Redis master killed during traffic: its replica takes over, nothing acknowledged is lost") {
-  RedisCluster redis(3, 1);
+  // Two replicas each: the promoted one still has a replica to acknowledge with.
+  RedisCluster redis(3, 2);
   SenderAndReader lobby(redis, "replica");
   auto& alice = lobby.alice;
   auto& bob = lobby.bob;
@@ -304,4 +305,22 @@ TEST_CASE("a busy room's slot moves to another master: redirects followed, nothi
   check_history(bob, "lobby", acknowledged);
   // The sender's node was redirected (ASK once the keys had moved), and says so.
   CHECK(metric_sum(lobby.sender_node.server().http_port(), "chat_redis_redirects_total{") > 0);
+}
+
+TEST_CASE("acknowledged once a replica has it: with no replica a send is refused, retries too") {
+  RedisCluster redis(3, 0);
+  SenderAndReader lobby(redis, "replica");
+  auto& alice = lobby.alice;
+  const auto refused = alice.say("lobby", "only on the master", 1);
+  REQUIRE(refused.has_error());
+  CHECK(refused.error().code() == v1::Error::UNAVAILABLE);
+  // bob was sent it (the master has it), but alice's retry is not acknowledged from memory.
+  REQUIRE(lobby.bob
+              .wait_for([](const v1::ServerFrame& f) {
+                return f.has_room_message() && f.room_message().text() == "only on the master";
+              })
+              .has_value());
+  const auto retried = alice.say("lobby", "only on the master", 1);
+  REQUIRE(retried.has_error());
+  CHECK(retried.error().code() == v1::Error::UNAVAILABLE);
 }

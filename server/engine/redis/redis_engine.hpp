@@ -94,6 +94,7 @@ class RedisEngine final : public RoomLog,
                     std::function<void(storage::FindAccountResult)> done) override;
   void check_writable(std::function<void(storage::WriteResult)> done) override;
   storage::StoreStats stats() const override;
+  bool delivered_is_acknowledged() const override { return !options_.acknowledge_on_replica; }
   // Rooms are loaded when first joined on a node (load_room), not at start-up.
   std::vector<storage::RoomRecord> load_rooms() override { return {}; }
   std::vector<v1::RoomMessage> load_recent(const std::string&, std::uint32_t) override {
