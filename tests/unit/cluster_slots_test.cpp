@@ -35,6 +35,8 @@ Reply range(long long first, long long last, const std::string& host, long long 
                 array({text(host), integer(port + 3), text("replica")})});
 }
 
+const chat::HostPort seed{"10.0.0.9", 7000};
+
 }  // namespace
 
 TEST_CASE("key_slot is the slot CLUSTER KEYSLOT answers, hash tags included") {
@@ -75,7 +77,8 @@ TEST_CASE("parse_redirect reads MOVED and ASK and nothing else") {
 TEST_CASE("SlotMap reads CLUSTER SLOTS and follows a MOVED") {
   const auto map = SlotMap::from_cluster_slots(
       array({range(0, 5460, "127.0.0.1", 7001), range(5461, 10922, "127.0.0.1", 7002),
-             range(10923, 16383, "127.0.0.1", 7003)}));
+             range(10923, 16383, "127.0.0.1", 7003)}),
+      seed);
   REQUIRE(map);
   CHECK(map->unserved() == 0);
   CHECK(map->masters().size() == 3);
@@ -93,7 +96,7 @@ TEST_CASE("SlotMap reads CLUSTER SLOTS and follows a MOVED") {
 }
 
 TEST_CASE("SlotMap knows the slots no master serves, and refuses what is not CLUSTER SLOTS") {
-  const auto partial = SlotMap::from_cluster_slots(array({range(0, 99, "127.0.0.1", 7001)}));
+  const auto partial = SlotMap::from_cluster_slots(array({range(0, 99, "127.0.0.1", 7001)}), seed);
   REQUIRE(partial);
   CHECK(partial->unserved() == 16384 - 100);
   CHECK(partial->owner(100) == nullptr);
@@ -104,9 +107,13 @@ TEST_CASE("SlotMap knows the slots no master serves, and refuses what is not CLU
   Reply error;
   error.type = Reply::Type::error;
   error.text = "ERR This instance has cluster support disabled";
-  CHECK_FALSE(SlotMap::from_cluster_slots(error));
-  CHECK_FALSE(SlotMap::from_cluster_slots(array({array({integer(5), integer(4)})})));
-  CHECK_FALSE(SlotMap::from_cluster_slots(array({range(0, 16384, "127.0.0.1", 7001)})));
-  CHECK_FALSE(SlotMap::from_cluster_slots(array({range(0, 10, "", 7001)})));
-  CHECK_FALSE(SlotMap::from_cluster_slots(array({range(0, 10, "127.0.0.1", 70000)})));
+  CHECK_FALSE(SlotMap::from_cluster_slots(error, seed));
+  CHECK_FALSE(SlotMap::from_cluster_slots(array({array({integer(5), integer(4)})}), seed));
+  CHECK_FALSE(SlotMap::from_cluster_slots(array({range(0, 16384, "127.0.0.1", 7001)}), seed));
+  CHECK_FALSE(SlotMap::from_cluster_slots(array({range(0, 10, "?", 7001)}), seed));
+  CHECK_FALSE(SlotMap::from_cluster_slots(array({range(0, 10, "127.0.0.1", 70000)}), seed));
+  // A lone node that never met another shows no host: the one asked.
+  const auto lone = SlotMap::from_cluster_slots(array({range(0, 16383, "", 7001)}), seed);
+  REQUIRE(lone);
+  CHECK(address_text(*lone->owner(77)) == "10.0.0.9:7001");
 }

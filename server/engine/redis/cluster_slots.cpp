@@ -29,14 +29,16 @@ std::uint16_t crc16(std::string_view bytes) {
   return crc;
 }
 
-std::optional<HostPort> address_of(const Reply& node) {
+std::optional<HostPort> address_of(const Reply& node, const HostPort& asked) {
   if (node.type != Reply::Type::array || node.elements.size() < 2) return std::nullopt;
   const Reply& host = node.elements[0];
   const Reply& port = node.elements[1];
-  if (host.type != Reply::Type::string || host.text.empty() || port.type != Reply::Type::integer ||
+  if (host.type != Reply::Type::string || host.text == "?" || port.type != Reply::Type::integer ||
       port.integer <= 0 || port.integer > 65535)
     return std::nullopt;
-  return HostPort{.host = host.text, .port = static_cast<std::uint16_t>(port.integer)};
+  // A node that never met another does not know its own address: "" means the one asked.
+  return HostPort{.host = host.text.empty() ? asked.host : host.text,
+                  .port = static_cast<std::uint16_t>(port.integer)};
 }
 
 bool same(const HostPort& a, const HostPort& b) { return a.port == b.port && a.host == b.host; }
@@ -84,7 +86,7 @@ std::string address_text(const HostPort& address) {
 
 SlotMap::SlotMap() { owner_.fill(-1); }
 
-std::optional<SlotMap> SlotMap::from_cluster_slots(const Reply& reply) {
+std::optional<SlotMap> SlotMap::from_cluster_slots(const Reply& reply, const HostPort& asked) {
   if (reply.type != Reply::Type::array) return std::nullopt;
   SlotMap map;
   for (const Reply& range : reply.elements) {
@@ -95,7 +97,7 @@ std::optional<SlotMap> SlotMap::from_cluster_slots(const Reply& reply) {
     if (first.type != Reply::Type::integer || last.type != Reply::Type::integer ||
         first.integer < 0 || last.integer < first.integer || last.integer >= slot_count)
       return std::nullopt;
-    const auto master = address_of(range.elements[2]);
+    const auto master = address_of(range.elements[2], asked);
     if (!master) return std::nullopt;
     for (auto slot = first.integer; slot <= last.integer; ++slot)
       map.assign(static_cast<std::uint16_t>(slot), *master);

@@ -46,8 +46,9 @@ class SlotMap {
 
   SlotMap();  // no slot served
 
-  // The map from a CLUSTER SLOTS reply; nullopt when the reply is not one.
-  static std::optional<SlotMap> from_cluster_slots(const Reply& reply);
+  // The map from a CLUSTER SLOTS reply that `asked` answered (a master shown without a host is
+  // on asked's host, as Redis means it); nullopt when the reply is not one.
+  static std::optional<SlotMap> from_cluster_slots(const Reply& reply, const HostPort& asked);
   // Every slot served by one node: a Redis that is not a cluster.
   static SlotMap single(const HostPort& node);
 

@@ -280,7 +280,7 @@ void Router::refresh() {
     if (stopped_) return;
     if (reply.is_error() && reply.text.find("cluster support disabled") != std::string::npos)
       return apply(SlotMap::single(address), false);
-    auto map = SlotMap::from_cluster_slots(reply);
+    auto map = SlotMap::from_cluster_slots(reply, address);
     if (!map || map->masters().empty()) {
       spdlog::warn("redis: no slot map from {}: {}", address_text(address), reply.describe());
       return schedule_refresh(options_.refresh_interval / 4);
