@@ -10,7 +10,7 @@ packages=(
   libreadline-dev libsqlite3-dev libsodium-dev sqlite3
   procps tmux
   libssl-dev openssl ca-certificates curl prometheus
-  libhiredis-dev redis-server
+  libhiredis-dev redis-server redis-tools
   chromium chromium-driver python3-selenium python3-websockets
   python3-irc irssi
 )

@@ -31,6 +31,7 @@ struct Router::Node {
   std::unique_ptr<Connection> commands;
   std::unique_ptr<Connection> subscriber;
   bool was_up = false;
+  int running = 0;  // connections still finishing, once retired
 };
 
 struct Router::Request {
@@ -333,19 +334,29 @@ void Router::drop_nodes_not_in_map() {
       continue;
     }
     // Not a master any more (or a seed that never was): stopped, destroyed once it has finished.
-    std::shared_ptr<Node> retired(std::move(it->second));
+    std::unique_ptr<Node> node = std::move(it->second);
     it = nodes_.erase(it);
     for (auto& [channel, on] : channels_)
-      if (on == retired->name) on.clear();
-    auto finish = [this, retired](std::unique_ptr<Connection>& connection) {
-      if (!connection) return;
-      connection->on_state = nullptr;
-      connection->on_finished = [this, retired] { asio::post(io_, [retired] {}); };
-      connection->stop();
-    };
-    finish(retired->commands);
-    finish(retired->subscriber);
+      if (on == node->name) on.clear();
+    retire(std::move(node));
   }
+}
+
+void Router::retire(std::unique_ptr<Node> node) {
+  Node* retired = node.get();
+  for (Connection* connection : {retired->commands.get(), retired->subscriber.get()}) {
+    if (!connection) continue;
+    ++retired->running;
+    connection->on_state = nullptr;
+    connection->on_finished = [this, retired] {
+      asio::post(io_, [this, retired] {
+        if (--retired->running > 0) return;
+        std::erase_if(retired_, [&](const auto& one) { return one.get() == retired; });
+      });
+    };
+    connection->stop();
+  }
+  retired_.push_back(std::move(node));
 }
 
 void Router::place_subscriptions() {

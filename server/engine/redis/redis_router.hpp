@@ -106,6 +106,7 @@ class Router {
   void schedule_refresh(std::chrono::milliseconds after);
   void apply(SlotMap map, bool cluster);
   void drop_nodes_not_in_map();
+  void retire(std::unique_ptr<Node> node);
   void place_subscriptions();
   void update_ready();
   void count(const std::string& address, const std::function<void(ShardStats&)>& change);
@@ -113,6 +114,7 @@ class Router {
   asio::io_context& io_;
   RouterOptions options_;
   std::map<std::string, std::unique_ptr<Node>> nodes_;  // by "host:port"
+  std::vector<std::unique_ptr<Node>> retired_;          // stopping
   std::optional<SlotMap> map_;
   std::string layout_;  // the masters and their slots, as last logged
   bool cluster_ = false;
