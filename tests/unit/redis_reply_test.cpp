@@ -17,6 +17,14 @@ TEST_CASE("Commands are RESP arrays of bulk strings, binary-safe") {
   CHECK(encode_command({"X", ""}) == "*2\r\n$1\r\nX\r\n$0\r\n\r\n");
 }
 
+TEST_CASE("CommandEncoder builds the same command argument by argument") {
+  chat::server::redis::CommandEncoder encoder;
+  encoder.arg("SET").arg("chat:r:{lobby}", ":seq").arg(std::string("a\0b", 3));
+  CHECK(std::move(encoder).finish() ==
+        encode_command({"SET", "chat:r:{lobby}:seq", std::string("a\0b", 3)}));
+  CHECK(chat::server::redis::CommandEncoder().finish() == "*0\r\n");
+}
+
 TEST_CASE("Replies of every type, fed whole or byte by byte") {
   const std::string stream =
       "+OK\r\n-ERR wrong\r\n:42\r\n$5\r\nhe\r\no\r\n$-1\r\n*3\r\n:1\r\n$1\r\nx\r\n*0\r\n";

@@ -73,16 +73,31 @@ std::string Reply::describe() const {
 }
 
 std::string encode_command(const std::vector<std::string>& args) {
-  std::string out(1, '*');
-  out += std::to_string(args.size());
+  CommandEncoder encoder;
+  for (const std::string& arg : args) encoder.arg(arg);
+  return std::move(encoder).finish();
+}
+
+CommandEncoder& CommandEncoder::arg(std::string_view text) { return arg(text, {}); }
+
+CommandEncoder& CommandEncoder::arg(std::string_view first, std::string_view second) {
+  body_ += '$';
+  body_ += std::to_string(first.size() + second.size());
+  body_ += "\r\n";
+  body_ += first;
+  body_ += second;
+  body_ += "\r\n";
+  ++count_;
+  return *this;
+}
+
+std::string CommandEncoder::finish() && {
+  std::string out;
+  out.reserve(body_.size() + 16);
+  out += '*';
+  out += std::to_string(count_);
   out += "\r\n";
-  for (const std::string& arg : args) {
-    out += '$';
-    out += std::to_string(arg.size());
-    out += "\r\n";
-    out += arg;
-    out += "\r\n";
-  }
+  out += body_;
   return out;
 }
 

@@ -36,6 +36,18 @@ std::uint64_t parse_u64(std::string_view text);
 // One command as Redis reads it: an array of bulk strings (binary-safe).
 std::string encode_command(const std::vector<std::string>& args);
 
+// The same, built one argument at a time without a string per argument (a message's hot path).
+class CommandEncoder {
+ public:
+  CommandEncoder& arg(std::string_view text);
+  CommandEncoder& arg(std::string_view first, std::string_view second);  // one argument of both
+  std::string finish() &&;
+
+ private:
+  std::string body_;
+  std::size_t count_ = 0;
+};
+
 class ReplyReader {
  public:
   ReplyReader();
