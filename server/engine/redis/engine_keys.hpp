@@ -7,6 +7,7 @@
 // (redis_scripts.hpp) build a room's keys from its prefix the same way. Only the set of nodes, the
 // room index and the sweep lock are one key each for the whole deployment.
 
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -24,17 +25,28 @@ inline std::string topic(const std::string& room_key) { return room(room_key) + 
 inline std::string members(const std::string& room_key) { return room(room_key) + ":members"; }
 inline std::string name(const std::string& room_key) { return room(room_key) + ":name"; }
 inline std::string channel(const std::string& room_key) { return room(room_key); }
-// A room script's arguments (redis_scripts.hpp): the key count, the room's seven keys in the
-// order the scripts expect, then argv.
+// A room script's keys (redis_scripts.hpp): all seven, in the order the scripts expect.
+inline constexpr const char* room_key_suffixes[] = {":seq",   ":log",     ":ids", ":edits",
+                                                    ":topic", ":members", ":name"};
+
+// A room script's arguments: the key count, the room's keys, then argv.
 inline std::vector<std::string> room_script(const std::string& room_key,
                                             std::vector<std::string> argv) {
   const std::string r = room(room_key);
-  std::vector<std::string> args{"7",          r + ":seq",   r + ":log",     r + ":ids",
-                                r + ":edits", r + ":topic", r + ":members", r + ":name"};
+  std::vector<std::string> args{std::to_string(std::size(room_key_suffixes))};
+  for (const char* suffix : room_key_suffixes) args.push_back(r + suffix);
   args.insert(args.end(), std::make_move_iterator(argv.begin()),
               std::make_move_iterator(argv.end()));
   return args;
 }
+
+// The same count and keys onto a command being encoded; room is room(room_key).
+template <typename Encoder>
+void add_room_keys(Encoder& encoder, const std::string& room) {
+  encoder.arg(std::to_string(std::size(room_key_suffixes)));
+  for (const char* suffix : room_key_suffixes) encoder.arg(room, suffix);
+}
+
 // The room key of a room's channel (nullopt-like "" when it is not one).
 inline std::string room_of_channel(const std::string& channel) {
   if (!channel.starts_with(rooms_prefix) || !channel.ends_with("}")) return {};

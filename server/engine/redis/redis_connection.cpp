@@ -61,6 +61,10 @@ void Connection::stop() {
 }
 
 void Connection::command(std::vector<std::string> args, Done done) {
+  command_encoded(encode_command(args), std::move(done));
+}
+
+void Connection::command_encoded(std::string_view encoded, Done done) {
   if (!connected_ || stopped_) {
     asio::post(io_, [done = std::move(done), why = stopped_ ? "stopped" : last_error_]() {
       done(error_reply(why.empty() ? "not connected" : why));
@@ -68,23 +72,23 @@ void Connection::command(std::vector<std::string> args, Done done) {
     return;
   }
   pending_.push_back(std::move(done));
-  send(std::move(args));
+  send(encoded);
 }
 
 void Connection::subscribe(const std::string& channel) {
   if (!channels_.insert(channel).second) return;
-  if (connected_) send({"SSUBSCRIBE", channel});
+  if (connected_) send(encode_command({"SSUBSCRIBE", channel}));
 }
 
 void Connection::unsubscribe(const std::string& channel) {
   if (channels_.erase(channel) == 0) return;
   if (!connected_) return;
   ++unsubscribing_[channel];
-  send({"SUNSUBSCRIBE", channel});
+  send(encode_command({"SUNSUBSCRIBE", channel}));
 }
 
-void Connection::send(std::vector<std::string> args) {
-  out_ += encode_command(args);
+void Connection::send(std::string_view encoded) {
+  out_ += encoded;
   writer_wake_.notify();
 }
 
@@ -97,7 +101,7 @@ asio::awaitable<void> Connection::run() {
       reader_ = &reader;
       // One channel per command: a cluster refuses shard channels of several slots in one.
       if (options_.subscriber)
-        for (const std::string& channel : channels_) send({"SSUBSCRIBE", channel});
+        for (const std::string& channel : channels_) send(encode_command({"SSUBSCRIBE", channel}));
       writer_running_ = true;
       asio::co_spawn(io_, write_loop(), [this](std::exception_ptr error) {
         if (error) {

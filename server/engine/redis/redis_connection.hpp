@@ -53,6 +53,8 @@ class Connection {
   // Sends a command. done gets its reply, or an error reply ("ERR redis unavailable: ...") when
   // the connection is down or drops before the reply came. Not on a subscriber connection.
   void command(std::vector<std::string> args, Done done);
+  // The same, encoded already (encode_command).
+  void command_encoded(std::string_view encoded, Done done);
 
   // Subscriber connections: the channels wanted, kept across reconnects.
   void subscribe(const std::string& channel);
@@ -78,7 +80,7 @@ class Connection {
   asio::awaitable<bool> answers_ping(ReplyReader& reader);
   asio::awaitable<void> read_loop();
   asio::awaitable<void> write_loop();
-  void send(std::vector<std::string> args);
+  void send(std::string_view encoded);
   void handle(Reply reply);
   void fail_pending(const std::string& why);
   void set_connected(bool up);

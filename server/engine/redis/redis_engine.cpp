@@ -5,6 +5,7 @@
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
 
+#include <optional>
 #include <random>
 
 #include <fmt/format.h>
@@ -32,6 +33,27 @@ void load_scripts(Connection& connection) {
   }
 }
 
+// An encoded EVALSHA call of one of the scripts as EVAL with the script's text: the same
+// arguments after the SHA-1 (for a Redis that forgot its scripts).
+std::optional<std::string> with_script_text(const std::string& evalsha) {
+  const auto header = evalsha.find("\r\n") + 2;  // "*<count>\r\n"
+  const std::string_view named = "$7\r\nEVALSHA\r\n$40\r\n";
+  if (evalsha.compare(header, named.size(), named) != 0) return std::nullopt;
+  const std::string_view sha = std::string_view(evalsha).substr(header + named.size(), 40);
+  for (const scripts::Script* script : scripts::all()) {
+    if (script->sha1 != sha) continue;
+    std::string eval = evalsha.substr(0, header);
+    eval += "$4\r\nEVAL\r\n$";
+    eval += std::to_string(script->body.size());
+    eval += "\r\n";
+    eval += script->body;
+    eval += "\r\n";
+    eval.append(evalsha, header + named.size() + 40 + 2);
+    return eval;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 RedisEngine::RedisEngine(Options options)
@@ -46,6 +68,8 @@ RedisEngine::RedisEngine(Options options)
   routing.subscriptions = false;
   heartbeats_ = std::make_unique<Router>(*io_, routing);
   commands_->on_connected = [](Connection& connection) { load_scripts(connection); };
+  commands_->on_noscript = with_script_text;
+  heartbeats_->on_noscript = with_script_text;
   heartbeats_->on_connected = [](Connection& connection) { load_scripts(connection); };
   commands_->on_state = [this](bool up) {
     {
@@ -137,26 +161,16 @@ void RedisEngine::eval_on(Router& router, const scripts::Script& script,
                           bool replicated) {
   // Every script names at least one key; all of them are in its first key's slot.
   const std::string routing_key = args.size() > 1 && args[0] != "0" ? args[1] : "";
-  std::vector<std::string> call{"EVALSHA", script.sha1};
-  call.insert(call.end(), args.begin(), args.end());
-  auto send = [&router, routing_key, replicated, timeout = options_.replica_timeout](
-                  std::vector<std::string> command, std::function<void(Reply)> then) {
-    if (replicated)
-      return router.command_replicated(routing_key, std::move(command), 1, timeout,
-                                       std::move(then));
-    router.command(routing_key, std::move(command), std::move(then));
-  };
-  send(std::move(call),
-       [send, &script, args = std::move(args), done = std::move(done)](Reply reply) mutable {
-         if (!reply.is_error() || !reply.text.starts_with("NOSCRIPT"))
-           return done(std::move(reply));
-         // Redis forgot its scripts while connected (SCRIPT FLUSH): the text goes, and loads it
-         // again.
-         std::vector<std::string> with_text{"EVAL", script.body};
-         with_text.insert(with_text.end(), std::make_move_iterator(args.begin()),
-                          std::make_move_iterator(args.end()));
-         send(std::move(with_text), std::move(done));
-       });
+  CommandEncoder call;
+  call.arg("EVALSHA").arg(script.sha1);
+  for (const std::string& arg : args) call.arg(arg);
+  send_script(router, routing_key, std::move(call).finish(), std::move(done), replicated);
+}
+
+void RedisEngine::send_script(Router& router, std::string_view routing_key, std::string call,
+                              std::function<void(Reply)> done, bool replicated) {
+  router.command_encoded(routing_key, std::move(call), std::move(done), replicated ? 1 : 0,
+                         options_.replica_timeout);
 }
 
 void RedisEngine::check_writable(std::function<void(storage::WriteResult)> done) {
@@ -192,14 +206,25 @@ void RedisEngine::append(v1::RoomMessage message, std::string room_key, std::str
   const std::string dedup = message.client_msg_id() == 0
                                 ? ""
                                 : sender_key + "\n" + std::to_string(message.client_msg_id());
-  const std::string time = std::to_string(message.server_time_ms());
-  std::vector<std::string> args =
-      keys::room_script(room_key, {keys::room(room_key), message.room(), dedup,
-                                   message.SerializeAsString(), keys::channel(room_key), sender_key,
-                                   time, retention_max_len(), retention_min_time(), seen});
-  run([this, args = std::move(args), done = std::move(done)]() mutable {
-    eval_on(
-        *commands_, scripts::append, std::move(args),
+  // Encoded here, on the sender's shard: one string, not one per argument.
+  std::string room = keys::room(room_key);
+  CommandEncoder call;
+  call.arg("EVALSHA").arg(scripts::append.sha1);
+  keys::add_room_keys(call, room);
+  call.arg(room)
+      .arg(message.room())
+      .arg(dedup)
+      .arg(message.SerializeAsString())
+      .arg(room)  // the room's channel
+      .arg(sender_key)
+      .arg(std::to_string(message.server_time_ms()))
+      .arg(retention_max_len())
+      .arg(retention_min_time())
+      .arg(seen);
+  run([this, room = std::move(room), call = std::move(call).finish(),
+       done = std::move(done)]() mutable {
+    send_script(
+        *commands_, room, std::move(call),
         [this, done = std::move(done)](Reply reply) {
           storage::AppendResult result;
           if (reply.type == Reply::Type::array && reply.elements.size() == 2) {

@@ -142,6 +142,8 @@ class RedisEngine final : public RoomLog,
   // engine's thread.
   void eval(const scripts::Script& script, std::vector<std::string> args,
             std::function<void(Reply)> done);
+  void send_script(Router& router, std::string_view routing_key, std::string call,
+                   std::function<void(Reply)> done, bool replicated);
   void eval_on(Router& router, const scripts::Script& script, std::vector<std::string> args,
                std::function<void(Reply)> done, bool replicated = false);
   void on_published(const std::string& channel, const std::string& payload);

@@ -4,7 +4,10 @@
 #include <asio/post.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <utility>
+
+#include <fmt/format.h>
 
 namespace chat::server::redis {
 namespace {
@@ -25,9 +28,19 @@ bool refused_for_now(const std::string& error) {
 
 }  // namespace
 
+struct Router::Counters {
+  std::atomic<bool> connected{false};
+  std::atomic<std::uint64_t> commands{0};
+  std::atomic<std::uint64_t> errors{0};
+  std::atomic<std::uint64_t> redirects{0};
+  std::atomic<std::uint64_t> reconnects{0};
+  std::atomic<std::uint64_t> latency_ns{0};
+};
+
 struct Router::Node {
   HostPort address;
   std::string name;  // "host:port"
+  std::shared_ptr<Counters> counters;
   std::unique_ptr<Connection> commands;
   std::unique_ptr<Connection> subscriber;
   bool was_up = false;
@@ -35,9 +48,9 @@ struct Router::Node {
 };
 
 struct Router::Request {
-  std::string key;
+  std::uint16_t slot = 0;
   bool any_master = false;
-  std::vector<std::string> args;
+  std::string encoded;  // the command, as sent (again, after a redirect)
   Done done;
   int attempts = 0;
   int replicas = 0;  // WAIT for this many after the command
@@ -76,30 +89,26 @@ std::string Router::problem() const {
   for (const HostPort& master : map_->masters()) {
     const auto it = nodes_.find(address_text(master));
     if (it == nodes_.end() || !it->second->commands->connected()) {
-      std::string why = "redis unavailable: " + address_text(master) + " (slots " +
-                        map_->slots_of(master) + ") is unreachable";
-      if (it != nodes_.end() && !it->second->commands->last_error().empty())
-        why += ": " + it->second->commands->last_error();
-      return why;
+      const std::string last_error =
+          it != nodes_.end() ? it->second->commands->last_error() : std::string();
+      return fmt::format("redis unavailable: {} (slots {}) is unreachable{}{}",
+                         address_text(master), map_->slots_of(master),
+                         last_error.empty() ? "" : ": ", last_error);
     }
   }
   return "";
 }
 
 void Router::command(std::string_view routing_key, std::vector<std::string> args, Done done) {
-  auto request = std::make_shared<Request>();
-  request->key = routing_key;
-  request->any_master = routing_key.empty();
-  request->args = std::move(args);
-  request->done = std::move(done);
-  send(std::move(request));
+  command_encoded(routing_key, encode_command(args), std::move(done));
 }
 
-void Router::command_replicated(std::string_view routing_key, std::vector<std::string> args,
-                                int replicas, std::chrono::milliseconds timeout, Done done) {
+void Router::command_encoded(std::string_view routing_key, std::string encoded, Done done,
+                             int replicas, std::chrono::milliseconds timeout) {
   auto request = std::make_shared<Request>();
-  request->key = routing_key;
-  request->args = std::move(args);
+  request->slot = key_slot(routing_key);
+  request->any_master = routing_key.empty();
+  request->encoded = std::move(encoded);
   request->done = std::move(done);
   request->replicas = replicas;
   request->wait_timeout = timeout;
@@ -135,11 +144,9 @@ void Router::send(std::shared_ptr<Request> request) {
     const auto masters = map_->masters();
     if (!masters.empty()) owner = &node(masters.front()).address;
   } else {
-    owner = map_->owner(key_slot(request->key));
+    owner = map_->owner(request->slot);
   }
-  if (!owner) {
-    return fail(request, "no Redis master serves slot " + std::to_string(key_slot(request->key)));
-  }
+  if (!owner) return fail(request, "no Redis master serves slot " + std::to_string(request->slot));
   send_to(node(*owner), std::move(request), false);
 }
 
@@ -147,11 +154,13 @@ void Router::send_to(Node& target, std::shared_ptr<Request> request, bool asking
   const int attempt = ++request->attempts;
   const auto sent = std::chrono::steady_clock::now();
   if (asking) target.commands->command({"ASKING"}, [](Reply) {});
-  target.commands->command(request->args,
-                           [this, request, attempt, sent, name = target.name](Reply reply) mutable {
-                             if (request->attempts != attempt) return;
-                             on_reply(std::move(request), name, std::move(reply), sent);
-                           });
+  // (The counters live until the node's connections have finished, after every callback.)
+  target.commands->command_encoded(
+      request->encoded,
+      [this, request, attempt, sent, counters = target.counters.get()](Reply reply) mutable {
+        if (request->attempts != attempt) return;
+        on_reply(std::move(request), *counters, std::move(reply), sent);
+      });
   if (request->replicas == 0) return;
   target.commands->command(
       {"WAIT", std::to_string(request->replicas), std::to_string(request->wait_timeout.count())},
@@ -161,26 +170,24 @@ void Router::send_to(Node& target, std::shared_ptr<Request> request, bool asking
         request->answer.reset();
         if (!answer.is_error() &&
             (waited.type != Reply::Type::integer || waited.integer < request->replicas)) {
-          answer =
-              error_reply("ERR redis: not on a replica within " +
-                          std::to_string(request->wait_timeout.count()) +
-                          " ms (the master has it; a retry with the same client_msg_id is safe)");
+          answer = error_reply(fmt::format(
+              "ERR redis: not on a replica within {} ms (the master has it; a retry with the same "
+              "client_msg_id is safe)",
+              request->wait_timeout.count()));
         }
         request->done(std::move(answer));
       });
 }
 
-void Router::on_reply(std::shared_ptr<Request> request, const std::string& address, Reply reply,
+void Router::on_reply(std::shared_ptr<Request> request, Counters& counters, Reply reply,
                       std::chrono::steady_clock::time_point sent) {
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count();
   const auto redirect = reply.is_error() ? parse_redirect(reply.text) : std::nullopt;
-  count(address, [&](ShardStats& shard) {
-    ++shard.commands;
-    shard.latency_seconds_sum += seconds;
-    if (reply.is_error()) ++shard.errors;
-    if (redirect) ++shard.redirects;
-  });
+  constexpr auto relaxed = std::memory_order_relaxed;
+  counters.commands.fetch_add(1, relaxed);
+  counters.latency_ns.fetch_add(
+      static_cast<std::uint64_t>((std::chrono::steady_clock::now() - sent).count()), relaxed);
+  if (reply.is_error()) counters.errors.fetch_add(1, relaxed);
+  if (redirect) counters.redirects.fetch_add(1, relaxed);
   const bool may_retry = request->attempts < options_.max_attempts && !stopped_;
   if (redirect && may_retry) {
     if (redirect->kind == Redirect::Kind::ask)
@@ -188,6 +195,12 @@ void Router::on_reply(std::shared_ptr<Request> request, const std::string& addre
     if (map_) map_->assign(redirect->slot, redirect->address);
     schedule_refresh(std::chrono::milliseconds(0));  // more than one slot may have moved
     return send(std::move(request));
+  }
+  if (reply.is_error() && reply.text.starts_with("NOSCRIPT") && on_noscript && may_retry) {
+    if (auto with_text = on_noscript(request->encoded)) {
+      request->encoded = std::move(*with_text);
+      return send(std::move(request));
+    }
   }
   if (reply.is_error() && refused_for_now(reply.text) && may_retry) {
     if (reply.text.starts_with("READONLY") || reply.text.starts_with("CLUSTERDOWN"))
@@ -213,8 +226,8 @@ void Router::retry_later(std::shared_ptr<Request> request) {
 void Router::fail(const std::shared_ptr<Request>& request, const std::string& why) {
   ++request->attempts;  // a WAIT still on its way ignores this request
   asio::post(io_, [request, why] {
-    request->done(error_reply(
-        why.starts_with("redis unavailable") ? "ERR " + why : "ERR redis unavailable: " + why));
+    request->done(error_reply(fmt::format(
+        "ERR {}{}", why.starts_with("redis unavailable") ? "" : "redis unavailable: ", why)));
   });
 }
 
@@ -224,15 +237,21 @@ Router::Node& Router::node(const HostPort& address) {
   auto made = std::make_unique<Node>();
   made->address = address;
   made->name = name;
+  {
+    std::lock_guard lock(stats_mutex_);
+    auto& counters = counters_[name];
+    if (!counters) counters = std::make_shared<Counters>();
+    made->counters = counters;
+  }
   ConnectionOptions connection = options_.connection;
   connection.address = address;
   connection.subscriber = false;
   made->commands = std::make_unique<Connection>(io_, connection);
   Node* raw = made.get();
   made->commands->on_state = [this, raw](bool up) {
-    count(raw->name, [up](ShardStats& shard) { shard.connected = up; });
+    raw->counters->connected = up;
     if (up) {
-      if (raw->was_up) count(raw->name, [](ShardStats& shard) { ++shard.reconnects; });
+      if (raw->was_up) raw->counters->reconnects.fetch_add(1, std::memory_order_relaxed);
       raw->was_up = true;
       if (on_connected) on_connected(*raw->commands);
       if (!map_ || cluster_) refresh();
@@ -257,7 +276,7 @@ Router::Node& Router::node(const HostPort& address) {
     };
     made->subscriber->on_state = [this](bool) { update_ready(); };
   }
-  count(name, [](ShardStats&) {});
+
   made->commands->start();
   if (made->subscriber) made->subscriber->start();
   return *nodes_.emplace(name, std::move(made)).first->second;
@@ -310,7 +329,7 @@ void Router::apply(SlotMap map, bool cluster) {
   std::string layout;
   for (const HostPort& master : map_->masters()) {
     node(master);
-    layout += " " + address_text(master) + " (" + map_->slots_of(master) + ")";
+    layout += fmt::format(" {} ({})", address_text(master), map_->slots_of(master));
   }
   if (cluster_) drop_nodes_not_in_map();
   if (layout != layout_) {  // the first map, a failover, a slot moved
@@ -319,9 +338,9 @@ void Router::apply(SlotMap map, bool cluster) {
   }
   {
     std::lock_guard lock(stats_mutex_);
-    for (auto& [name, shard] : stats_) shard.slots.clear();
+    slots_.clear();
     for (const HostPort& master : map_->masters())
-      stats_[address_text(master)].slots = map_->slots_of(master);
+      slots_[address_text(master)] = map_->slots_of(master);
   }
   place_subscriptions();
   update_ready();
@@ -397,18 +416,24 @@ void Router::update_ready() {
   if (on_state) on_state(ready);
 }
 
-void Router::count(const std::string& address, const std::function<void(ShardStats&)>& change) {
-  std::lock_guard lock(stats_mutex_);
-  ShardStats& shard = stats_[address];
-  shard.address = address;
-  change(shard);
-}
-
 std::vector<ShardStats> Router::stats() const {
+  constexpr auto relaxed = std::memory_order_relaxed;
   std::lock_guard lock(stats_mutex_);
   std::vector<ShardStats> out;
-  for (const auto& [name, shard] : stats_)
-    if (!shard.slots.empty()) out.push_back(shard);
+  for (const auto& [address, slots] : slots_) {
+    const auto it = counters_.find(address);
+    if (it == counters_.end()) continue;
+    const Counters& counters = *it->second;
+    out.push_back(
+        {.address = address,
+         .slots = slots,
+         .connected = counters.connected.load(relaxed),
+         .commands = counters.commands.load(relaxed),
+         .errors = counters.errors.load(relaxed),
+         .redirects = counters.redirects.load(relaxed),
+         .reconnects = counters.reconnects.load(relaxed),
+         .latency_seconds_sum = static_cast<double>(counters.latency_ns.load(relaxed)) / 1e9});
+  }
   return out;
 }
 

@@ -70,10 +70,12 @@ class Router {
   // Sends args to the master serving routing_key's slot (any master for ""). done gets the reply,
   // or an error reply when no master serves the slot or the connection is down.
   void command(std::string_view routing_key, std::vector<std::string> args, Done done);
-  // The same, then WAIT until `replicas` replicas have it (on the same connection): done gets an
-  // error when fewer had it within the timeout.
-  void command_replicated(std::string_view routing_key, std::vector<std::string> args, int replicas,
-                          std::chrono::milliseconds timeout, Done done);
+
+  // The same, encoded already (encode_command); replicas > 0: then WAIT until that many replicas
+  // have it (on the same connection), and done gets an error when fewer had it within timeout.
+  void command_encoded(std::string_view routing_key, std::string encoded, Done done,
+                       int replicas = 0,
+                       std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
   // PING on every master: done gets "" or why one of them did not answer.
   void ping_all(std::function<void(std::string problem)> done);
 
@@ -87,16 +89,20 @@ class Router {
   std::function<void(Connection&)> on_connected;
   std::function<void(const std::string& channel, const std::string& payload)> on_message;
   std::function<void(const std::string& channel)> on_subscribed;
+  // A command Redis answered NOSCRIPT (its scripts flushed): the command to send instead, or
+  // nullopt to pass the error on.
+  std::function<std::optional<std::string>(const std::string& encoded)> on_noscript;
 
   std::vector<ShardStats> stats() const;  // any thread
 
  private:
   struct Node;
   struct Request;
+  struct Counters;
 
   void send(std::shared_ptr<Request> request);
   void send_to(Node& node, std::shared_ptr<Request> request, bool asking);
-  void on_reply(std::shared_ptr<Request> request, const std::string& address, Reply reply,
+  void on_reply(std::shared_ptr<Request> request, Counters& counters, Reply reply,
                 std::chrono::steady_clock::time_point sent);
   void retry_later(std::shared_ptr<Request> request);
   void fail(const std::shared_ptr<Request>& request, const std::string& why);
@@ -109,7 +115,6 @@ class Router {
   void retire(std::unique_ptr<Node> node);
   void place_subscriptions();
   void update_ready();
-  void count(const std::string& address, const std::function<void(ShardStats&)>& change);
 
   asio::io_context& io_;
   RouterOptions options_;
@@ -124,7 +129,9 @@ class Router {
   asio::steady_timer refresh_timer_;
   std::map<std::string, std::string> channels_;  // channel -> address subscribed on ("" none)
   mutable std::mutex stats_mutex_;
-  std::map<std::string, ShardStats> stats_;  // by address
+  // By address: counted without the lock on the engine's thread, read under it by stats().
+  std::map<std::string, std::shared_ptr<Counters>> counters_;
+  std::map<std::string, std::string> slots_;  // address -> "0-5460", for the masters
 };
 
 }  // namespace chat::server::redis
