@@ -215,8 +215,12 @@ TEST_CASE(
   redis.kill(*master);
   const auto killed = std::chrono::steady_clock::now();
   // /readyz names the master that is missing (until the replica has taken over).
-  const auto ready = chat::test::http_get(lobby.sender_node.server().http_port(), "/readyz");
-  if (ready.status == 503) CHECK(ready.body.find(master->address()) != std::string::npos);
+  CHECK(chat::test::eventually(
+      [&] {
+        const auto ready = chat::test::http_get(lobby.sender_node.server().http_port(), "/readyz");
+        return ready.status == 503 && ready.body.find(master->address()) != std::string::npos;
+      },
+      std::chrono::seconds(2)));
 
   const std::uint64_t back = say_until_acknowledged(alice, "lobby", "after 0", id++);
   REQUIRE(back != 0);
