@@ -25,7 +25,8 @@ bool is_invisible_or_control(char32_t c) {
          (c >= 0x205f && c <= 0x206f) || c == 0x3000 || c == 0xfeff || (c >= 0xfff0 && c <= 0xffff);
 }
 
-NameProblem check_name(std::string_view name, bool allow_hash_prefix, bool allow_leading_digit) {
+NameProblem check_name(std::string_view name, bool allow_hash_prefix, bool allow_leading_digit,
+                       bool allow_leading_brace) {
   if (name.empty()) return NameProblem::empty;
   if (name.size() > max_name_bytes) return NameProblem::too_long;
   std::size_t pos = 0;
@@ -42,7 +43,9 @@ NameProblem check_name(std::string_view name, bool allow_hash_prefix, bool allow
     if (++count > max_name_code_points) return NameProblem::too_long;
     const bool ok = *cp < 0x80 ? is_ascii_name_char(*cp) : !is_invisible_or_control(*cp);
     if (!ok) return NameProblem::bad_character;
-    if (at == first && (*cp == '-' || (!allow_leading_digit && *cp >= '0' && *cp <= '9'))) {
+    const bool bad_first = *cp == '-' || (!allow_leading_digit && *cp >= '0' && *cp <= '9') ||
+                           (!allow_leading_brace && *cp == '}');
+    if (at == first && bad_first) {
       return NameProblem::bad_first_character;
     }
   }
@@ -69,9 +72,11 @@ std::string_view describe(NameProblem problem) {
   return "is not valid";
 }
 
-NameProblem check_nick(std::string_view nick) { return check_name(nick, false, false); }
+NameProblem check_nick(std::string_view nick) { return check_name(nick, false, false, true); }
 
-NameProblem check_room(std::string_view room) { return check_name(room, true, true); }
+// A room's name is the hash tag of its Redis keys ("chat:r:{<room>}:log"): one led by '}' would
+// make the tag empty and spread the room's keys over several cluster slots.
+NameProblem check_room(std::string_view room) { return check_name(room, true, true, false); }
 
 NameProblem check_text(std::string_view text, std::size_t max_bytes) {
   if (text.empty()) return NameProblem::empty;

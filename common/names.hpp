@@ -20,7 +20,7 @@ std::string_view describe(NameProblem problem);
 // it may not start with a digit or '-'.
 NameProblem check_nick(std::string_view nick);
 
-// A room: like a nick, optionally led by '#', and it may start with a digit.
+// A room: like a nick, optionally led by '#'; it may start with a digit but not with '}'.
 NameProblem check_room(std::string_view room);
 
 // Message text: valid UTF-8 of at most max_bytes bytes, no control characters but tab and newline.

@@ -54,6 +54,14 @@ TEST_CASE("rooms allow a leading hash and digits") {
   CHECK(chat::check_room("#" + std::string(33, 'r')) == NameProblem::too_long);
 }
 
+TEST_CASE("a room may not start with a closing brace, which would empty its Redis hash tag") {
+  CHECK(chat::check_room("}x") == NameProblem::bad_first_character);
+  CHECK(chat::check_room("#}x") == NameProblem::bad_first_character);
+  CHECK(chat::check_room("x}y") == NameProblem::ok);
+  CHECK(chat::check_room("{x}") == NameProblem::ok);
+  CHECK(chat::check_nick("}x") == NameProblem::ok);
+}
+
 TEST_CASE("message text") {
   CHECK(chat::check_text("hello\nworld\twith tab", 100) == NameProblem::ok);
   CHECK(chat::check_text("", 100) == NameProblem::empty);
