@@ -2,10 +2,8 @@
 // binary-safe values, error replies, pub/sub, and losing Redis and getting it back.
 #include <doctest/doctest.h>
 
-#include <asio/experimental/as_tuple.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/read_until.hpp>
-#include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
@@ -13,6 +11,7 @@
 #include <string>
 
 #include "coroutine_test.hpp"
+#include "event_waiter.hpp"
 #include "redis_connection.hpp"
 #include "redis_process.hpp"
 
@@ -21,7 +20,6 @@ namespace {
 using chat::server::redis::Connection;
 using chat::server::redis::ConnectionOptions;
 using chat::server::redis::Reply;
-constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 
 ConnectionOptions options_for(const chat::test::RedisProcess& redis, bool subscriber = false) {
   ConnectionOptions options;
@@ -32,21 +30,7 @@ ConnectionOptions options_for(const chat::test::RedisProcess& redis, bool subscr
   return options;
 }
 
-// Waits until a condition holds, woken by the connection's callbacks.
-class Waiter {
- public:
-  explicit Waiter(asio::io_context& io) : timer_(io) {}
-  void wake() { timer_.cancel(); }
-  asio::awaitable<void> until(const std::function<bool()>& done) {
-    while (!done()) {
-      timer_.expires_after(std::chrono::seconds(20));
-      co_await timer_.async_wait(use_tuple);
-    }
-  }
-
- private:
-  asio::steady_timer timer_;
-};
+using Waiter = chat::test::EventWaiter;
 
 // (Arguments one by one: GCC 12 miscompiles braced lists inside co_await expressions.)
 template <typename... Args>
