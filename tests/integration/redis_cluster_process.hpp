@@ -3,6 +3,7 @@
 // process on a free loopback port, joined with `redis-cli --cluster create` as an operator
 // would. Failures are quick to notice (cluster-node-timeout 1 s).
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <stdexcept>
@@ -42,11 +43,8 @@ class RedisCluster {
   explicit RedisCluster(int masters = 3, int replicas_per_master = 1) {
     const int count = masters * (1 + replicas_per_master);
     for (int i = 0; i < count; ++i) {
-      nodes_.push_back(std::make_unique<RedisProcess>(
-          /*durable=*/false,
-          std::vector<std::string>{"--cluster-enabled", "yes", "--cluster-node-timeout", "1000",
-                                   "--cluster-config-file", "nodes.conf"},
-          free_cluster_port()));
+      nodes_.push_back(std::make_unique<RedisProcess>(/*durable=*/false, cluster_arguments(),
+                                                      free_cluster_port()));
     }
     std::vector<std::string> create{"/usr/bin/redis-cli", "--cluster", "create"};
     for (const auto& node : nodes_) create.push_back(node->address());
@@ -78,6 +76,14 @@ class RedisCluster {
     return nullptr;
   }
 
+  // A key whose slot the given master serves now.
+  std::string key_served_by(const RedisProcess& node) {
+    for (int i = 0;; ++i) {
+      const std::string key = "{tag" + std::to_string(i) + "}";
+      if (master_of(key) == &node) return key;
+    }
+  }
+
   // A command on the master of key's slot.
   std::string query(const std::string& key, const std::vector<std::string>& args) {
     RedisProcess* master = master_of(key);
@@ -94,6 +100,11 @@ class RedisCluster {
   }
 
  private:
+  static std::vector<std::string> cluster_arguments() {
+    return {"--cluster-enabled",     "yes",       "--cluster-node-timeout", "1000",
+            "--cluster-config-file", "nodes.conf"};
+  }
+
   bool settled(int masters, int replicas_per_master) const {
     for (const auto& node : nodes_)
       if (node->query({"CLUSTER", "INFO"}).find("cluster_state:ok") == std::string::npos)

@@ -1,5 +1,6 @@
 // The Redis connection against a real redis-server: pipelined commands answered in order,
-// binary-safe values, error replies, pub/sub, and losing Redis and getting it back.
+// binary-safe values, error replies, pub/sub (and shard channels a cluster refuses), and losing
+// Redis and getting it back.
 #include <doctest/doctest.h>
 
 #include <asio/ip/tcp.hpp>
@@ -8,10 +9,13 @@
 #include <asio/write.hpp>
 
 #include <optional>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "coroutine_test.hpp"
 #include "event_waiter.hpp"
+#include "redis_cluster_process.hpp"
 #include "redis_connection.hpp"
 #include "redis_process.hpp"
 
@@ -186,6 +190,54 @@ TEST_CASE("a Redis still loading its data does not count as up until it answers 
                                asio::use_awaitable);
     co_await waiter.until([&] { return got.has_value(); });
     CHECK(got->text == "value");
+    connection.stop();
+  });
+}
+
+TEST_CASE("a shard subscription the cluster refuses is reported as dropped, the others stand") {
+  chat::test::RedisCluster cluster(3, 0);
+  chat::test::RedisProcess& first = cluster.node(0);
+  chat::test::RedisProcess& second = cluster.node(1);
+  const std::string here = cluster.key_served_by(first);
+  const std::string elsewhere = cluster.key_served_by(second);
+  const std::string elsewhere_too = elsewhere + "too";  // the same slot: the tag decides
+  chat::test::run_coroutine_test([&](asio::io_context& io) -> asio::awaitable<void> {
+    ConnectionOptions options;
+    options.address = {"127.0.0.1", first.port()};
+    options.subscriber = true;
+    Connection connection(io, options);
+    Waiter waiter(io);
+    std::set<std::string> subscribed;
+    std::set<std::string> dropped;
+    std::vector<std::string> messages;
+    connection.on_state = [&](bool) { waiter.wake(); };
+    connection.on_subscribed = [&](const std::string& channel) {
+      subscribed.insert(channel);
+      waiter.wake();
+    };
+    connection.on_dropped = [&](const std::string& channel) {
+      dropped.insert(channel);
+      waiter.wake();
+    };
+    connection.on_message = [&](const std::string&, const std::string& payload) {
+      messages.push_back(payload);
+      waiter.wake();
+    };
+    connection.start();
+    co_await waiter.until([&] { return connection.connected(); });
+
+    connection.subscribe(elsewhere);
+    connection.subscribe(here);
+    connection.subscribe(elsewhere_too);
+    co_await waiter.until([&] { return subscribed.size() + dropped.size() == 3; });
+    CHECK(subscribed == std::set<std::string>{here});
+    CHECK(dropped == std::set<std::string>{elsewhere, elsewhere_too});
+    CHECK(connection.subscribed(here));
+    CHECK_FALSE(connection.subscribed(elsewhere));
+
+    CHECK(first.query({"SPUBLISH", here, "still here"}) == "1");
+    co_await waiter.until([&] { return !messages.empty(); });
+    CHECK(messages == std::vector<std::string>{"still here"});
     connection.stop();
   });
 }

@@ -7,6 +7,7 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
+#include <algorithm>
 #include <array>
 #include <memory>
 #include <optional>
@@ -77,14 +78,19 @@ void Connection::command_encoded(std::string_view encoded, Done done) {
 
 void Connection::subscribe(const std::string& channel) {
   if (!channels_.insert(channel).second) return;
-  if (connected_) send(encode_command({"SSUBSCRIBE", channel}));
+  if (connected_) send_subscription(true, channel);
 }
 
 void Connection::unsubscribe(const std::string& channel) {
   if (channels_.erase(channel) == 0) return;
-  if (!connected_) return;
-  ++unsubscribing_[channel];
-  send(encode_command({"SUNSUBSCRIBE", channel}));
+  if (connected_) send_subscription(false, channel);
+}
+
+// One channel per command: a cluster refuses shard channels of several slots in one, and an
+// error reply must name the channel it is about.
+void Connection::send_subscription(bool subscribe, const std::string& channel) {
+  asked_.push_back({subscribe, channel});
+  send(encode_command({subscribe ? "SSUBSCRIBE" : "SUNSUBSCRIBE", channel}));
 }
 
 void Connection::send(std::string_view encoded) {
@@ -99,9 +105,8 @@ asio::awaitable<void> Connection::run() {
     if (co_await connect_once() && co_await answers_ping(reader)) {
       backoff = options_.min_backoff;
       reader_ = &reader;
-      // One channel per command: a cluster refuses shard channels of several slots in one.
       if (options_.subscriber)
-        for (const std::string& channel : channels_) send(encode_command({"SSUBSCRIBE", channel}));
+        for (const std::string& channel : channels_) send_subscription(true, channel);
       writer_running_ = true;
       asio::co_spawn(io_, write_loop(), [this](std::exception_ptr error) {
         if (error) {
@@ -120,7 +125,7 @@ asio::awaitable<void> Connection::run() {
       writer_wake_.notify();
       while (writer_running_) co_await writer_done_.wait();
       out_.clear();
-      unsubscribing_.clear();
+      asked_.clear();
       set_connected(false);
       fail_pending(last_error_);
     }
@@ -241,23 +246,7 @@ asio::awaitable<void> Connection::write_loop() {
 }
 
 void Connection::handle(Reply reply) {
-  if (options_.subscriber) {
-    // ["smessage", channel, payload], ["ssubscribe", channel, count], ["sunsubscribe", ...].
-    if (reply.type != Reply::Type::array || reply.elements.size() != 3) return;
-    const std::string& kind = reply.elements[0].text;
-    const std::string& channel = reply.elements[1].text;
-    if (kind == "smessage" && on_message) on_message(channel, reply.elements[2].text);
-    if (kind == "ssubscribe" && on_subscribed) on_subscribed(channel);
-    if (kind == "sunsubscribe") {
-      const auto asked = unsubscribing_.find(channel);
-      if (asked != unsubscribing_.end()) {
-        if (--asked->second == 0) unsubscribing_.erase(asked);
-      } else if (channels_.erase(channel) == 1 && on_dropped) {
-        on_dropped(channel);  // Redis ended it by itself
-      }
-    }
-    return;
-  }
+  if (options_.subscriber) return handle_subscriber(std::move(reply));
   if (pending_.empty()) {
     last_error_ = "a reply nobody asked for";
     asio::error_code ignored;
@@ -267,6 +256,40 @@ void Connection::handle(Reply reply) {
   Done done = std::move(pending_.front());
   pending_.pop_front();
   done(std::move(reply));
+}
+
+// ["smessage", channel, payload], ["ssubscribe", channel, count], ["sunsubscribe", ...], or an
+// error answering the oldest SSUBSCRIBE/SUNSUBSCRIBE.
+void Connection::handle_subscriber(Reply reply) {
+  const auto answered = [this](bool subscribe, const std::string& channel) {
+    const auto it = std::find_if(asked_.begin(), asked_.end(), [&](const Asked& one) {
+      return one.subscribe == subscribe && one.channel == channel;
+    });
+    if (it == asked_.end()) return false;
+    asked_.erase(it);
+    return true;
+  };
+  const auto dropped = [this](const std::string& channel) {
+    if (channels_.erase(channel) == 1 && on_dropped) on_dropped(channel);
+  };
+  if (reply.is_error()) {
+    if (asked_.empty()) return;
+    const Asked refused = std::move(asked_.front());
+    asked_.pop_front();
+    spdlog::warn("redis {}:{}: {} {} refused: {}", options_.address.host, options_.address.port,
+                 refused.subscribe ? "SSUBSCRIBE" : "SUNSUBSCRIBE", refused.channel, reply.text);
+    if (refused.subscribe) dropped(refused.channel);
+    return;
+  }
+  if (reply.type != Reply::Type::array || reply.elements.size() != 3) return;
+  const std::string& kind = reply.elements[0].text;
+  const std::string& channel = reply.elements[1].text;
+  if (kind == "smessage" && on_message) on_message(channel, reply.elements[2].text);
+  if (kind == "ssubscribe") {
+    answered(true, channel);
+    if (on_subscribed) on_subscribed(channel);
+  }
+  if (kind == "sunsubscribe" && !answered(false, channel)) dropped(channel);  // ended by Redis
 }
 
 void Connection::fail_pending(const std::string& why) {

@@ -15,7 +15,6 @@
 #include <chrono>
 #include <deque>
 #include <functional>
-#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -68,7 +67,7 @@ class Connection {
   // Subscriber connections: Redis confirmed a subscription; messages published from now on arrive.
   std::function<void(const std::string& channel)> on_subscribed;
   // Subscriber connections: Redis ended a subscription nobody asked to end (its slot moved to
-  // another master); the channel is no longer wanted here.
+  // another master), or refused one (MOVED: the map was old); the channel is no longer wanted here.
   std::function<void(const std::string& channel)> on_dropped;
   // After stop(), once nothing of the connection runs any more: it may be destroyed (not from
   // within this call).
@@ -81,7 +80,9 @@ class Connection {
   asio::awaitable<void> read_loop();
   asio::awaitable<void> write_loop();
   void send(std::string_view encoded);
+  void send_subscription(bool subscribe, const std::string& channel);
   void handle(Reply reply);
+  void handle_subscriber(Reply reply);
   void fail_pending(const std::string& why);
   void set_connected(bool up);
 
@@ -96,8 +97,14 @@ class Connection {
   std::string writing_;  // being written
   std::deque<Done> pending_;
   std::set<std::string> channels_;
-  std::map<std::string, int> unsubscribing_;  // SUNSUBSCRIBEs sent and not yet confirmed
-  ReplyReader* reader_ = nullptr;             // the current connection's
+  struct Asked {
+    bool subscribe;
+    std::string channel;
+  };
+  // SSUBSCRIBEs and SUNSUBSCRIBEs sent and not yet answered, in order: an error reply is the
+  // first one's; a "sunsubscribe" not among them is Redis ending a subscription by itself.
+  std::deque<Asked> asked_;
+  ReplyReader* reader_ = nullptr;  // the current connection's
   std::string last_error_;
   bool running_ = false;
   bool stopped_ = false;

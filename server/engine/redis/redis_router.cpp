@@ -270,9 +270,9 @@ Router::Node& Router::node(const HostPort& address) {
       if (on_subscribed) on_subscribed(channel);
     };
     made->subscriber->on_dropped = [this](const std::string& channel) {
-      // Its slot moved: subscribed again where the new map says, once it is read.
+      // Its slot moved (or is moving): subscribed again where the new map says, once it is read.
       if (auto it = channels_.find(channel); it != channels_.end()) it->second.clear();
-      schedule_refresh(std::chrono::milliseconds(0));
+      schedule_refresh(options_.retry_delay);
     };
     made->subscriber->on_state = [this](bool) { update_ready(); };
   }
