@@ -64,8 +64,11 @@ RedisEngine::RedisEngine(Options options)
   RouterOptions routing;
   routing.seeds = options_.seeds;
   routing.subscriptions = true;
+  routing.replicas = options_.acknowledge_on_replica ? 1 : 0;
+  routing.replica_timeout = options_.replica_timeout;
   commands_ = std::make_unique<Router>(*io_, routing);
   routing.subscriptions = false;
+  routing.replicas = 0;
   heartbeats_ = std::make_unique<Router>(*io_, routing);
   commands_->on_connected = [](Connection& connection) { load_scripts(connection); };
   commands_->on_noscript = with_script_text;
@@ -169,8 +172,7 @@ void RedisEngine::eval_on(Router& router, const scripts::Script& script,
 
 void RedisEngine::send_script(Router& router, std::string_view routing_key, std::string call,
                               std::function<void(Reply)> done, bool replicated) {
-  router.command_encoded(routing_key, std::move(call), std::move(done), replicated ? 1 : 0,
-                         options_.replica_timeout);
+  router.command_encoded(routing_key, std::move(call), std::move(done), replicated);
 }
 
 void RedisEngine::check_writable(std::function<void(storage::WriteResult)> done) {

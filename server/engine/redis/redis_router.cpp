@@ -37,12 +37,22 @@ struct Router::Counters {
   std::atomic<std::uint64_t> latency_ns{0};
 };
 
+// The replicated commands Redis has answered on a node's replicated connection, waiting for the
+// WAIT that covers them: one WAIT at a time is on its way, sent once a reply comes while none is.
+// Replies come in order, so the ones that come before a WAIT's reply are those sent before it.
+struct Router::ReplicaWaits {
+  std::vector<std::pair<std::shared_ptr<Request>, Reply>> answered;
+  bool waiting = false;
+};
+
 struct Router::Node {
   HostPort address;
   std::string name;  // "host:port"
   std::shared_ptr<Counters> counters;
   std::unique_ptr<Connection> commands;
   std::unique_ptr<Connection> subscriber;
+  std::unique_ptr<Connection> replicated;  // when options.replicas > 0
+  std::shared_ptr<ReplicaWaits> waits = std::make_shared<ReplicaWaits>();
   bool was_up = false;
   int running = 0;  // connections still finishing, once retired
 };
@@ -53,9 +63,7 @@ struct Router::Request {
   std::string encoded;  // the command, as sent (again, after a redirect)
   Done done;
   int attempts = 0;
-  int replicas = 0;  // WAIT for this many after the command
-  std::chrono::milliseconds wait_timeout{0};
-  std::optional<Reply> answer;  // the command's reply while its WAIT is on its way
+  bool replicated = false;
 };
 
 Router::Router(asio::io_context& io, RouterOptions options)
@@ -72,8 +80,9 @@ void Router::stop() {
   stopped_ = true;
   refresh_timer_.cancel();
   for (auto& [name, node] : nodes_) {
-    node->commands->stop();
-    if (node->subscriber) node->subscriber->stop();
+    for (Connection* connection :
+         {node->commands.get(), node->subscriber.get(), node->replicated.get()})
+      if (connection) connection->stop();
   }
 }
 
@@ -104,14 +113,13 @@ void Router::command(std::string_view routing_key, std::vector<std::string> args
 }
 
 void Router::command_encoded(std::string_view routing_key, std::string encoded, Done done,
-                             int replicas, std::chrono::milliseconds timeout) {
+                             bool replicated) {
   auto request = std::make_shared<Request>();
   request->slot = key_slot(routing_key);
   request->any_master = routing_key.empty();
   request->encoded = std::move(encoded);
   request->done = std::move(done);
-  request->replicas = replicas;
-  request->wait_timeout = timeout;
+  request->replicated = replicated && options_.replicas > 0;
   send(std::move(request));
 }
 
@@ -153,36 +161,21 @@ void Router::send(std::shared_ptr<Request> request) {
 void Router::send_to(Node& target, std::shared_ptr<Request> request, bool asking) {
   const int attempt = ++request->attempts;
   const auto sent = std::chrono::steady_clock::now();
-  if (asking) target.commands->command({"ASKING"}, [](Reply) {});
-  // (The counters live until the node's connections have finished, after every callback.)
-  target.commands->command_encoded(
-      request->encoded,
-      [this, request, attempt, sent, counters = target.counters.get()](Reply reply) mutable {
-        if (request->attempts != attempt) return;
-        on_reply(std::move(request), *counters, std::move(reply), sent);
-      });
-  if (request->replicas == 0) return;
-  target.commands->command(
-      {"WAIT", std::to_string(request->replicas), std::to_string(request->wait_timeout.count())},
-      [request, attempt](Reply waited) {
-        if (request->attempts != attempt || !request->answer) return;  // sent again, or done
-        Reply answer = std::move(*request->answer);
-        request->answer.reset();
-        if (!answer.is_error() &&
-            (waited.type != Reply::Type::integer || waited.integer < request->replicas)) {
-          answer = error_reply(fmt::format(
-              "ERR redis: not on a replica within {} ms (the master has it; a retry with the same "
-              "client_msg_id is safe)",
-              request->wait_timeout.count()));
-        }
-        request->done(std::move(answer));
-      });
+  Connection& connection = request->replicated ? *target.replicated : *target.commands;
+  if (asking) connection.command({"ASKING"}, [](Reply) {});
+  connection.command_encoded(request->encoded,
+                             [this, request, attempt, sent, node = &target](Reply reply) mutable {
+                               if (request->attempts != attempt) return;
+                               on_reply(std::move(request), *node, std::move(reply), sent);
+                             });
 }
 
-void Router::on_reply(std::shared_ptr<Request> request, Counters& counters, Reply reply,
+// (The node lives until its connections have finished, after every callback.)
+void Router::on_reply(std::shared_ptr<Request> request, Node& node, Reply reply,
                       std::chrono::steady_clock::time_point sent) {
   const auto redirect = reply.is_error() ? parse_redirect(reply.text) : std::nullopt;
   constexpr auto relaxed = std::memory_order_relaxed;
+  Counters& counters = *node.counters;
   counters.commands.fetch_add(1, relaxed);
   counters.latency_ns.fetch_add(
       static_cast<std::uint64_t>((std::chrono::steady_clock::now() - sent).count()), relaxed);
@@ -191,7 +184,7 @@ void Router::on_reply(std::shared_ptr<Request> request, Counters& counters, Repl
   const bool may_retry = request->attempts < options_.max_attempts && !stopped_;
   if (redirect && may_retry) {
     if (redirect->kind == Redirect::Kind::ask)
-      return send_to(node(redirect->address), request, true);
+      return send_to(this->node(redirect->address), request, true);
     if (map_) map_->assign(redirect->slot, redirect->address);
     schedule_refresh(std::chrono::milliseconds(0));  // more than one slot may have moved
     return send(std::move(request));
@@ -209,11 +202,35 @@ void Router::on_reply(std::shared_ptr<Request> request, Counters& counters, Repl
   }
   if (reply.is_error() && reply.text.starts_with("ERR redis unavailable"))
     schedule_refresh(std::chrono::milliseconds(0));
-  if (request->replicas > 0) {
-    request->answer = std::move(reply);  // the WAIT's reply completes it
+  if (request->replicated && !reply.is_error()) {
+    node.waits->answered.emplace_back(std::move(request), std::move(reply));
+    if (!node.waits->waiting) wait_for_replicas(node.waits, *node.replicated);
     return;
   }
   request->done(std::move(reply));
+}
+
+void Router::wait_for_replicas(const std::shared_ptr<ReplicaWaits>& waits, Connection& connection) {
+  waits->waiting = true;
+  const int replicas = options_.replicas;
+  const auto timeout = options_.replica_timeout;
+  connection.command(
+      {"WAIT", std::to_string(replicas), std::to_string(timeout.count())},
+      [waits, replicas, timeout](Reply waited) {
+        waits->waiting = false;
+        auto answered = std::move(waits->answered);
+        waits->answered.clear();
+        const bool on_replicas = waited.type == Reply::Type::integer && waited.integer >= replicas;
+        for (auto& [request, answer] : answered) {
+          if (!on_replicas) {
+            answer = error_reply(fmt::format(
+                "ERR redis: not known to be on a replica within {} ms ({}; the master has it; a "
+                "retry with the same client_msg_id is safe)",
+                timeout.count(), waited.is_error() ? waited.text : "too few replicas answered"));
+          }
+          request->done(std::move(answer));
+        }
+      });
 }
 
 void Router::retry_later(std::shared_ptr<Request> request) {
@@ -247,6 +264,7 @@ Router::Node& Router::node(const HostPort& address) {
   connection.address = address;
   connection.subscriber = false;
   made->commands = std::make_unique<Connection>(io_, connection);
+  if (options_.replicas > 0) made->replicated = std::make_unique<Connection>(io_, connection);
   Node* raw = made.get();
   made->commands->on_state = [this, raw](bool up) {
     raw->counters->connected = up;
@@ -277,8 +295,8 @@ Router::Node& Router::node(const HostPort& address) {
     made->subscriber->on_state = [this](bool) { update_ready(); };
   }
 
-  made->commands->start();
-  if (made->subscriber) made->subscriber->start();
+  for (Connection* each : {made->commands.get(), made->subscriber.get(), made->replicated.get()})
+    if (each) each->start();
   return *nodes_.emplace(name, std::move(made)).first->second;
 }
 
@@ -363,7 +381,8 @@ void Router::drop_nodes_not_in_map() {
 
 void Router::retire(std::unique_ptr<Node> node) {
   Node* retired = node.get();
-  for (Connection* connection : {retired->commands.get(), retired->subscriber.get()}) {
+  for (Connection* connection :
+       {retired->commands.get(), retired->subscriber.get(), retired->replicated.get()}) {
     if (!connection) continue;
     ++retired->running;
     connection->on_state = nullptr;

@@ -1,9 +1,10 @@
 #pragma once
 // Redis as the engine sees it: one Redis, or a Redis Cluster, behind one call. The router asks
 // a seed for CLUSTER SLOTS, keeps one pipelined connection per master (and one for shard-channel
-// subscriptions), sends each command to the master serving its key's slot, follows MOVED and ASK,
-// retries what a cluster refused for a moment (TRYAGAIN, CLUSTERDOWN) and reads the slot map again
-// when it changed or a master went away. A Redis that is not a cluster serves every slot.
+// subscriptions, and one for commands that wait for replicas), sends each command to the master
+// serving its key's slot, follows MOVED and ASK, retries what a cluster refused for a moment
+// (TRYAGAIN, CLUSTERDOWN) and reads the slot map again when it changed or a master went away. A
+// Redis that is not a cluster serves every slot.
 //
 // Everything runs on the io_context given (one thread); call it from there, except stats().
 
@@ -35,6 +36,10 @@ struct RouterOptions {
   std::chrono::milliseconds refresh_interval{2000};  // the map read again, quicker while not ready
   std::chrono::milliseconds retry_delay{100};        // before sending again what TRYAGAIN refused
   int max_attempts = 30;                             // per command: redirects and retries
+  // Replicated commands (command_encoded(..., true)) count as done only once this many replicas
+  // have them (WAIT), within replica_timeout.
+  int replicas = 0;
+  std::chrono::milliseconds replica_timeout{1000};
 };
 
 // Per master, for /metrics.
@@ -71,11 +76,12 @@ class Router {
   // or an error reply when no master serves the slot or the connection is down.
   void command(std::string_view routing_key, std::vector<std::string> args, Done done);
 
-  // The same, encoded already (encode_command); replicas > 0: then WAIT until that many replicas
-  // have it (on the same connection), and done gets an error when fewer had it within timeout.
+  // The same, encoded already (encode_command). replicated: done only once options.replicas
+  // replicas have it, or an error when fewer had it within options.replica_timeout. Replicated
+  // commands go on a connection of their own, where one WAIT covers all sent before it, so
+  // waiting for replicas holds up neither other commands nor each other one by one.
   void command_encoded(std::string_view routing_key, std::string encoded, Done done,
-                       int replicas = 0,
-                       std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
+                       bool replicated = false);
   // PING on every master: done gets "" or why one of them did not answer.
   void ping_all(std::function<void(std::string problem)> done);
 
@@ -99,11 +105,13 @@ class Router {
   struct Node;
   struct Request;
   struct Counters;
+  struct ReplicaWaits;
 
   void send(std::shared_ptr<Request> request);
   void send_to(Node& node, std::shared_ptr<Request> request, bool asking);
-  void on_reply(std::shared_ptr<Request> request, Counters& counters, Reply reply,
+  void on_reply(std::shared_ptr<Request> request, Node& node, Reply reply,
                 std::chrono::steady_clock::time_point sent);
+  void wait_for_replicas(const std::shared_ptr<ReplicaWaits>& waits, Connection& connection);
   void retry_later(std::shared_ptr<Request> request);
   void fail(const std::shared_ptr<Request>& request, const std::string& why);
 
