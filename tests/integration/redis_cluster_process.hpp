@@ -94,6 +94,30 @@ class RedisCluster {
   // Whether `node` is a master now (a replica promoted after a failover, say).
   bool is_master(RedisProcess& node) const { return node.query({"ROLE"}).starts_with("master"); }
 
+  // A master that joins the cluster (CLUSTER MEET) serving no slot yet, as an operator adds one
+  // before moving slots to it; returned once every node knows every other and serves (a master
+  // new to a cluster answers CLUSTERDOWN for its first seconds).
+  RedisProcess& add_empty_master() {
+    nodes_.push_back(std::make_unique<RedisProcess>(/*durable=*/false, cluster_arguments(),
+                                                    free_cluster_port()));
+    RedisProcess& added = *nodes_.back();
+    nodes_.front()->query({"CLUSTER", "MEET", "127.0.0.1", std::to_string(added.port())});
+    const std::string known = "cluster_known_nodes:" + std::to_string(nodes_.size());
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (!std::all_of(nodes_.begin(), nodes_.end(), [&](const auto& node) {
+      const std::string info = node->query({"CLUSTER", "INFO"});
+      return info.find(known) != std::string::npos &&
+             info.find("cluster_state:ok") != std::string::npos;
+    })) {
+      if (std::chrono::steady_clock::now() > deadline)
+        throw std::runtime_error("the new master did not join the cluster");
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return added;
+  }
+
+  static std::string id_of(const RedisProcess& node) { return node.query({"CLUSTER", "MYID"}); }
+
   void kill(RedisProcess& node) {
     node.kill();
     dead_.push_back(&node);

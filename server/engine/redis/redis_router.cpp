@@ -53,6 +53,8 @@ struct Router::Node {
   std::unique_ptr<Connection> subscriber;
   std::unique_ptr<Connection> replicated;  // when options.replicas > 0
   std::shared_ptr<ReplicaWaits> waits = std::make_shared<ReplicaWaits>();
+  int in_flight = 0;  // commands sent and not answered: kept while it has any
+  std::chrono::steady_clock::time_point asked_at;  // last named by an ASK: kept a while after
   bool was_up = false;
   int running = 0;  // connections still finishing, once retired
 };
@@ -162,9 +164,16 @@ void Router::send_to(Node& target, std::shared_ptr<Request> request, bool asking
   const int attempt = ++request->attempts;
   const auto sent = std::chrono::steady_clock::now();
   Connection& connection = request->replicated ? *target.replicated : *target.commands;
+  if (!connection.connected() && request->attempts < options_.max_attempts && !stopped_) {
+    // Not connected yet (a node a redirect just named) or again (a master failing over).
+    schedule_refresh(options_.retry_delay);
+    return retry_later(std::move(request));
+  }
   if (asking) connection.command({"ASKING"}, [](Reply) {});
+  ++target.in_flight;
   connection.command_encoded(request->encoded,
                              [this, request, attempt, sent, node = &target](Reply reply) mutable {
+                               --node->in_flight;
                                if (request->attempts != attempt) return;
                                on_reply(std::move(request), *node, std::move(reply), sent);
                              });
@@ -183,8 +192,11 @@ void Router::on_reply(std::shared_ptr<Request> request, Node& node, Reply reply,
   if (redirect) counters.redirects.fetch_add(1, relaxed);
   const bool may_retry = request->attempts < options_.max_attempts && !stopped_;
   if (redirect && may_retry) {
-    if (redirect->kind == Redirect::Kind::ask)
-      return send_to(this->node(redirect->address), request, true);
+    if (redirect->kind == Redirect::Kind::ask) {
+      Node& importing = this->node(redirect->address);  // maybe a master with no slot yet
+      importing.asked_at = std::chrono::steady_clock::now();
+      return send_to(importing, request, true);
+    }
     if (map_) map_->assign(redirect->slot, redirect->address);
     schedule_refresh(std::chrono::milliseconds(0));  // more than one slot may have moved
     return send(std::move(request));
@@ -365,12 +377,17 @@ void Router::apply(SlotMap map, bool cluster) {
 }
 
 void Router::drop_nodes_not_in_map() {
+  const auto now = std::chrono::steady_clock::now();
   for (auto it = nodes_.begin(); it != nodes_.end();) {
-    if (!map_->slots_of(it->second->address).empty()) {
+    const Node& candidate = *it->second;
+    const bool busy = candidate.in_flight > 0 || candidate.waits->waiting ||
+                      now - candidate.asked_at < 5 * options_.refresh_interval;
+    if (!map_->slots_of(candidate.address).empty() || busy) {
       ++it;
       continue;
     }
-    // Not a master any more (or a seed that never was): stopped, destroyed once it has finished.
+    // Not a master any more (or a seed that never was), and nothing on its way to it: stopped,
+    // destroyed once it has finished.
     std::unique_ptr<Node> node = std::move(it->second);
     it = nodes_.erase(it);
     for (auto& [channel, on] : channels_)
@@ -381,6 +398,7 @@ void Router::drop_nodes_not_in_map() {
 
 void Router::retire(std::unique_ptr<Node> node) {
   Node* retired = node.get();
+  retired->counters->connected = false;
   for (Connection* connection :
        {retired->commands.get(), retired->subscriber.get(), retired->replicated.get()}) {
     if (!connection) continue;
