@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Redis Cluster figures for BENCHMARKS.md (issue 18): chatter across 100 rooms through one
 # chat-server node (engine = redis, one shard) on a standalone Redis, on a Redis Cluster of one
-# master and on one of three masters (append-only file, fsync every second). Redis and the node
+# master and on one of three masters (append-only file, fsync every second), and on a standalone
+# Redis with a replica, acknowledging once the replica has a message (redis_acknowledge = replica).
+# Redis and the node
 # share core 0, chat-loadtest runs on core 1: on two cores this shows how the Redis work spreads
 # over the masters, not more throughput. Prints messages/s, p99 and each master's CPU per message.
 # Loopback only, every run bounded in time.
 # Usage: scripts/bench_redis_cluster.sh [OUTPUT_DIR]   (needs a release build)
-#   BEFORE=path/to/chat-server: also runs that build on the standalone Redis, first and last, for
-#   a before/after in the same sitting.
+#   BEFORE=path/to/chat-server: also runs that build on the standalone Redis (with and without the
+#   replica), first and last, for a before/after in the same sitting.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-build/bench-redis-cluster}
@@ -31,14 +33,17 @@ stop_redis() {
 }
 trap stop_redis EXIT
 
-start_redis() {  # count, "cluster" or "standalone"
+start_redis() {  # count, "cluster", "standalone" or "replicated" (one master, one replica)
   local count=$1 mode=$2
+  if [[ $mode == replicated ]]; then count=2; fi
   for i in $(seq 0 $((count - 1))); do
     local port=$((base_port + i)) dir
     dir=$(mktemp -d)
     local cluster_flags=()
     if [[ $mode == cluster ]]; then
       cluster_flags=(--cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 2000)
+    elif [[ $mode == replicated ]] && ((i == 1)); then
+      cluster_flags=(--replicaof 127.0.0.1 "$base_port")
     fi
     taskset -c 0 redis-server --port $port --bind 127.0.0.1 --dir "$dir" --save "" \
       --appendonly yes --appendfsync everysec --protected-mode no "${cluster_flags[@]}" \
@@ -47,6 +52,14 @@ start_redis() {  # count, "cluster" or "standalone"
     redis_dirs+=("$dir")
     for _ in $(seq 100); do redis-cli -p $port ping > /dev/null 2>&1 && break; sleep 0.1; done
   done
+  if [[ $mode == replicated ]]; then
+    for _ in $(seq 200); do
+      redis-cli -p $((base_port + 1)) role | grep -qx connected && return 0
+      sleep 0.1
+    done
+    echo "the replica did not connect" >&2
+    exit 1
+  fi
   [[ $mode == cluster ]] || return 0
   # Slots in equal ranges, then one cluster (redis-cli --cluster create wants three masters).
   for i in $(seq 0 $((count - 1))); do
@@ -73,10 +86,11 @@ redis_cpu() {  # port: used_cpu_user + used_cpu_sys
 run() {  # name, redis count, mode[, chat-server binary]
   local name=$1 count=$2 mode=$3 binary=${4:-$server}
   start_redis "$count" "$mode"
-  local seeds="127.0.0.1:$base_port"
+  local seeds="127.0.0.1:$base_port" acknowledge=master
+  if [[ $mode == replicated ]]; then acknowledge=replica; fi
   taskset -c 0 "$binary" --listen 127.0.0.1:$node_port --web "" --irc-listen "" --shards 1 \
-    --log-level warn --engine redis --redis "$seeds" --messages-per-second 0 \
-    --bytes-per-second 0 --max-connections-per-address 0 &
+    --log-level warn --engine redis --redis "$seeds" --redis-acknowledge $acknowledge \
+    --messages-per-second 0 --bytes-per-second 0 --max-connections-per-address 0 &
   local node=$!
   for _ in $(seq 100); do (exec 3<> /dev/tcp/127.0.0.1/$node_port) 2> /dev/null && break; sleep 0.1; done
   local before=()
@@ -102,11 +116,17 @@ run() {  # name, redis count, mode[, chat-server binary]
 }
 
 : > "$out/summary.txt"
-if [[ -n ${BEFORE:-} ]]; then run standalone-before 1 standalone "$BEFORE"; fi
+if [[ -n ${BEFORE:-} ]]; then
+  run standalone-before 1 standalone "$BEFORE"
+  run replica-ack-before 1 replicated "$BEFORE"
+fi
 run standalone 1 standalone
+run replica-ack 1 replicated
 run cluster-1-master 1 cluster
 run cluster-3-masters 3 cluster
 if [[ -n ${BEFORE:-} ]]; then
   run standalone-before-again 1 standalone "$BEFORE"
+  run replica-ack-before-again 1 replicated "$BEFORE"
   run standalone-again 1 standalone
+  run replica-ack-again 1 replicated
 fi
