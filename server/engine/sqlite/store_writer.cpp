@@ -66,13 +66,10 @@ std::size_t StoreWriter::drain() {
 }
 
 void StoreWriter::run_batch(std::vector<WriteOp>& batch) {
-  std::vector<std::function<void()>> reports;
-  reports.reserve(batch.size());
   const auto started = std::chrono::steady_clock::now();
+  std::vector<std::function<void()>> reports;
   try {
-    StatementUse(begin_)->run();
-    for (auto& op : batch) reports.push_back(apply_one(op));
-    StatementUse(commit_)->run();
+    reports = apply_all(batch);
   } catch (const std::exception& e) {
     rollback_quietly();
     statements_.forget_sequences();
@@ -87,6 +84,26 @@ void StoreWriter::run_batch(std::vector<WriteOp>& batch) {
   last_batch_failed_.store(false, std::memory_order_relaxed);
   if (on_commit_) on_commit_(std::chrono::steady_clock::now() - started);
   for (auto& report : reports) report();
+}
+
+// The batch in one transaction, committed; the reports to make. Ops rarely fail, so the batch is
+// first applied as it is; only when an op throws is it applied again with a savepoint around each
+// op, so that the failing one is undone alone (two statements more per op, a tenth of an append).
+std::vector<std::function<void()>> StoreWriter::apply_all(std::vector<WriteOp>& batch) {
+  std::vector<std::function<void()>> reports;
+  reports.reserve(batch.size());
+  StatementUse(begin_)->run();
+  try {
+    for (auto& op : batch) reports.push_back(op.apply(statements_));
+  } catch (const std::exception&) {
+    reports.clear();
+    rollback_quietly();
+    statements_.forget_sequences();
+    StatementUse(begin_)->run();
+    for (auto& op : batch) reports.push_back(apply_one(op));
+  }
+  StatementUse(commit_)->run();
+  return reports;
 }
 
 // Called while handling another failure, whose error is the one to report.

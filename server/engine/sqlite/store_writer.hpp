@@ -48,6 +48,7 @@ class StoreWriter {
  private:
   void run();
   void run_batch(std::vector<WriteOp>& batch);
+  std::vector<std::function<void()>> apply_all(std::vector<WriteOp>& batch);
   std::function<void()> apply_one(WriteOp& op);
   void rollback_quietly() noexcept;
   void run_retention_if_due();
