@@ -125,6 +125,18 @@ std::string open_error(const fs::path& dir) {
   return "(opened)";
 }
 
+// A database in dir whose trigger refuses every message with the text "refused" (the store gives
+// sequences itself, so no clash can be forced); returns its file.
+std::string add_refusing_trigger(const fs::path& dir) {
+  SqliteStore::open(dir);  // creates the schema
+  const std::string db = (dir / "chat.db").string();
+  REQUIRE(std::system(("sqlite3 '" + db +
+                       "' \"CREATE TRIGGER refuse BEFORE INSERT ON messages WHEN NEW.text = "
+                       "'refused' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;\"")
+                          .c_str()) == 0);
+  return db;
+}
+
 RetentionResult enforce_retention(SqliteStore& store) {
   return await<RetentionResult>([&](auto done) { store.enforce_retention_now(done); });
 }
@@ -194,13 +206,7 @@ TEST_CASE("group commit: appends from four threads are all acknowledged in fewer
 
 TEST_CASE("a failing write is reported alone, and the rest of its batch commits") {
   TempDir dir;
-  SqliteStore::open(dir.path());  // creates the schema
-  // A trigger refuses one message: the store gives sequences itself, so no clash can be forced.
-  const std::string db = (dir.path() / "chat.db").string();
-  REQUIRE(std::system(("sqlite3 '" + db +
-                       "' \"CREATE TRIGGER refuse BEFORE INSERT ON messages WHEN NEW.text = "
-                       "'refused' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;\"")
-                          .c_str()) == 0);
+  add_refusing_trigger(dir.path());
   auto store = SqliteStore::open(dir.path());
   REQUIRE(append(*store, message(1)).ok);
   auto refused = message(2);
@@ -212,6 +218,38 @@ TEST_CASE("a failing write is reported alone, and the rest of its batch commits"
   CHECK_FALSE(clashed.ok);
   CHECK(clashed.error.find("refused by the test") != std::string::npos);
   CHECK(seqs(history(*store, Kind::after, 0, 10)) == range(1, 2));  // the failure took no sequence
+}
+
+TEST_CASE("a write failing inside a batch is undone alone: those after it commit in order") {
+  TempDir dir;
+  const std::string db = add_refusing_trigger(dir.path());
+  auto store = SqliteStore::open(dir.path());
+  // Another connection holds the write lock while four writes are queued: the writer waits for it
+  // at its first BEGIN, so the refused write and the one after it are in one batch.
+  sqlite3* holder = nullptr;
+  REQUIRE(sqlite3_open(db.c_str(), &holder) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(holder, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
+  std::vector<std::promise<AppendResult>> results(4);
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    auto m = message(0);
+    m.set_text(i == 2 ? "refused" : "kept " + std::to_string(i));
+    store->append(m, "lobby", "alice", [&results, i](AppendResult r) { results[i].set_value(r); });
+  }
+  REQUIRE(sqlite3_exec(holder, "ROLLBACK", nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(holder);
+
+  std::vector<AppendResult> got;
+  for (auto& result : results) got.push_back(result.get_future().get());
+  CHECK(got[0].seq == 1);
+  CHECK(got[1].seq == 2);
+  CHECK_FALSE(got[2].ok);
+  CHECK(got[2].error.find("refused by the test") != std::string::npos);
+  CHECK(got[3].ok);
+  CHECK(got[3].seq == 3);  // the refused write's sequence was given back
+  const auto kept = history(*store, Kind::after, 0, 10);
+  REQUIRE(kept.messages.size() == 3);
+  CHECK(kept.messages[2].text() == "kept 3");
+  CHECK(store->stats().failed_batches == 0);
 }
 
 TEST_CASE("the store gives sequences: a duplicate takes none, and none is handed out twice") {
