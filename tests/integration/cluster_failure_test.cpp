@@ -305,6 +305,29 @@ TEST_CASE("a node taken for dead while it was up records its members again") {
   }
 }
 
+TEST_CASE("a node that revived while it was being reaped records its members again") {
+  chat::test::TwoNodeLobby cluster;
+  auto& redis = cluster.redis;
+  REQUIRE(chat::test::eventually([&] {
+    return redis.query({"HLEN", "chat:r:{lobby}:members"}) == "2";
+  }));
+  // Where the race leaves it: the node beat again (its heartbeat is there) and recorded its
+  // members, then the reaper, which had found it dead a moment before, removed them from the room
+  // and, last, the node from the set of nodes.
+  const std::string owner = redis.query({"GET", "chat:nick:{alice}"});
+  const std::string node = owner.substr(0, owner.find(':'));
+  REQUIRE(redis.query({"EXISTS", "chat:node:{" + node + "}"}) == "1");
+  REQUIRE(redis.query({"HDEL", "chat:r:{lobby}:members", owner}) == "1");
+  redis.query({"DEL", "chat:node:{" + node + "}:rooms", "chat:node:{" + node + "}:nicks"});
+  REQUIRE(redis.query({"SREM", "chat:nodes", node}) == "1");
+  CHECK(chat::test::eventually(
+      [&] {
+        return redis.query({"HLEN", "chat:r:{lobby}:members"}) == "2" &&
+               redis.query({"SISMEMBER", "chat:node:{" + node + "}:rooms", "lobby"}) == "1";
+      },
+      std::chrono::seconds(15)));
+}
+
 TEST_CASE("a login that renews an expired heartbeat still has its node record its members again") {
   // The default heartbeat (1 s): the login's claim comes before the next beat.
   chat::test::TwoNodeLobby cluster(false, 1000);

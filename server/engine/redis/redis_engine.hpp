@@ -195,6 +195,7 @@ class RedisEngine final : public RoomLog,
   ClusterListener* listener_ = nullptr;  // engine thread
   std::string node_id_;
   bool has_beaten_ = false;     // engine thread
+  bool in_node_set_ = false;    // engine thread: a beat found it in chat:nodes (or added it)
   bool was_connected_ = false;  // engine thread: the command connection was up before
   std::chrono::steady_clock::time_point next_sweep_{};     // engine thread
   std::set<std::string> watched_nodes_;                    // engine thread

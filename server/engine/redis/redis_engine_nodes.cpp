@@ -88,7 +88,21 @@ void RedisEngine::beat() {
         }
         has_beaten_ = true;
       });
-  heartbeats_->command(keys::nodes, {"SADD", keys::nodes, node_id_}, [](Reply) {});
+  // SADD answers 1 when this node was not in the set: after its first beat, a reaper took it out,
+  // which it does last, after removing the node's members from every room. A node that revived
+  // while it was being reaped may have recorded its members again before the reaper removed
+  // them (the rooms are other slots, so the reaper cannot check the heartbeat and remove in one
+  // step): it records them again now that the reaper is done.
+  heartbeats_->command(keys::nodes, {"SADD", keys::nodes, node_id_}, [this](Reply reply) {
+    if (reply.type != Reply::Type::integer) return;
+    if (reply.integer == 1 && in_node_set_) {
+      spdlog::warn(
+          "cluster: this node was taken for dead and removed; its members and nicks are recorded "
+          "again");
+      rejoin();
+    }
+    in_node_set_ = true;
+  });
 }
 
 void RedisEngine::check_nodes() {
