@@ -4,6 +4,7 @@
 #include <asio/post.hpp>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <utility>
 
@@ -52,11 +53,16 @@ struct Router::Node {
   std::unique_ptr<Connection> commands;
   std::unique_ptr<Connection> subscriber;
   std::unique_ptr<Connection> replicated;  // when options.replicas > 0
-  std::shared_ptr<ReplicaWaits> waits = std::make_shared<ReplicaWaits>();
+  ReplicaWaits waits;
   int in_flight = 0;  // commands sent and not answered: kept while it has any
   std::chrono::steady_clock::time_point asked_at;  // last named by an ASK: kept a while after
   bool was_up = false;
   int running = 0;  // connections still finishing, once retired
+
+  // Each connection the node has (those it does not have are null).
+  std::array<Connection*, 3> connections() const {
+    return {commands.get(), subscriber.get(), replicated.get()};
+  }
 };
 
 struct Router::Request {
@@ -82,8 +88,7 @@ void Router::stop() {
   stopped_ = true;
   refresh_timer_.cancel();
   for (auto& [name, node] : nodes_) {
-    for (Connection* connection :
-         {node->commands.get(), node->subscriber.get(), node->replicated.get()})
+    for (Connection* connection : node->connections())
       if (connection) connection->stop();
   }
 }
@@ -215,18 +220,20 @@ void Router::on_reply(std::shared_ptr<Request> request, Node& node, Reply reply,
   if (reply.is_error() && reply.text.starts_with("ERR redis unavailable"))
     schedule_refresh(std::chrono::milliseconds(0));
   if (request->replicated && !reply.is_error()) {
-    node.waits->answered.emplace_back(std::move(request), std::move(reply));
-    if (!node.waits->waiting) wait_for_replicas(node.waits, *node.replicated);
+    node.waits.answered.emplace_back(std::move(request), std::move(reply));
+    if (!node.waits.waiting) wait_for_replicas(node);
     return;
   }
   request->done(std::move(reply));
 }
 
-void Router::wait_for_replicas(const std::shared_ptr<ReplicaWaits>& waits, Connection& connection) {
+// (The node lives until its connections have finished, after every callback.)
+void Router::wait_for_replicas(Node& node) {
+  ReplicaWaits* waits = &node.waits;
   waits->waiting = true;
   const int replicas = options_.replicas;
   const auto timeout = options_.replica_timeout;
-  connection.command(
+  node.replicated->command(
       {"WAIT", std::to_string(replicas), std::to_string(timeout.count())},
       [waits, replicas, timeout](Reply waited) {
         waits->waiting = false;
@@ -307,7 +314,7 @@ Router::Node& Router::node(const HostPort& address) {
     made->subscriber->on_state = [this](bool) { update_ready(); };
   }
 
-  for (Connection* each : {made->commands.get(), made->subscriber.get(), made->replicated.get()})
+  for (Connection* each : made->connections())
     if (each) each->start();
   return *nodes_.emplace(name, std::move(made)).first->second;
 }
@@ -380,7 +387,7 @@ void Router::drop_nodes_not_in_map() {
   const auto now = std::chrono::steady_clock::now();
   for (auto it = nodes_.begin(); it != nodes_.end();) {
     const Node& candidate = *it->second;
-    const bool busy = candidate.in_flight > 0 || candidate.waits->waiting ||
+    const bool busy = candidate.in_flight > 0 || candidate.waits.waiting ||
                       now - candidate.asked_at < 5 * options_.refresh_interval;
     if (!map_->slots_of(candidate.address).empty() || busy) {
       ++it;
@@ -399,8 +406,7 @@ void Router::drop_nodes_not_in_map() {
 void Router::retire(std::unique_ptr<Node> node) {
   Node* retired = node.get();
   retired->counters->connected = false;
-  for (Connection* connection :
-       {retired->commands.get(), retired->subscriber.get(), retired->replicated.get()}) {
+  for (Connection* connection : retired->connections()) {
     if (!connection) continue;
     ++retired->running;
     connection->on_state = nullptr;

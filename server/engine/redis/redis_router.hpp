@@ -111,7 +111,7 @@ class Router {
   void send_to(Node& node, std::shared_ptr<Request> request, bool asking);
   void on_reply(std::shared_ptr<Request> request, Node& node, Reply reply,
                 std::chrono::steady_clock::time_point sent);
-  void wait_for_replicas(const std::shared_ptr<ReplicaWaits>& waits, Connection& connection);
+  void wait_for_replicas(Node& node);
   void retry_later(std::shared_ptr<Request> request);
   void fail(const std::shared_ptr<Request>& request, const std::string& why);
 
