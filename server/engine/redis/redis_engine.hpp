@@ -170,6 +170,7 @@ class RedisEngine final : public RoomLog,
   void on_presence(const std::string& room_key, std::string_view payload);
   void heartbeat();
   void beat();
+  void enter_node_set(bool rejoined);
   void check_nodes();
   // Removes the members of nodes whose heartbeat expired from Redis, whoever followed their rooms.
   void reap_nodes();

@@ -79,23 +79,28 @@ void RedisEngine::beat() {
   heartbeats_->command(
       heartbeat, {"SET", heartbeat, "1", "PX", std::to_string(options_.node_expiry.count()), "GET"},
       [this](Reply reply) {
-        if (reply.is_error()) return;
-        if (reply.is_nil() && has_beaten_) {
+        const bool expired = !reply.is_error() && reply.is_nil() && has_beaten_;
+        if (expired) {
           spdlog::warn(
               "cluster: this node's heartbeat had expired; its members and nicks are recorded "
               "again");
           rejoin();
         }
-        has_beaten_ = true;
+        if (!reply.is_error()) has_beaten_ = true;
+        enter_node_set(expired);
       });
-  // SADD answers 1 when this node was not in the set: after its first beat, a reaper took it out,
-  // which it does last, after removing the node's members from every room. A node that revived
-  // while it was being reaped may have recorded its members again before the reaper removed
-  // them (the rooms are other slots, so the reaper cannot check the heartbeat and remove in one
-  // step): it records them again now that the reaper is done.
-  heartbeats_->command(keys::nodes, {"SADD", keys::nodes, node_id_}, [this](Reply reply) {
+}
+
+// SADD answers 1 when this node was not in the set: after its first beat, a reaper took it out,
+// which it does last, after removing the node's members from every room. A node that revived
+// while it was being reaped may have recorded its members again before the reaper removed them
+// (the rooms are other slots, so the reaper cannot check the heartbeat and remove in one step):
+// it records them again now that the reaper is done, unless this beat has just done so (a Redis
+// that lost everything answers both ways).
+void RedisEngine::enter_node_set(bool rejoined) {
+  heartbeats_->command(keys::nodes, {"SADD", keys::nodes, node_id_}, [this, rejoined](Reply reply) {
     if (reply.type != Reply::Type::integer) return;
-    if (reply.integer == 1 && in_node_set_) {
+    if (reply.integer == 1 && in_node_set_ && !rejoined) {
       spdlog::warn(
           "cluster: this node was taken for dead and removed; its members and nicks are recorded "
           "again");
