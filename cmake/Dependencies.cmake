@@ -16,3 +16,10 @@ target_include_directories(asio SYSTEM INTERFACE ${ASIO_INCLUDE_DIR})
 # headers came first; pin one so allocation and deallocation always match.
 target_compile_definitions(asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED ASIO_DISABLE_STD_ALIGNED_ALLOC)
 target_link_libraries(asio INTERFACE Threads::Threads)
+if(CHAT_ASIO_IO_URING)
+  # Asio's io_uring backend as its default (every socket and timer operation), for the figures in
+  # BENCHMARKS.md; the shard's direct non-blocking send() stays a plain system call either way.
+  pkg_check_modules(LIBURING REQUIRED IMPORTED_TARGET liburing)
+  target_compile_definitions(asio INTERFACE ASIO_HAS_IO_URING ASIO_DISABLE_EPOLL)
+  target_link_libraries(asio INTERFACE PkgConfig::LIBURING)
+endif()
