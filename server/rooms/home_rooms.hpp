@@ -5,10 +5,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
-#include <map>
-#include <memory>
-#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -16,9 +12,8 @@
 #include "chat.pb.h"
 #include "cluster_types.hpp"
 #include "framing.hpp"
-#include "message_order.hpp"
-#include "recent_history.hpp"
-#include "remote_members.hpp"
+#include "room.hpp"
+#include "room_requests.hpp"
 #include "session_ref.hpp"
 #include "store_types.hpp"
 
@@ -26,45 +21,6 @@ namespace chat::server {
 
 class Shard;
 struct ServerContext;
-
-struct JoinArgs {
-  std::string room;  // as the client spelled it
-  std::string key;   // name_key(room)
-  SessionRef who;
-  std::string nick;
-  bool account = false;          // logged in to the registered account nick (MemberJoined)
-  std::string real_name;         // from Hello (MemberJoined)
-  std::uint64_t request_id = 0;  // 0 for a resume without a request
-  std::uint32_t history = 0;     // recent messages to send first
-  std::optional<std::uint64_t> resume_after;  // instead: everything after this sequence
-};
-
-struct PublishArgs {
-  std::string key;
-  SessionRef who;
-  std::string nick;
-  std::string text;
-  std::uint64_t client_msg_id = 0;
-  bool action = false;
-  bool account = false;  // the sender is logged in to the registered account nick
-  bool notice = false;
-  std::uint64_t request_id = 0;
-  std::chrono::steady_clock::time_point received_at;  // for the acknowledgement latency
-};
-
-// A room message as the chat frame every member gets (encoded once).
-SharedFrame room_message_frame(const v1::RoomMessage& message, const std::string& room);
-
-// Edit (new text) or delete one's own message.
-struct ChangeArgs {
-  std::string key;
-  SessionRef who;
-  std::string nick;
-  std::uint64_t seq = 0;
-  std::string text;
-  bool remove = false;
-  std::uint64_t request_id = 0;
-};
 
 class HomeRooms {
  public:
@@ -113,50 +69,6 @@ class HomeRooms {
   void on_room_event(const std::string& key, v1::ServerFrame event);
 
  private:
-  struct Waiter {
-    SessionRef who;
-    std::uint64_t request_id = 0;
-  };
-  struct Member {
-    SessionRef ref;
-    std::string nick;
-  };
-  struct DueAck {
-    Waiter to;
-    std::uint64_t client_msg_id = 0;
-    bool duplicate = false;
-    std::optional<std::chrono::steady_clock::time_point> received_at;
-  };
-  struct Room {
-    std::string name;
-    std::string topic;
-    // The newest sequence settled (order.settled()): stored and fanned out. Joins and History
-    // stop here; messages still on their way to the store get their sequence there and reach
-    // members live. In cluster mode the order also holds what came past a hole on the channel.
-    MessageOrder order;
-    std::uint64_t settled_seq() const { return order.settled(); }
-    std::unordered_map<std::uint64_t, Member> members;  // by session id
-    std::vector<std::uint32_t> members_per_shard;
-    // The last history_in_memory messages; allocated with the first message, because an empty
-    // std::deque already holds about 600 bytes and most rooms of a big server are quiet.
-    std::unique_ptr<RecentHistory> recent;
-    // Messages with a client_msg_id on their way to the store, by sender key + id: a resend
-    // arriving meanwhile waits for the first copy's Ack instead of being stored twice.
-    std::unordered_map<std::string, std::vector<Waiter>> in_flight;
-    const std::deque<v1::RoomMessage>& history() const;
-
-    // Cluster mode: a room is live while this node has members and follows its channel; a join
-    // to a room that is not waits while the node subscribes and loads it from Redis.
-    bool live = true;
-    bool loading = false;
-    std::vector<JoinArgs> waiting_joins;
-    std::vector<v1::RoomMessage> early;  // from the channel while loading
-    std::vector<Presence> early_presence;
-    RemoteMembers remote;  // other nodes' members
-    // Acks wait until the message came back on the channel and went out here: by sequence.
-    std::map<std::uint64_t, std::vector<DueAck>> acks_due;
-  };
-
   // How many messages memory keeps per room: history_in_memory, or fewer when retention keeps
   // fewer (memory never shows what the store has dropped).
   std::size_t memory_keep() const;
@@ -177,10 +89,10 @@ class HomeRooms {
                    std::string message);
   Room* find_member_room(const std::string& key, SessionRef who, std::uint64_t request_id);
   // home_rooms_publish.cpp
-  void on_stored(const std::string& key, v1::RoomMessage message, const Waiter& sender,
+  void on_stored(const std::string& key, v1::RoomMessage message, const Requester& sender,
                  std::chrono::steady_clock::time_point received_at, const std::string& sender_key,
                  const storage::AppendResult& stored);
-  void acknowledge(const Waiter& to, const std::string& room, std::uint64_t seq,
+  void acknowledge(const Requester& to, const std::string& room, std::uint64_t seq,
                    std::uint64_t client_msg_id, bool duplicate);
   void refuse_join(const JoinArgs& join, v1::Error::Code code, const char* why);
   // home_rooms_cluster.cpp
@@ -199,15 +111,11 @@ class HomeRooms {
   void read_members(const std::string& key);
   void on_members_read(const std::string& key, std::uint64_t read,
                        const std::optional<RoomMembers>& members);
-  std::size_t member_total(const Room& room) const {
-    return room.members.size() + room.remote.size();
-  }
   // home_rooms_changes.cpp
   void on_changed(const ChangeArgs& args, const storage::EditResult& result);
   // home_rooms_history.cpp
   void history_from_store(const std::string& key, const Room& room, SessionRef asker,
                           const v1::History& query, std::uint32_t limit, std::uint64_t request_id);
-  std::vector<SharedFrame> catch_up_frames(const Room& room, const JoinArgs& args) const;
 
   Shard& shard_;
   ServerContext& context_;

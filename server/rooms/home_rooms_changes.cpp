@@ -43,7 +43,7 @@ void HomeRooms::on_changed(const ChangeArgs& args, const storage::EditResult& re
   if (it == rooms_.end()) return;
   Room& room = it->second;
   using Status = storage::EditResult::Status;
-  const std::string what = "message " + std::to_string(args.seq) + " in " + room.name;
+  const std::string what = "message " + std::to_string(args.seq) + " in " + room.name();
   if (result.status == Status::not_found) {
     return reply_error(args.who, args.request_id, v1::Error::NOT_FOUND, "there is no " + what);
   }
@@ -56,14 +56,14 @@ void HomeRooms::on_changed(const ChangeArgs& args, const storage::EditResult& re
     return reply_error(args.who, args.request_id, v1::Error::UNAVAILABLE,
                        what + " could not be changed");
   }
-  v1::RoomMessage* kept = room.recent ? room.recent->find(args.seq) : nullptr;
+  v1::RoomMessage* kept = room.kept(args.seq);
   v1::ServerFrame event;
   if (args.remove) {
     if (kept) {
       kept->clear_text();
       kept->set_deleted(true);
     }
-    event.mutable_message_deleted()->set_room(room.name);
+    event.mutable_message_deleted()->set_room(room.name());
     event.mutable_message_deleted()->set_seq(args.seq);
     event.mutable_message_deleted()->set_by(args.nick);
   } else {
@@ -71,7 +71,7 @@ void HomeRooms::on_changed(const ChangeArgs& args, const storage::EditResult& re
       kept->set_text(args.text);
       kept->set_edited(true);
     }
-    event.mutable_message_edited()->set_room(room.name);
+    event.mutable_message_edited()->set_room(room.name());
     event.mutable_message_edited()->set_seq(args.seq);
     event.mutable_message_edited()->set_text(args.text);
     event.mutable_message_edited()->set_by(args.nick);

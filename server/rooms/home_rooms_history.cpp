@@ -6,36 +6,12 @@
 #include <algorithm>
 #include <cassert>
 
+#include "history_page.hpp"
 #include "home_rooms.hpp"
 #include "shard.hpp"
 
 namespace chat::server {
 namespace {
-
-// Adds the messages of [first, last] to reply, oldest first when ascending (else the newest),
-// within budget bytes (at least one). True when some were left out.
-template <class Messages>
-bool add_within(v1::HistoryReply& reply, const Messages& messages, std::uint64_t first,
-                std::uint64_t last, bool ascending, std::size_t budget) {
-  std::vector<const v1::RoomMessage*> chosen;
-  auto take = [&](const v1::RoomMessage& message) {
-    if (message.seq() < first || message.seq() > last) return true;
-    const std::size_t size = message.ByteSizeLong() + 8;
-    if (size > budget && !chosen.empty()) return false;
-    budget -= std::min(size, budget);
-    chosen.push_back(&message);
-    return true;
-  };
-  bool cut = false;
-  if (ascending) {
-    for (auto it = messages.begin(); it != messages.end() && !cut; ++it) cut = !take(*it);
-  } else {
-    for (auto it = messages.rbegin(); it != messages.rend() && !cut; ++it) cut = !take(*it);
-    std::reverse(chosen.begin(), chosen.end());
-  }
-  for (const v1::RoomMessage* message : chosen) *reply.add_messages() = *message;
-  return cut;
-}
 
 void set_gap(v1::HistoryReply& reply, std::uint64_t from, std::uint64_t to) {
   reply.mutable_gap()->set_room(reply.room());
@@ -53,38 +29,11 @@ void HomeRooms::history(const std::string& key, SessionRef asker, const v1::Hist
   expire(*room);
   const std::uint32_t max = shard_.config().max_history;
   const std::uint32_t limit = query.limit() == 0 ? max : std::min(query.limit(), max);
-  const auto& recent = room->history();
-  const std::uint64_t oldest = recent.empty() ? room->settled_seq() + 1 : recent.front().seq();
-
-  // Select [first, last] of the sequences asked for.
-  std::uint64_t first = 1;
-  std::uint64_t last = room->settled_seq();
-  if (query.position_case() == v1::History::kAfterSeq) {
-    first = query.after_seq() + 1;
-    last = std::min<std::uint64_t>(room->settled_seq(), query.after_seq() + limit);
-    if (query.after_seq() >= room->settled_seq()) last = 0;  // nothing after it
-  } else if (query.position_case() == v1::History::kBeforeSeq) {
-    last = std::min(room->settled_seq(), query.before_seq() == 0 ? 0 : query.before_seq() - 1);
-    first = last >= limit ? last - limit + 1 : 1;
-  } else {
-    first = room->settled_seq() >= limit ? room->settled_seq() - limit + 1 : 1;
-  }
-  if (last >= first && first < oldest) {
-    history_from_store(key, *room, asker, query, limit, request_id);
-    return;
-  }
+  auto reply = room->history_from_memory(query, limit, shard_.config().max_frame_bytes - 1024);
+  if (!reply) return history_from_store(key, *room, asker, query, limit, request_id);
   v1::ServerFrame frame;
   frame.set_request_id(request_id);
-  auto* reply = frame.mutable_history_reply();
-  reply->set_room(room->name);
-  const bool ascending = query.position_case() == v1::History::kAfterSeq;
-  const bool cut =
-      add_within(*reply, recent, first, last, ascending, shard_.config().max_frame_bytes - 1024);
-  if (ascending) {
-    reply->set_has_more(cut || (last < room->settled_seq() && last != 0));
-  } else {
-    reply->set_has_more(cut || first > 1);
-  }
+  *frame.mutable_history_reply() = std::move(*reply);
   send_to_session(context_, asker, encode_frame(frame));
 }
 
@@ -103,7 +52,7 @@ void HomeRooms::history_from_store(const std::string& key, const Room& room, Ses
   const bool ascending = stored_query.kind == storage::HistoryQuery::Kind::after;
   context_.room_log->history(
       key, stored_query,
-      [context = &context_, asker, request_id, room = room.name, ascending,
+      [context = &context_, asker, request_id, room = room.name(), ascending,
        budget = shard_.config().max_frame_bytes - 1024](storage::HistoryResult result) {
         v1::ServerFrame frame;
         frame.set_request_id(request_id);

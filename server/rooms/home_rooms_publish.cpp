@@ -11,38 +11,24 @@
 #include "wall_clock.hpp"
 
 namespace chat::server {
-namespace {
-
-std::string in_flight_key(const std::string& sender_key, std::uint64_t client_msg_id) {
-  return sender_key + '\n' + std::to_string(client_msg_id);
-}
-
-}  // namespace
-
 void HomeRooms::publish(PublishArgs args) {
   assert(shard_.on_own_thread());
   Room* room = find_member_room(args.key, args.who, args.request_id);
   if (!room) return;
   std::string sender_key = name_key(args.nick);
-  const Waiter sender{args.who, args.request_id};
+  const Requester sender{args.who, args.request_id};
   if (args.client_msg_id != 0) {
-    auto [entry, fresh] =
-        room->in_flight.try_emplace(in_flight_key(sender_key, args.client_msg_id));
-    if (!fresh) {
-      entry->second.push_back(sender);  // answered with the first copy
-      return;
-    }
-    const auto* original = room->recent && context_.room_log->delivered_is_acknowledged()
-                               ? room->recent->find_sent(sender_key, args.client_msg_id)
+    const auto* original = context_.room_log->delivered_is_acknowledged()
+                               ? room->kept_send(sender_key, args.client_msg_id)
                                : nullptr;
     if (original) {
-      room->in_flight.erase(entry);
-      acknowledge(sender, room->name, original->seq(), args.client_msg_id, true);
+      acknowledge(sender, room->name(), original->seq(), args.client_msg_id, true);
       return;
     }
+    if (!room->start_send(sender_key, args.client_msg_id, sender)) return;  // with the first copy
   }
   v1::RoomMessage message;
-  message.set_room(room->name);
+  message.set_room(room->name());
   // The engine gives the message its sequence as it stores it (so a duplicate or a failed write
   // uses none): the next in the room, and above the highest seen here (Redis may have lost count).
   message.set_seq(room->settled_seq() + 1);
@@ -66,46 +52,40 @@ void HomeRooms::publish(PublishArgs args) {
       });
 }
 
-void HomeRooms::on_stored(const std::string& key, v1::RoomMessage message, const Waiter& sender,
+void HomeRooms::on_stored(const std::string& key, v1::RoomMessage message, const Requester& sender,
                           std::chrono::steady_clock::time_point received_at,
                           const std::string& sender_key, const storage::AppendResult& stored) {
   assert(shard_.on_own_thread());
   auto it = rooms_.find(key);
   if (it == rooms_.end()) return;
   Room& room = it->second;
-  std::vector<Waiter> resent;
-  if (message.client_msg_id() != 0) {
-    auto entry = room.in_flight.find(in_flight_key(sender_key, message.client_msg_id()));
-    if (entry != room.in_flight.end()) {
-      resent = std::move(entry->second);
-      room.in_flight.erase(entry);
-    }
-  }
+  std::vector<Requester> resent;
+  if (message.client_msg_id() != 0) resent = room.finish_send(sender_key, message.client_msg_id());
   if (!stored.ok) {
-    spdlog::error("store: message {} of {} was not stored: {}", message.seq(), room.name,
+    spdlog::error("store: message {} of {} was not stored: {}", message.seq(), room.name(),
                   stored.error);
     // The cluster's store can come back: there the client may retry.
     const auto code = context_.bus ? v1::Error::UNAVAILABLE : v1::Error::INTERNAL;
-    for (const Waiter& waiter : resent)
+    for (const Requester& waiter : resent)
       reply_error(waiter.who, waiter.request_id, code, "the message could not be stored");
     reply_error(sender.who, sender.request_id, code, "the message could not be stored");
     return;
   }
   if (stored.duplicate) {  // stored before this server's memory began (a restart)
-    for (const Waiter& waiter : resent) {
-      acknowledge(waiter, room.name, stored.seq, message.client_msg_id(), true);
+    for (const Requester& waiter : resent) {
+      acknowledge(waiter, room.name(), stored.seq, message.client_msg_id(), true);
     }
-    acknowledge(sender, room.name, stored.seq, message.client_msg_id(), true);
+    acknowledge(sender, room.name(), stored.seq, message.client_msg_id(), true);
     return;
   }
-  if (context_.bus) {
+  if (ClusterRoom* cluster = room.cluster()) {
     // Fanned out when it comes back on the channel, in order; acknowledged once it has.
-    auto& due = room.acks_due[stored.seq];
+    auto& due = cluster->acks_due[stored.seq];
     due.push_back({.to = sender,
                    .client_msg_id = message.client_msg_id(),
                    .duplicate = false,
                    .received_at = received_at});
-    for (const Waiter& waiter : resent) {
+    for (const Requester& waiter : resent) {
       due.push_back({.to = waiter,
                      .client_msg_id = message.client_msg_id(),
                      .duplicate = true,
@@ -115,18 +95,17 @@ void HomeRooms::on_stored(const std::string& key, v1::RoomMessage message, const
     return;
   }
   message.set_seq(stored.seq);
-  room.order.settle(stored.seq);
-  broadcast(key, room, room_message_frame(message, room.name));
-  acknowledge(sender, room.name, message.seq(), message.client_msg_id(), false);
+  room.order().settle(stored.seq);
+  broadcast(key, room, room_message_frame(message, room.name()));
+  acknowledge(sender, room.name(), message.seq(), message.client_msg_id(), false);
   context_.stats.ack_latency.observe(std::chrono::steady_clock::now() - received_at);
-  for (const Waiter& waiter : resent) {
-    acknowledge(waiter, room.name, message.seq(), message.client_msg_id(), true);
+  for (const Requester& waiter : resent) {
+    acknowledge(waiter, room.name(), message.seq(), message.client_msg_id(), true);
   }
-  if (!room.recent) room.recent = std::make_unique<RecentHistory>();
-  room.recent->push(std::move(message), memory_keep());
+  room.remember(std::move(message), memory_keep());
 }
 
-void HomeRooms::acknowledge(const Waiter& to, const std::string& room, std::uint64_t seq,
+void HomeRooms::acknowledge(const Requester& to, const std::string& room, std::uint64_t seq,
                             std::uint64_t client_msg_id, bool duplicate) {
   v1::ServerFrame frame;
   frame.set_request_id(to.request_id);
