@@ -6,46 +6,42 @@
 #include <cassert>
 #include <chrono>
 
+#include "cluster_rooms.hpp"
 #include "names.hpp"
 #include "shard.hpp"
+#include "single_node_sharing.hpp"
 #include "wall_clock.hpp"
 
 namespace chat::server {
 
-void HomeRooms::broadcast(const std::string& key, const Room& room, const SharedFrame& frame) {
-  assert(shard_.on_own_thread());
-  const auto& per_shard = room.members_per_shard();
-  for (std::uint32_t i = 0; i < per_shard.size(); ++i) {
-    if (per_shard[i] == 0) continue;
-    Shard& target = *context_.shards[i];
-    target.post([&target, key, frame] {
-      const std::size_t n = target.local_rooms().deliver(key, frame);
-      ServerStats::add(target.context().stats.deliveries, n);
-    });
+HomeRooms::HomeRooms(Shard& shard, ServerContext& context)
+    : shard_(shard), context_(context), fanout_(shard, context) {
+  if (context.bus) {
+    auto cluster = std::make_unique<ClusterRooms>(*this);
+    cluster_ = cluster.get();
+    sharing_ = std::move(cluster);
+  } else {
+    sharing_ = std::make_unique<SingleNodeSharing>(*this);
   }
 }
 
-void HomeRooms::broadcast_presence(const std::string& key, const Room& room,
-                                   const SharedFrame& frame) {
-  const std::uint32_t cap = shard_.config().max_presence_members;
-  if (cap == 0 || room.member_total() <= cap) broadcast(key, room, frame);
+HomeRooms::~HomeRooms() = default;
+
+Room* HomeRooms::find(const std::string& key) {
+  auto it = rooms_.find(key);
+  return it == rooms_.end() ? nullptr : &it->second;
 }
 
-void HomeRooms::reply_error(SessionRef to, std::uint64_t request_id, v1::Error::Code code,
-                            std::string message) {
-  v1::ServerFrame frame;
-  frame.set_request_id(request_id);
-  frame.mutable_error()->set_code(code);
-  frame.mutable_error()->set_message(std::move(message));
-  ServerStats::add(context_.stats.errors[code]);
-  send_to_session(context_, to, encode_frame(frame));
+void HomeRooms::for_each_room(
+    const std::function<void(const std::string& key, Room& room)>& visit) {
+  for (auto& [key, room] : rooms_) visit(key, room);
 }
 
 Room* HomeRooms::find_member_room(const std::string& key, SessionRef who,
                                   std::uint64_t request_id) {
   auto it = rooms_.find(key);
   if (it == rooms_.end() || !it->second.has_member(who.id)) {
-    reply_error(who, request_id, v1::Error::NOT_IN_ROOM, "not a member of that room");
+    fanout_.reply_error(who, request_id, v1::Error::NOT_IN_ROOM, "not a member of that room");
     return nullptr;
   }
   return &it->second;
@@ -73,41 +69,28 @@ void HomeRooms::restore(const storage::RoomRecord& record, std::vector<v1::RoomM
 
 void HomeRooms::join(JoinArgs args) {
   assert(shard_.on_own_thread());
-  auto it = rooms_.try_emplace(args.key, args.room, context_.shards.size(), context_.bus != nullptr)
-                .first;
+  auto it =
+      rooms_.try_emplace(args.key, args.room, context_.shards.size(), sharing_->clustered()).first;
   Room& room = it->second;
-  if (!room.live()) {
-    ClusterRoom& cluster = *room.cluster();
-    if (!cluster.loading && !context_.bus->connected()) {
-      // Loading needs Redis: refused now rather than left waiting until it is back.
-      refuse_join(args, v1::Error::UNAVAILABLE, "the cluster store is unavailable; try again");
-      rooms_.erase(it);
-      return;
-    }
-    const std::string key = args.key;
-    cluster.waiting_joins.push_back(std::move(args));
-    if (!cluster.loading) start_loading(key, room);
-    return;
-  }
+  if (!room.live()) return sharing_->hold_join(std::move(args), room);
   const bool already = room.has_member(args.who.id);
   if (!already && room.members().size() >= shard_.config().max_members_per_room) {
-    refuse_join(args, v1::Error::ROOM_FULL, "the room is full");
+    fanout_.refuse_join(args, v1::Error::ROOM_FULL, "the room is full");
     if (room.members().empty()) rooms_.erase(it);
     return;
   }
   if (!already) {
     room.add_member(args.who, args.nick);
-    if (context_.bus) {
-      context_.cluster_presence->announce(args.key, room.name(), args.who.id,
-                                          Presence{.change = Presence::Change::joined,
-                                                   .node = {},
-                                                   .field = {},
-                                                   .nick = args.nick,
-                                                   .detail = {},
-                                                   .account = args.account,
-                                                   .real_name = args.real_name,
-                                                   .quit = false});
-    }
+    sharing_->announce(args.key, room, args.who.id,
+                       Presence{.change = Presence::Change::joined,
+                                .node = {},
+                                .field = {},
+                                .nick = args.nick,
+                                .detail = {},
+                                .account = args.account,
+                                .real_name = args.real_name,
+                                .quit = false},
+                       false);
   }
   expire(room);
 
@@ -133,18 +116,8 @@ void HomeRooms::join(JoinArgs args) {
     event.mutable_member_joined()->set_nick(args.nick);
     event.mutable_member_joined()->set_account(args.account);
     event.mutable_member_joined()->set_real_name(args.real_name);
-    broadcast_presence(args.key, room, encode_frame(event, FramePriority::presence));
+    fanout_.broadcast_presence(args.key, room, encode_frame(event, FramePriority::presence));
   }
-}
-
-void HomeRooms::refuse_join(const JoinArgs& join, v1::Error::Code code, const char* why) {
-  v1::ServerFrame frame;
-  frame.set_request_id(join.request_id);
-  frame.mutable_error()->set_code(code);
-  frame.mutable_error()->set_message(why);
-  with_client(context_, join.who, [key = join.key, error = encode_frame(frame)](ClientSession& s) {
-    s.on_join_failed(key, error);
-  });
 }
 
 void HomeRooms::leave(const std::string& key, SessionRef who, const std::string& reason,
@@ -153,37 +126,21 @@ void HomeRooms::leave(const std::string& key, SessionRef who, const std::string&
   auto it = rooms_.find(key);
   if (it == rooms_.end()) return;
   Room& room = it->second;
-  if (ClusterRoom* cluster = room.cluster()) {
-    std::erase_if(cluster->waiting_joins,
-                  [&](const JoinArgs& join) { return join.who.id == who.id; });
-  }
+  room.drop_held_join(who.id);
   const std::optional<std::string> nick = room.remove_member(who);
   if (!nick) return;
-  if (context_.bus) {
-    context_.cluster_presence->announce(key, room.name(), who.id,
-                                        Presence{.change = Presence::Change::left,
-                                                 .node = {},
-                                                 .field = {},
-                                                 .nick = *nick,
-                                                 .detail = reason,
-                                                 .account = false,
-                                                 .real_name = {},
-                                                 .quit = quit},
-                                        room.members().empty());
-  }
-  if (room.members().empty() && context_.bus) {
-    // No longer followed here: the next join loads it again from Redis.
-    context_.bus->unsubscribe(key);
-    rooms_.erase(it);
-    return;
-  }
+  sharing_->announce(key, room, who.id,
+                     Presence{.change = Presence::Change::left,
+                              .node = {},
+                              .field = {},
+                              .nick = *nick,
+                              .detail = reason,
+                              .account = false,
+                              .real_name = {},
+                              .quit = quit},
+                     room.members().empty());
   if (room.members().empty()) {
-    // The store keeps the room; memory keeps what the next join shows, or nothing if it is unused.
-    if (room.settled_seq() == 0 && room.topic().empty()) {
-      rooms_.erase(it);
-    } else {
-      room.keep_newest(shard_.config().history_on_join);
-    }
+    if (!sharing_->keep_when_empty(key, room)) rooms_.erase(it);
     return;
   }
   v1::ServerFrame event;
@@ -191,7 +148,7 @@ void HomeRooms::leave(const std::string& key, SessionRef who, const std::string&
   event.mutable_member_left()->set_nick(*nick);
   event.mutable_member_left()->set_reason(reason);
   event.mutable_member_left()->set_quit(quit);
-  broadcast_presence(key, room, encode_frame(event, FramePriority::presence));
+  fanout_.broadcast_presence(key, room, encode_frame(event, FramePriority::presence));
 }
 
 void HomeRooms::typing(const std::string& key, SessionRef who, const std::string& nick) {
@@ -214,8 +171,8 @@ void HomeRooms::relay_member_event(const std::string& key, SessionRef who, v1::S
   auto it = rooms_.find(key);
   if (it == rooms_.end() || !it->second.has_member(who.id)) return;
   room_field = it->second.name();
-  broadcast_presence(key, it->second, encode_frame(event, FramePriority::presence));
-  if (context_.bus) context_.bus->relay(key, event);
+  fanout_.broadcast_presence(key, it->second, encode_frame(event, FramePriority::presence));
+  sharing_->relay(key, event);
 }
 
 void HomeRooms::rename(const std::string& key, SessionRef who, const std::string& new_nick) {
@@ -228,19 +185,18 @@ void HomeRooms::rename(const std::string& key, SessionRef who, const std::string
   event.mutable_nick_changed()->set_room(it->second.name());
   event.mutable_nick_changed()->set_old_nick(member->nick);
   event.mutable_nick_changed()->set_new_nick(new_nick);
-  if (context_.bus) {
-    context_.cluster_presence->announce(key, it->second.name(), who.id,
-                                        Presence{.change = Presence::Change::renamed,
-                                                 .node = {},
-                                                 .field = {},
-                                                 .nick = new_nick,
-                                                 .detail = member->nick,
-                                                 .account = false,
-                                                 .real_name = {},
-                                                 .quit = false});
-  }
+  sharing_->announce(key, it->second, who.id,
+                     Presence{.change = Presence::Change::renamed,
+                              .node = {},
+                              .field = {},
+                              .nick = new_nick,
+                              .detail = member->nick,
+                              .account = false,
+                              .real_name = {},
+                              .quit = false},
+                     false);
   member->nick = new_nick;
-  broadcast_presence(key, it->second, encode_frame(event, FramePriority::presence));
+  fanout_.broadcast_presence(key, it->second, encode_frame(event, FramePriority::presence));
 }
 
 void HomeRooms::set_topic(const std::string& key, SessionRef who, const std::string& topic,
@@ -258,11 +214,7 @@ void HomeRooms::set_topic(const std::string& key, SessionRef who, const std::str
       rooms.on_topic_stored(key, who, request_id, event, result);
     });
   };
-  if (context_.bus) {
-    context_.bus->set_topic_for_all(key, room->name(), event, std::move(stored));
-  } else {
-    context_.room_log->set_topic(key, room->name(), topic, std::move(stored));
-  }
+  sharing_->store_topic(key, *room, event, std::move(stored));
 }
 
 void HomeRooms::on_topic_stored(const std::string& key, SessionRef who, std::uint64_t request_id,
@@ -270,18 +222,11 @@ void HomeRooms::on_topic_stored(const std::string& key, SessionRef who, std::uin
   if (!stored.ok) {
     spdlog::error("store: the topic of {} was not stored: {}", event.topic_changed().room(),
                   stored.error);
-    return reply_error(who, request_id, context_.bus ? v1::Error::UNAVAILABLE : v1::Error::INTERNAL,
-                       "the topic could not be stored; try again");
+    return fanout_.reply_error(who, request_id, sharing_->refusal_when_not_stored(),
+                               "the topic could not be stored; try again");
   }
-  // In a cluster the change is shown when it comes back on the room's channel, in Redis's order.
-  if (auto it = rooms_.find(key); it != rooms_.end() && !context_.bus) {
-    it->second.set_topic(event.topic_changed().topic());
-    broadcast(key, it->second, encode_frame(event));
-  }
-  v1::ServerFrame ok;
-  ok.set_request_id(request_id);
-  ok.mutable_ok();
-  send_to_session(context_, who, encode_frame(ok));
+  if (Room* room = find(key)) sharing_->topic_stored(key, *room, event);
+  fanout_.reply_ok(who, request_id);
 }
 
 void HomeRooms::who(const std::string& key, SessionRef asker, std::uint64_t request_id,
@@ -296,7 +241,7 @@ void HomeRooms::who(const std::string& key, SessionRef asker, std::uint64_t requ
   list->set_room(room->name());
   list->set_member_count(static_cast<std::uint32_t>(room->member_total()));
   for (const std::string* nick : nicks) list->add_nicks(*nick);
-  send_to_session(context_, asker, encode_frame(frame));
+  fanout_.reply(asker, encode_frame(frame));
 }
 
 std::vector<v1::RoomInfo> HomeRooms::list(const std::string& prefix_key) const {

@@ -45,16 +45,17 @@ void HomeRooms::on_changed(const ChangeArgs& args, const storage::EditResult& re
   using Status = storage::EditResult::Status;
   const std::string what = "message " + std::to_string(args.seq) + " in " + room.name();
   if (result.status == Status::not_found) {
-    return reply_error(args.who, args.request_id, v1::Error::NOT_FOUND, "there is no " + what);
+    return fanout_.reply_error(args.who, args.request_id, v1::Error::NOT_FOUND,
+                               "there is no " + what);
   }
   if (result.status == Status::forbidden) {
-    return reply_error(args.who, args.request_id, v1::Error::FORBIDDEN,
-                       "only its sender may change " + what);
+    return fanout_.reply_error(args.who, args.request_id, v1::Error::FORBIDDEN,
+                               "only its sender may change " + what);
   }
   if (result.status != Status::ok) {
     spdlog::error("store: {} could not be changed: {}", what, result.error);
-    return reply_error(args.who, args.request_id, v1::Error::UNAVAILABLE,
-                       what + " could not be changed");
+    return fanout_.reply_error(args.who, args.request_id, v1::Error::UNAVAILABLE,
+                               what + " could not be changed");
   }
   v1::RoomMessage* kept = room.kept(args.seq);
   v1::ServerFrame event;
@@ -76,9 +77,9 @@ void HomeRooms::on_changed(const ChangeArgs& args, const storage::EditResult& re
     event.mutable_message_edited()->set_text(args.text);
     event.mutable_message_edited()->set_by(args.nick);
   }
-  send_to_session(context_, args.who, ok_frame(args.request_id));
-  broadcast(args.key, room, encode_frame(event));
-  if (context_.bus) context_.bus->relay(args.key, event);
+  fanout_.reply_ok(args.who, args.request_id);
+  fanout_.broadcast(args.key, room, encode_frame(event));
+  sharing_->relay(args.key, event);
 }
 
 void HomeRooms::mark_read(const std::string& key, SessionRef who, std::string account_key,

@@ -34,7 +34,7 @@ void HomeRooms::history(const std::string& key, SessionRef asker, const v1::Hist
   v1::ServerFrame frame;
   frame.set_request_id(request_id);
   *frame.mutable_history_reply() = std::move(*reply);
-  send_to_session(context_, asker, encode_frame(frame));
+  fanout_.reply(asker, encode_frame(frame));
 }
 
 void HomeRooms::history_from_store(const std::string& key, const Room& room, SessionRef asker,

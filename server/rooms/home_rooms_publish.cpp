@@ -22,7 +22,7 @@ void HomeRooms::publish(PublishArgs args) {
                                ? room->kept_send(sender_key, args.client_msg_id)
                                : nullptr;
     if (original) {
-      acknowledge(sender, room->name(), original->seq(), args.client_msg_id, true);
+      fanout_.acknowledge(sender, room->name(), original->seq(), args.client_msg_id, true);
       return;
     }
     if (!room->start_send(sender_key, args.client_msg_id, sender)) return;  // with the first copy
@@ -64,57 +64,22 @@ void HomeRooms::on_stored(const std::string& key, v1::RoomMessage message, const
   if (!stored.ok) {
     spdlog::error("store: message {} of {} was not stored: {}", message.seq(), room.name(),
                   stored.error);
-    // The cluster's store can come back: there the client may retry.
-    const auto code = context_.bus ? v1::Error::UNAVAILABLE : v1::Error::INTERNAL;
-    for (const Requester& waiter : resent)
-      reply_error(waiter.who, waiter.request_id, code, "the message could not be stored");
-    reply_error(sender.who, sender.request_id, code, "the message could not be stored");
+    const auto code = sharing_->refusal_when_not_stored();  // a cluster's store can come back
+    for (const Requester& waiter : resent) {
+      fanout_.reply_error(waiter.who, waiter.request_id, code, "the message could not be stored");
+    }
+    fanout_.reply_error(sender.who, sender.request_id, code, "the message could not be stored");
     return;
   }
   if (stored.duplicate) {  // stored before this server's memory began (a restart)
     for (const Requester& waiter : resent) {
-      acknowledge(waiter, room.name(), stored.seq, message.client_msg_id(), true);
+      fanout_.acknowledge(waiter, room.name(), stored.seq, message.client_msg_id(), true);
     }
-    acknowledge(sender, room.name(), stored.seq, message.client_msg_id(), true);
-    return;
-  }
-  if (ClusterRoom* cluster = room.cluster()) {
-    // Fanned out when it comes back on the channel, in order; acknowledged once it has.
-    auto& due = cluster->acks_due[stored.seq];
-    due.push_back({.to = sender,
-                   .client_msg_id = message.client_msg_id(),
-                   .duplicate = false,
-                   .received_at = received_at});
-    for (const Requester& waiter : resent) {
-      due.push_back({.to = waiter,
-                     .client_msg_id = message.client_msg_id(),
-                     .duplicate = true,
-                     .received_at = std::nullopt});
-    }
-    release_acks(room);
+    fanout_.acknowledge(sender, room.name(), stored.seq, message.client_msg_id(), true);
     return;
   }
   message.set_seq(stored.seq);
-  room.order().settle(stored.seq);
-  broadcast(key, room, room_message_frame(message, room.name()));
-  acknowledge(sender, room.name(), message.seq(), message.client_msg_id(), false);
-  context_.stats.ack_latency.observe(std::chrono::steady_clock::now() - received_at);
-  for (const Requester& waiter : resent) {
-    acknowledge(waiter, room.name(), message.seq(), message.client_msg_id(), true);
-  }
-  room.remember(std::move(message), memory_keep());
-}
-
-void HomeRooms::acknowledge(const Requester& to, const std::string& room, std::uint64_t seq,
-                            std::uint64_t client_msg_id, bool duplicate) {
-  v1::ServerFrame frame;
-  frame.set_request_id(to.request_id);
-  auto* ack = frame.mutable_ack();
-  ack->set_room(room);
-  ack->set_seq(seq);
-  ack->set_client_msg_id(client_msg_id);
-  ack->set_duplicate(duplicate);
-  send_to_session(context_, to.who, encode_frame(frame));
+  sharing_->on_stored(key, room, std::move(message), sender, resent, received_at);
 }
 
 }  // namespace chat::server

@@ -78,6 +78,12 @@ std::vector<const std::string*> Room::nicks(std::size_t limit) const {
   return nicks;
 }
 
+void Room::drop_held_join(std::uint64_t session_id) {
+  if (!cluster_) return;
+  std::erase_if(cluster_->waiting_joins,
+                [session_id](const JoinArgs& join) { return join.who.id == session_id; });
+}
+
 const std::deque<v1::RoomMessage>& Room::history() const {
   static const std::deque<v1::RoomMessage> none;
   return recent_ ? recent_->messages() : none;

@@ -101,6 +101,8 @@ class Room {
   const ClusterRoom* cluster() const { return cluster_.get(); }
   // False while a cluster room is being loaded.
   bool live() const { return !cluster_ || cluster_->live; }
+  // A join held while the room loads, from a session that left or ended meanwhile.
+  void drop_held_join(std::uint64_t session_id);
 
  private:
   std::string name_;
