@@ -1,7 +1,8 @@
 #pragma once
 // Rooms without sockets: real shards that are never started (the test runs their handlers), fake
-// client sessions that record what they are sent, and a fake room log whose appends the test
-// answers when and how it wants.
+// client sessions that record what they are sent, a fake room log whose appends the test answers
+// when and how it wants, and for cluster mode a fake bus and presence whose loads and channel the
+// test plays.
 
 #include <deque>
 #include <functional>
@@ -14,8 +15,11 @@
 #include <vector>
 
 #include "client_session.hpp"
+#include "cluster_presence.hpp"
+#include "cluster_rooms.hpp"
 #include "decode_frame.hpp"
 #include "names.hpp"
+#include "room_bus.hpp"
 #include "room_log.hpp"
 #include "server_context.hpp"
 #include "shard.hpp"
@@ -124,9 +128,16 @@ class FakeLog final : public server::RoomLog {
                       std::function<void(server::storage::CreateAccountResult)> done) override {
     done({});
   }
-  void history(std::string, server::storage::HistoryQuery,
+  // Reads after a sequence from stream (what the cluster's log holds); anything else fails.
+  void history(std::string, server::storage::HistoryQuery query,
                std::function<void(server::storage::HistoryResult)> done) override {
-    done({});
+    server::storage::HistoryResult result;
+    result.ok = query.kind == server::storage::HistoryQuery::Kind::after;
+    for (const v1::RoomMessage& message : stream) {
+      if (result.ok && message.seq() > query.seq) result.messages.push_back(message);
+    }
+    ++history_reads;
+    done(std::move(result));
   }
   void read_markers(std::string,
                     std::function<void(server::storage::ReadMarkersResult)> done) override {
@@ -146,20 +157,89 @@ class FakeLog final : public server::RoomLog {
   }
 
   std::deque<Append> appends;
+  std::vector<v1::RoomMessage> stream;
+  int history_reads = 0;
 
  private:
   std::map<std::string, std::uint64_t> last_seq_;
   std::map<std::tuple<std::string, std::string, std::uint64_t>, std::uint64_t> stored_ids_;
 };
 
-// An embedded server's rooms on `shards` shards that never start: run() runs every handler that
-// the shards have queued (posts between shards included) until none is left.
+// The cluster's bus as a node sees it: subscriptions are confirmed at once, loads wait for the
+// test's answer, topics and relayed events are recorded.
+class FakeBus final : public server::RoomBus {
+ public:
+  void listen(server::ClusterListener&) override {}
+  bool connected() const override { return up; }
+  bool wait_connected(std::chrono::milliseconds) override { return up; }
+  void subscribe(const std::string& key, std::function<void()> subscribed) override {
+    subscriptions.insert(key);
+    subscribed();
+  }
+  void unsubscribe(const std::string& key) override { subscriptions.erase(key); }
+  void load_room(const std::string& key, std::uint32_t,
+                 std::function<void(server::LoadedRoom)> done) override {
+    loads.emplace_back(key, std::move(done));
+  }
+  void raise_seq(const std::string&, std::uint64_t) override {}
+  void set_topic_for_all(const std::string&, const std::string&, const v1::ServerFrame& event,
+                         std::function<void(server::storage::WriteResult)> done) override {
+    relayed.push_back(event);
+    done({.ok = true, .error = {}});
+  }
+  void relay(const std::string&, const v1::ServerFrame& event) override {
+    relayed.push_back(event);
+  }
+  void list_rooms(const std::string&, std::uint32_t,
+                  std::function<void(server::ListedRooms)> done) override {
+    done({});
+  }
+
+  bool up = true;
+  std::set<std::string> subscriptions;
+  std::deque<std::pair<std::string, std::function<void(server::LoadedRoom)>>> loads;
+  std::vector<v1::ServerFrame> relayed;
+};
+
+// Who is where in the cluster, as this node ("n1") records it.
+class FakePresence final : public server::ClusterPresence {
+ public:
+  const std::string& node_id() const override { return node_; }
+  void announce(const std::string&, const std::string&, std::uint64_t session_id,
+                const server::Presence& news, bool) override {
+    announced.emplace_back(session_id, news.change);
+  }
+  void room_members(const std::string&,
+                    std::function<void(std::optional<server::RoomMembers>)> done) override {
+    done(record);
+  }
+  void sync_members(const std::string&, const std::string&,
+                    std::vector<std::pair<std::uint64_t, std::string>>) override {}
+  void watch_node(const std::string& node) override { watched.insert(node); }
+
+  std::vector<std::pair<std::uint64_t, server::Presence::Change>> announced;
+  std::optional<server::RoomMembers> record;
+  std::set<std::string> watched;
+
+ private:
+  std::string node_ = "n1";
+};
+
+// A server's rooms on `shards` shards that never start: run() runs every handler that the shards
+// have queued (posts between shards included) until none is left. Embedded, or one node of a
+// cluster with `Cluster::yes`.
 class RoomsUnderTest {
  public:
+  enum class Cluster { no, yes };
   explicit RoomsUnderTest(std::uint32_t shards = 2,
-                          const std::function<void(server::ServerConfig&)>& configure = {}) {
+                          const std::function<void(server::ServerConfig&)>& configure = {},
+                          Cluster cluster = Cluster::no) {
     if (configure) configure(context_.config);
     context_.room_log = &log;
+    if (cluster == Cluster::yes) {
+      context_.bus = &bus;
+      context_.cluster_presence = &presence;
+    }
     for (std::uint32_t i = 0; i < shards; ++i)
       context_.shards.push_back(std::make_unique<server::Shard>(i, context_));
   }
@@ -224,8 +304,35 @@ class RoomsUnderTest {
     log.store_next();
     run();
   }
+  // Cluster mode: answers the oldest load of a room, and runs what follows.
+  void load_next(server::LoadedRoom loaded) {
+    auto [key, done] = std::move(bus.loads.front());
+    bus.loads.pop_front();
+    done(std::move(loaded));
+    run();
+  }
+  // Cluster mode: a message on the room's channel, as the engine passes it on.
+  void on_channel(const std::string& room, v1::RoomMessage message) {
+    on_home(room,
+            [key = name_key(room), message = std::move(message)](server::HomeRooms& rooms) mutable {
+              rooms.cluster()->on_bus_message(key, std::move(message));
+            });
+  }
+  void on_presence(const std::string& room, server::Presence change) {
+    on_home(room,
+            [key = name_key(room), change = std::move(change)](server::HomeRooms& rooms) mutable {
+              rooms.cluster()->on_presence(key, std::move(change));
+            });
+  }
+  void who(FakeClient& client, const std::string& room) {
+    on_home(room, [key = name_key(room), who = client.ref()](server::HomeRooms& rooms) {
+      rooms.who(key, who, 3);
+    });
+  }
 
   FakeLog log;
+  FakeBus bus;
+  FakePresence presence;
 
  private:
   void on_home(const std::string& room, std::function<void(server::HomeRooms&)> work) {
