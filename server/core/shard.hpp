@@ -132,6 +132,19 @@ void post_to_home(ServerContext& context, const std::string& room_key, F&& fn) {
   home.post([&home, fn = std::forward<F>(fn)]() mutable { fn(home.home_rooms()); });
 }
 
+// A callback for an engine's answer, which comes once, on the engine's thread: handle(home_rooms,
+// result) runs on the home shard of the room.
+template <class Result, class Handle>
+std::function<void(Result)> answer_at_home(ServerContext& context, std::string room_key,
+                                           Handle handle) {
+  return [&context, room_key = std::move(room_key),
+          handle = std::move(handle)](Result result) mutable {
+    post_to_home(context, room_key,
+                 [handle = std::move(handle), result = std::move(result)](
+                     HomeRooms& rooms) mutable { handle(rooms, std::move(result)); });
+  };
+}
+
 // Queues a frame to a session on any shard.
 void send_to_session(ServerContext& context, SessionRef ref, SharedFrame frame);
 

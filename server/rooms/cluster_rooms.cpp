@@ -116,11 +116,9 @@ void ClusterRooms::on_subscribed(const std::string& key) {
   if (!rooms_.find(key)) return;
   context_.bus->load_room(
       key, rooms_.shard().config().history_in_memory,
-      [context = &context_, key](LoadedRoom loaded) {
-        post_to_home(*context, key, [key, loaded = std::move(loaded)](HomeRooms& home) mutable {
-          home.cluster()->on_loaded(key, std::move(loaded));
-        });
-      });
+      answer_at_home<LoadedRoom>(context_, key, [key](HomeRooms& home, LoadedRoom loaded) {
+        home.cluster()->on_loaded(key, std::move(loaded));
+      }));
 }
 
 void ClusterRooms::on_loaded(const std::string& key, LoadedRoom loaded) {
@@ -216,12 +214,11 @@ void ClusterRooms::catch_up(const std::string& key) {
                               .seq = read.after,
                               .limit = rooms_.shard().config().max_history};
   context_.room_log->history(
-      key, query, [context = &context_, key, read = read.number](storage::HistoryResult result) {
-        post_to_home(*context, key,
-                     [key, read, result = std::move(result)](HomeRooms& home) mutable {
-                       home.cluster()->on_caught_up(key, read, std::move(result));
-                     });
-      });
+      key, query,
+      answer_at_home<storage::HistoryResult>(
+          context_, key, [key, read = read.number](HomeRooms& home, storage::HistoryResult result) {
+            home.cluster()->on_caught_up(key, read, std::move(result));
+          }));
 }
 
 void ClusterRooms::catch_up_later(const std::string& key, int attempt) {
@@ -314,11 +311,10 @@ void ClusterRooms::read_members(const std::string& key) {
   if (!room) return;
   const std::uint64_t read = room->cluster()->remote.start_read();
   context_.cluster_presence->room_members(
-      key, [context = &context_, key, read](std::optional<RoomMembers> members) {
-        post_to_home(*context, key, [key, read, members = std::move(members)](HomeRooms& home) {
-          home.cluster()->on_members_read(key, read, members);
-        });
-      });
+      key, answer_at_home<std::optional<RoomMembers>>(
+               context_, key, [key, read](HomeRooms& home, std::optional<RoomMembers> members) {
+                 home.cluster()->on_members_read(key, read, members);
+               }));
 }
 
 // What this node showed and the record differ: the difference is told to its members.

@@ -209,12 +209,13 @@ void HomeRooms::set_topic(const std::string& key, SessionRef who, const std::str
   event.mutable_topic_changed()->set_topic(topic);
   event.mutable_topic_changed()->set_by(room->find_member(who.id)->nick);
   // Shown and confirmed once stored: a topic Redis (or the disk) did not take is refused.
-  auto stored = [context = &context_, key, who, request_id, event](storage::WriteResult result) {
-    post_to_home(*context, key, [key, who, request_id, event, result](HomeRooms& rooms) {
-      rooms.on_topic_stored(key, who, request_id, event, result);
-    });
-  };
-  sharing_->store_topic(key, *room, event, std::move(stored));
+  sharing_->store_topic(
+      key, *room, event,
+      answer_at_home<storage::WriteResult>(
+          context_, key,
+          [key, who, request_id, event](HomeRooms& rooms, storage::WriteResult result) {
+            rooms.on_topic_stored(key, who, request_id, event, result);
+          }));
 }
 
 void HomeRooms::on_topic_stored(const std::string& key, SessionRef who, std::uint64_t request_id,

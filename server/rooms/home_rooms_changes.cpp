@@ -25,10 +25,9 @@ void HomeRooms::change(ChangeArgs args) {
   assert(shard_.on_own_thread());
   Room* room = find_member_room(args.key, args.who, args.request_id);
   if (!room) return;
-  auto done = [context = &context_, args](storage::EditResult result) {
-    post_to_home(*context, args.key,
-                 [args, result](HomeRooms& rooms) { rooms.on_changed(args, result); });
-  };
+  auto done = answer_at_home<storage::EditResult>(
+      context_, args.key,
+      [args](HomeRooms& rooms, storage::EditResult result) { rooms.on_changed(args, result); });
   const std::string sender_key = name_key(args.nick);
   if (args.remove) {
     context_.room_log->remove(args.key, args.seq, sender_key, std::move(done));

@@ -41,15 +41,12 @@ void HomeRooms::publish(PublishArgs args) {
   message.set_notice(args.notice);
   context_.room_log->append(
       message, args.key, sender_key,
-      [context = &context_, key = args.key, message, sender, sender_key,
-       received_at = args.received_at](storage::AppendResult stored) mutable {
-        post_to_home(*context, key,
-                     [key, message = std::move(message), sender, sender_key, received_at,
-                      stored = std::move(stored)](HomeRooms& rooms) mutable {
-                       rooms.on_stored(key, std::move(message), sender, received_at, sender_key,
-                                       stored);
-                     });
-      });
+      answer_at_home<storage::AppendResult>(
+          context_, args.key,
+          [key = args.key, message, sender, sender_key, received_at = args.received_at](
+              HomeRooms& rooms, storage::AppendResult stored) mutable {
+            rooms.on_stored(key, std::move(message), sender, received_at, sender_key, stored);
+          }));
 }
 
 void HomeRooms::on_stored(const std::string& key, v1::RoomMessage message, const Requester& sender,
