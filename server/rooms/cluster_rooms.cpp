@@ -54,7 +54,7 @@ void ClusterRooms::store_topic(const std::string& key, const Room& room,
   context_.bus->set_topic_for_all(key, room.name(), event, std::move(done));
 }
 
-void ClusterRooms::on_stored(const std::string&, Room& room, v1::RoomMessage message,
+void ClusterRooms::on_stored(const std::string&, Room& room, v1::RoomMessage&& message,
                              const Requester& sender, const std::vector<Requester>& resent,
                              std::chrono::steady_clock::time_point received_at) {
   // Fanned out when it comes back on the channel, in order; acknowledged once it has.

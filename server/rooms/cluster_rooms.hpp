@@ -34,7 +34,7 @@ class ClusterRooms final : public RoomSharing {
                    std::function<void(storage::WriteResult)> done) override;
   void topic_stored(const std::string&, Room&, const v1::ServerFrame&) override {}
   v1::Error::Code refusal_when_not_stored() const override { return v1::Error::UNAVAILABLE; }
-  void on_stored(const std::string& key, Room& room, v1::RoomMessage message,
+  void on_stored(const std::string& key, Room& room, v1::RoomMessage&& message,
                  const Requester& sender, const std::vector<Requester>& resent,
                  std::chrono::steady_clock::time_point received_at) override;
 

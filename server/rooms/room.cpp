@@ -89,7 +89,7 @@ const std::deque<v1::RoomMessage>& Room::history() const {
   return recent_ ? recent_->messages() : none;
 }
 
-void Room::remember(v1::RoomMessage message, std::size_t keep) {
+void Room::remember(v1::RoomMessage&& message, std::size_t keep) {
   if (!recent_) recent_ = std::make_unique<RecentHistory>();
   recent_->push(std::move(message), keep);
 }

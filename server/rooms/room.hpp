@@ -68,7 +68,7 @@ class Room {
   // The messages memory keeps, oldest first.
   const std::deque<v1::RoomMessage>& history() const;
   // A message settled: kept, and the oldest beyond keep forgotten.
-  void remember(v1::RoomMessage message, std::size_t keep);
+  void remember(v1::RoomMessage&& message, std::size_t keep);
   // What a load from the store found: memory keeps these instead.
   void replace_history(std::vector<v1::RoomMessage> recent, std::size_t keep);
   // The kept message with this sequence (to edit or delete it in place), if any.

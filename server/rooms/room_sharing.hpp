@@ -43,7 +43,7 @@ class RoomSharing {
   virtual v1::Error::Code refusal_when_not_stored() const = 0;
   // A message the store took: fanned out and acknowledged (to the sender and to those who sent it
   // again meanwhile), now or once it comes back in order.
-  virtual void on_stored(const std::string& key, Room& room, v1::RoomMessage message,
+  virtual void on_stored(const std::string& key, Room& room, v1::RoomMessage&& message,
                          const Requester& sender, const std::vector<Requester>& resent,
                          std::chrono::steady_clock::time_point received_at) = 0;
 };

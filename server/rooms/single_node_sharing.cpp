@@ -30,7 +30,7 @@ void SingleNodeSharing::topic_stored(const std::string& key, Room& room,
   rooms_.fanout().broadcast(key, room, encode_frame(event));
 }
 
-void SingleNodeSharing::on_stored(const std::string& key, Room& room, v1::RoomMessage message,
+void SingleNodeSharing::on_stored(const std::string& key, Room& room, v1::RoomMessage&& message,
                                   const Requester& sender, const std::vector<Requester>& resent,
                                   std::chrono::steady_clock::time_point received_at) {
   RoomFanout& fanout = rooms_.fanout();

@@ -222,7 +222,7 @@ TEST_CASE("memory finds a message by sequence and by its sender's id, and forget
   for (std::uint64_t seq = 1; seq <= 3; ++seq) {
     v1::RoomMessage kept = message(seq, std::to_string(seq), 100 + seq);
     kept.set_from("alice");
-    room.remember(kept, 2);
+    room.remember(std::move(kept), 2);
   }
   CHECK(room.history().size() == 2);
   CHECK(room.kept(1) == nullptr);
