@@ -7,12 +7,29 @@
 #include <chrono>
 
 #include "cluster_rooms.hpp"
+#include "history_page.hpp"
 #include "names.hpp"
 #include "shard.hpp"
 #include "single_node_sharing.hpp"
 #include "wall_clock.hpp"
 
 namespace chat::server {
+namespace {
+
+SharedFrame ok_frame(std::uint64_t request_id) {
+  v1::ServerFrame frame;
+  frame.set_request_id(request_id);
+  frame.mutable_ok();
+  return encode_frame(frame);
+}
+
+void set_gap(v1::HistoryReply& reply, std::uint64_t from, std::uint64_t to) {
+  reply.mutable_gap()->set_room(reply.room());
+  reply.mutable_gap()->set_from_seq(from);
+  reply.mutable_gap()->set_to_seq(to);
+}
+
+}  // namespace
 
 HomeRooms::HomeRooms(Shard& shard, ServerContext& context)
     : shard_(shard), context_(context), fanout_(shard, context) {
@@ -258,6 +275,213 @@ std::size_t HomeRooms::member_count() const {
   std::size_t count = 0;
   for (const auto& [key, room] : rooms_) count += room.members().size();
   return count;
+}
+
+// Publishing a room message. It is stored first and fanned out once durable: what members see is
+// exactly what history holds, and a sequence is never handed out twice, not even across a crash.
+// Group commit keeps the store's cost per message low; callbacks come back in sequence order.
+
+void HomeRooms::publish(PublishArgs args) {
+  assert(shard_.on_own_thread());
+  Room* room = find_member_room(args.key, args.who, args.request_id);
+  if (!room) return;
+  std::string sender_key = name_key(args.nick);
+  const Requester sender{args.who, args.request_id};
+  if (args.client_msg_id != 0) {
+    const auto* original = context_.room_log->delivered_is_acknowledged()
+                               ? room->kept_send(sender_key, args.client_msg_id)
+                               : nullptr;
+    if (original) {
+      fanout_.acknowledge(sender, room->name(), original->seq(), args.client_msg_id, true);
+      return;
+    }
+    if (!room->start_send(sender_key, args.client_msg_id, sender)) return;  // with the first copy
+  }
+  v1::RoomMessage message;
+  message.set_room(room->name());
+  // The engine gives the message its sequence as it stores it (so a duplicate or a failed write
+  // uses none): the next in the room, and above the highest seen here (Redis may have lost count).
+  message.set_seq(room->settled_seq() + 1);
+  message.set_from(args.nick);
+  message.set_text(std::move(args.text));
+  message.set_server_time_ms(unix_time_ms());
+  message.set_client_msg_id(args.client_msg_id);
+  message.set_action(args.action);
+  message.set_account(args.account);
+  message.set_notice(args.notice);
+  context_.room_log->append(
+      message, args.key, sender_key,
+      answer_at_home<storage::AppendResult>(
+          context_, args.key,
+          [key = args.key, message, sender, sender_key, received_at = args.received_at](
+              HomeRooms& rooms, storage::AppendResult stored) mutable {
+            rooms.on_stored(key, std::move(message), sender, received_at, sender_key, stored);
+          }));
+}
+
+void HomeRooms::on_stored(const std::string& key, v1::RoomMessage message, const Requester& sender,
+                          std::chrono::steady_clock::time_point received_at,
+                          const std::string& sender_key, const storage::AppendResult& stored) {
+  assert(shard_.on_own_thread());
+  auto it = rooms_.find(key);
+  if (it == rooms_.end()) return;
+  Room& room = it->second;
+  std::vector<Requester> resent;
+  if (message.client_msg_id() != 0) resent = room.finish_send(sender_key, message.client_msg_id());
+  if (!stored.ok) {
+    spdlog::error("store: message {} of {} was not stored: {}", message.seq(), room.name(),
+                  stored.error);
+    const auto code = sharing_->refusal_when_not_stored();  // a cluster's store can come back
+    for (const Requester& waiter : resent) {
+      fanout_.reply_error(waiter.who, waiter.request_id, code, "the message could not be stored");
+    }
+    fanout_.reply_error(sender.who, sender.request_id, code, "the message could not be stored");
+    return;
+  }
+  if (stored.duplicate) {  // stored before this server's memory began (a restart)
+    for (const Requester& waiter : resent) {
+      fanout_.acknowledge(waiter, room.name(), stored.seq, message.client_msg_id(), true);
+    }
+    fanout_.acknowledge(sender, room.name(), stored.seq, message.client_msg_id(), true);
+    return;
+  }
+  message.set_seq(stored.seq);
+  sharing_->on_stored(key, room, std::move(message), sender, resent, received_at);
+}
+
+// Edits, deletions and read markers: the store decides (only a message's sender may change it),
+// then the home shard updates its memory and tells the room.
+
+void HomeRooms::change(ChangeArgs args) {
+  assert(shard_.on_own_thread());
+  Room* room = find_member_room(args.key, args.who, args.request_id);
+  if (!room) return;
+  auto done = answer_at_home<storage::EditResult>(
+      context_, args.key,
+      [args](HomeRooms& rooms, storage::EditResult result) { rooms.on_changed(args, result); });
+  const std::string sender_key = name_key(args.nick);
+  if (args.remove) {
+    context_.room_log->remove(args.key, args.seq, sender_key, std::move(done));
+  } else {
+    context_.room_log->edit(args.key, args.seq, sender_key, args.text, unix_time_ms(),
+                            std::move(done));
+  }
+}
+
+void HomeRooms::on_changed(const ChangeArgs& args, const storage::EditResult& result) {
+  auto it = rooms_.find(args.key);
+  if (it == rooms_.end()) return;
+  Room& room = it->second;
+  using Status = storage::EditResult::Status;
+  const std::string what = "message " + std::to_string(args.seq) + " in " + room.name();
+  if (result.status == Status::not_found) {
+    return fanout_.reply_error(args.who, args.request_id, v1::Error::NOT_FOUND,
+                               "there is no " + what);
+  }
+  if (result.status == Status::forbidden) {
+    return fanout_.reply_error(args.who, args.request_id, v1::Error::FORBIDDEN,
+                               "only its sender may change " + what);
+  }
+  if (result.status != Status::ok) {
+    spdlog::error("store: {} could not be changed: {}", what, result.error);
+    return fanout_.reply_error(args.who, args.request_id, v1::Error::UNAVAILABLE,
+                               what + " could not be changed");
+  }
+  v1::RoomMessage* kept = room.kept(args.seq);
+  v1::ServerFrame event;
+  if (args.remove) {
+    if (kept) {
+      kept->clear_text();
+      kept->set_deleted(true);
+    }
+    event.mutable_message_deleted()->set_room(room.name());
+    event.mutable_message_deleted()->set_seq(args.seq);
+    event.mutable_message_deleted()->set_by(args.nick);
+  } else {
+    if (kept) {
+      kept->set_text(args.text);
+      kept->set_edited(true);
+    }
+    event.mutable_message_edited()->set_room(room.name());
+    event.mutable_message_edited()->set_seq(args.seq);
+    event.mutable_message_edited()->set_text(args.text);
+    event.mutable_message_edited()->set_by(args.nick);
+  }
+  fanout_.reply_ok(args.who, args.request_id);
+  fanout_.broadcast(args.key, room, encode_frame(event));
+  sharing_->relay(args.key, event);
+}
+
+void HomeRooms::mark_read(const std::string& key, SessionRef who, std::string account_key,
+                          std::uint64_t seq, std::uint64_t request_id) {
+  assert(shard_.on_own_thread());
+  Room* room = find_member_room(key, who, request_id);
+  if (!room) return;
+  context_.room_log->mark_read(
+      std::move(account_key), key, std::min(seq, room->settled_seq()),
+      [context = &context_, who, request_id](storage::WriteResult written) {
+        if (written.ok) return send_to_session(*context, who, ok_frame(request_id));
+        v1::ServerFrame frame;
+        frame.set_request_id(request_id);
+        frame.mutable_error()->set_code(v1::Error::UNAVAILABLE);
+        frame.mutable_error()->set_message("the read marker could not be stored");
+        send_to_session(*context, who, encode_frame(frame));
+      });
+}
+
+// History requests: served from the room's messages in memory when they cover the range, from the
+// store otherwise. A reply stays within the frame limit clients were told in Welcome (has_more
+// says there is more), and a range reaching below what was kept gets an explicit Gap.
+
+void HomeRooms::history(const std::string& key, SessionRef asker, const v1::History& query,
+                        std::uint64_t request_id) {
+  assert(shard_.on_own_thread());
+  Room* room = find_member_room(key, asker, request_id);
+  if (!room) return;
+  expire(*room);
+  const std::uint32_t max = shard_.config().max_history;
+  const std::uint32_t limit = query.limit() == 0 ? max : std::min(query.limit(), max);
+  auto reply = room->history_from_memory(query, limit, shard_.config().max_frame_bytes - 1024);
+  if (!reply) return history_from_store(key, *room, asker, query, limit, request_id);
+  v1::ServerFrame frame;
+  frame.set_request_id(request_id);
+  *frame.mutable_history_reply() = std::move(*reply);
+  fanout_.reply(asker, encode_frame(frame));
+}
+
+void HomeRooms::history_from_store(const std::string& key, const Room& room, SessionRef asker,
+                                   const v1::History& query, std::uint32_t limit,
+                                   std::uint64_t request_id) {
+  storage::HistoryQuery stored_query;
+  stored_query.limit = limit;
+  if (query.position_case() == v1::History::kAfterSeq) {
+    stored_query.kind = storage::HistoryQuery::Kind::after;
+    stored_query.seq = query.after_seq();
+  } else if (query.position_case() == v1::History::kBeforeSeq) {
+    stored_query.kind = storage::HistoryQuery::Kind::before;
+    stored_query.seq = query.before_seq();
+  }
+  const bool ascending = stored_query.kind == storage::HistoryQuery::Kind::after;
+  context_.room_log->history(
+      key, stored_query,
+      [context = &context_, asker, request_id, room = room.name(), ascending,
+       budget = shard_.config().max_frame_bytes - 1024](storage::HistoryResult result) {
+        v1::ServerFrame frame;
+        frame.set_request_id(request_id);
+        if (!result.ok) {
+          spdlog::error("store: history of {} could not be read: {}", room, result.error);
+          frame.mutable_error()->set_code(v1::Error::UNAVAILABLE);
+          frame.mutable_error()->set_message("history is unavailable");
+          send_to_session(*context, asker, encode_frame(frame));
+          return;
+        }
+        auto* reply = frame.mutable_history_reply();
+        reply->set_room(room);
+        if (result.gap) set_gap(*reply, result.gap->first, result.gap->second);
+        const bool cut = add_within(*reply, result.messages, 0, UINT64_MAX, ascending, budget);
+        reply->set_has_more(cut || result.has_more);
+        send_to_session(*context, asker, encode_frame(frame));
+      });
 }
 
 }  // namespace chat::server

@@ -82,13 +82,10 @@ class HomeRooms {
   void on_topic_stored(const std::string& key, SessionRef who, std::uint64_t request_id,
                        const v1::ServerFrame& event, const storage::WriteResult& stored);
   Room* find_member_room(const std::string& key, SessionRef who, std::uint64_t request_id);
-  // home_rooms_publish.cpp
   void on_stored(const std::string& key, v1::RoomMessage message, const Requester& sender,
                  std::chrono::steady_clock::time_point received_at, const std::string& sender_key,
                  const storage::AppendResult& stored);
-  // home_rooms_changes.cpp
   void on_changed(const ChangeArgs& args, const storage::EditResult& result);
-  // home_rooms_history.cpp
   void history_from_store(const std::string& key, const Room& room, SessionRef asker,
                           const v1::History& query, std::uint32_t limit, std::uint64_t request_id);
 
