@@ -78,7 +78,7 @@ void HomeRooms::expire(Room& room) const {
 void HomeRooms::restore(const storage::RoomRecord& record, std::vector<v1::RoomMessage> recent) {
   Room& room =
       rooms_.try_emplace(record.key, record.name, context_.shards.size(), /*clustered=*/false)
-          .first->second;  // only the embedded store restores rooms
+          .first->second;
   room.set_topic(record.topic);
   room.order().reset(record.last_seq);
   room.replace_history(std::move(recent), memory_keep());
@@ -288,14 +288,17 @@ void HomeRooms::publish(PublishArgs args) {
   std::string sender_key = name_key(args.nick);
   const Requester sender{args.who, args.request_id};
   if (args.client_msg_id != 0) {
+    // A copy on its way is answered first, even when (in a cluster) the channel already showed
+    // it: this one waits for that answer.
+    if (!room->start_send(sender_key, args.client_msg_id, sender)) return;
     const auto* original = context_.room_log->delivered_is_acknowledged()
                                ? room->kept_send(sender_key, args.client_msg_id)
                                : nullptr;
     if (original) {
+      room->finish_send(sender_key, args.client_msg_id);
       fanout_.acknowledge(sender, room->name(), original->seq(), args.client_msg_id, true);
       return;
     }
-    if (!room->start_send(sender_key, args.client_msg_id, sender)) return;  // with the first copy
   }
   v1::RoomMessage message;
   message.set_room(room->name());
