@@ -132,8 +132,9 @@ void post_to_home(ServerContext& context, const std::string& room_key, F&& fn) {
   home.post([&home, fn = std::forward<F>(fn)]() mutable { fn(home.home_rooms()); });
 }
 
-// A callback for an engine's answer, which comes once, on the engine's thread: handle(home_rooms,
-// result) runs on the home shard of the room.
+// A callback for an engine's answer, called at most once (handle is moved on that call), on
+// whatever thread the engine answers from: handle(home_rooms, result) runs on the room's home
+// shard.
 template <class Result, class Handle>
 std::function<void(Result)> answer_at_home(ServerContext& context, std::string room_key,
                                            Handle handle) {

@@ -76,6 +76,7 @@ void HomeRooms::expire(Room& room) const {
 }
 
 void HomeRooms::restore(const storage::RoomRecord& record, std::vector<v1::RoomMessage> recent) {
+  assert(!sharing_->clustered());  // a cluster's rooms are loaded at their first join
   Room& room =
       rooms_.try_emplace(record.key, record.name, context_.shards.size(), /*clustered=*/false)
           .first->second;

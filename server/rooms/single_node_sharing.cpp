@@ -7,8 +7,10 @@
 
 namespace chat::server {
 
-void SingleNodeSharing::hold_join(JoinArgs, Room&) {
+// Not reached: a room of one node is always live. Refused rather than dropped if it ever were.
+void SingleNodeSharing::hold_join(JoinArgs join, Room&) {
   assert(false && "a room of one node is always live");
+  rooms_.fanout().refuse_join(join, v1::Error::INTERNAL, "the room is not ready");
 }
 
 bool SingleNodeSharing::keep_when_empty(const std::string&, Room& room) {
