@@ -118,8 +118,9 @@ TEST_CASE("a join while the cluster's store is away is refused at once") {
   REQUIRE(errors.size() == 1);
   CHECK(errors[0].error().code() == v1::Error::UNAVAILABLE);
   CHECK(rooms.bus.loads.empty());
+  CHECK(rooms.rooms_kept("lobby") == 0);  // not kept half-made
 
-  rooms.bus.up = true;  // the room was not kept half-made: the next join loads it
+  rooms.bus.up = true;
   rooms.join(alice, "lobby");
   CHECK(rooms.bus.loads.size() == 1);
 }
@@ -142,6 +143,27 @@ TEST_CASE(
 
   lobby.rooms.on_channel("lobby", message(1, "hi", 7));  // the same again: dropped
   CHECK(lobby.bob.frames.empty());
+}
+
+TEST_CASE(
+    "a resend while the first copy is on its way waits for it, even once the channel "
+    "showed the message") {
+  ClusterLobby lobby;
+  lobby.rooms.say(lobby.alice, "lobby", "hi", 7, /*request_id=*/10);
+  lobby.rooms.on_channel("lobby", message(1, "hi", 7));  // the channel ahead of Redis's reply
+  CHECK(shown(lobby.bob) == Lines{"1:hi"});
+  lobby.rooms.say(lobby.alice, "lobby", "hi", 7, /*request_id=*/11);  // sent again
+  CHECK(lobby.alice.take([](const v1::ServerFrame& f) { return f.has_ack(); }).empty());
+  CHECK(lobby.rooms.log.appends.size() == 1);
+
+  lobby.rooms.store_next();
+  const auto acks = lobby.alice.take([](const v1::ServerFrame& f) { return f.has_ack(); });
+  REQUIRE(acks.size() == 2);
+  CHECK(acks[0].request_id() == 10);
+  CHECK_FALSE(acks[0].ack().duplicate());
+  CHECK(acks[1].request_id() == 11);
+  CHECK(acks[1].ack().duplicate());
+  CHECK(acks[1].ack().seq() == 1);
 }
 
 TEST_CASE("a hole in the channel is read from the room's stream before what came after it") {
@@ -191,9 +213,12 @@ TEST_CASE("a node tells the cluster who joins and leaves, and stops following an
         std::vector<std::pair<std::uint64_t, Change>>{{1, Change::joined}, {2, Change::joined}});
   lobby.rooms.leave(lobby.alice, "lobby");
   CHECK(lobby.rooms.bus.subscriptions.contains("lobby"));
+  CHECK(lobby.rooms.presence.last_here_from.empty());
   lobby.rooms.leave(lobby.bob, "lobby");
   CHECK_FALSE(lobby.rooms.bus.subscriptions.contains("lobby"));
   CHECK(lobby.rooms.presence.announced.size() == 4);
+  CHECK(lobby.rooms.presence.last_here_from == std::vector<std::uint64_t>{2});
+  CHECK(lobby.rooms.rooms_kept("lobby") == 0);
 }
 
 }  // namespace chat::server

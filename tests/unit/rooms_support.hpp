@@ -206,8 +206,9 @@ class FakePresence final : public server::ClusterPresence {
  public:
   const std::string& node_id() const override { return node_; }
   void announce(const std::string&, const std::string&, std::uint64_t session_id,
-                const server::Presence& news, bool) override {
+                const server::Presence& news, bool last_here) override {
     announced.emplace_back(session_id, news.change);
+    if (last_here) last_here_from.push_back(session_id);
   }
   void room_members(const std::string&,
                     std::function<void(std::optional<server::RoomMembers>)> done) override {
@@ -218,6 +219,7 @@ class FakePresence final : public server::ClusterPresence {
   void watch_node(const std::string& node) override { watched.insert(node); }
 
   std::vector<std::pair<std::uint64_t, server::Presence::Change>> announced;
+  std::vector<std::uint64_t> last_here_from;  // sessions whose leave emptied a room here
   std::optional<server::RoomMembers> record;
   std::set<std::string> watched;
 
@@ -323,6 +325,10 @@ class RoomsUnderTest {
             [key = name_key(room), change = std::move(change)](server::HomeRooms& rooms) mutable {
               rooms.cluster()->on_presence(key, std::move(change));
             });
+  }
+  // The rooms the home shard of room keeps.
+  std::size_t rooms_kept(const std::string& room) {
+    return context_.shards[context_.home_shard_of(name_key(room))]->home_rooms().room_count();
   }
   void who(FakeClient& client, const std::string& room) {
     on_home(room, [key = name_key(room), who = client.ref()](server::HomeRooms& rooms) {
