@@ -57,7 +57,7 @@ struct ServerConfig {
   std::uint32_t outbox_hard_bytes = 4 * 1024 * 1024;
   std::uint32_t write_batch_frames = 512;
   std::uint32_t write_batch_bytes = 256 * 1024;
-  std::uint32_t flush_interval_us = 1000;  // a busy shard flushes at most this often
+  std::uint32_t flush_interval_us = 2000;  // a busy shard flushes at most this often
   // [history]
   std::uint32_t history_on_join = 50;
   std::uint32_t max_history = 500;
