@@ -16,13 +16,6 @@
 namespace chat::server {
 namespace {
 
-SharedFrame ok_frame(std::uint64_t request_id) {
-  v1::ServerFrame frame;
-  frame.set_request_id(request_id);
-  frame.mutable_ok();
-  return encode_frame(frame);
-}
-
 void set_gap(v1::HistoryReply& reply, std::uint64_t from, std::uint64_t to) {
   reply.mutable_gap()->set_room(reply.room());
   reply.mutable_gap()->set_from_seq(from);
@@ -424,12 +417,11 @@ void HomeRooms::mark_read(const std::string& key, SessionRef who, std::string ac
   context_.room_log->mark_read(
       std::move(account_key), key, std::min(seq, room->settled_seq()),
       [context = &context_, who, request_id](storage::WriteResult written) {
-        if (written.ok) return send_to_session(*context, who, ok_frame(request_id));
-        v1::ServerFrame frame;
-        frame.set_request_id(request_id);
-        frame.mutable_error()->set_code(v1::Error::UNAVAILABLE);
-        frame.mutable_error()->set_message("the read marker could not be stored");
-        send_to_session(*context, who, encode_frame(frame));
+        send_to_session(*context, who,
+                        written.ok
+                            ? RoomFanout::ok_frame(request_id)
+                            : RoomFanout::error_frame(request_id, v1::Error::UNAVAILABLE,
+                                                      "the read marker could not be stored"));
       });
 }
 
@@ -470,15 +462,15 @@ void HomeRooms::history_from_store(const std::string& key, const Room& room, Ses
       key, stored_query,
       [context = &context_, asker, request_id, room = room.name(), ascending,
        budget = shard_.config().max_frame_bytes - 1024](storage::HistoryResult result) {
-        v1::ServerFrame frame;
-        frame.set_request_id(request_id);
         if (!result.ok) {
           spdlog::error("store: history of {} could not be read: {}", room, result.error);
-          frame.mutable_error()->set_code(v1::Error::UNAVAILABLE);
-          frame.mutable_error()->set_message("history is unavailable");
-          send_to_session(*context, asker, encode_frame(frame));
+          send_to_session(*context, asker,
+                          RoomFanout::error_frame(request_id, v1::Error::UNAVAILABLE,
+                                                  "history is unavailable"));
           return;
         }
+        v1::ServerFrame frame;
+        frame.set_request_id(request_id);
         auto* reply = frame.mutable_history_reply();
         reply->set_room(room);
         if (result.gap) set_gap(*reply, result.gap->first, result.gap->second);

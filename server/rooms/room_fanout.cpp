@@ -29,21 +29,30 @@ void RoomFanout::reply(SessionRef to, SharedFrame frame) {
   send_to_session(context_, to, std::move(frame));
 }
 
-void RoomFanout::reply_ok(SessionRef to, std::uint64_t request_id) {
+SharedFrame RoomFanout::ok_frame(std::uint64_t request_id) {
   v1::ServerFrame frame;
   frame.set_request_id(request_id);
   frame.mutable_ok();
-  reply(to, encode_frame(frame));
+  return encode_frame(frame);
 }
 
-void RoomFanout::reply_error(SessionRef to, std::uint64_t request_id, v1::Error::Code code,
-                             std::string message) {
+SharedFrame RoomFanout::error_frame(std::uint64_t request_id, v1::Error::Code code,
+                                    std::string message) {
   v1::ServerFrame frame;
   frame.set_request_id(request_id);
   frame.mutable_error()->set_code(code);
   frame.mutable_error()->set_message(std::move(message));
+  return encode_frame(frame);
+}
+
+void RoomFanout::reply_ok(SessionRef to, std::uint64_t request_id) {
+  reply(to, ok_frame(request_id));
+}
+
+void RoomFanout::reply_error(SessionRef to, std::uint64_t request_id, v1::Error::Code code,
+                             std::string message) {
   ServerStats::add(context_.stats.errors[code]);
-  reply(to, encode_frame(frame));
+  reply(to, error_frame(request_id, code, std::move(message)));
 }
 
 void RoomFanout::acknowledge(const Requester& to, const std::string& room, std::uint64_t seq,
@@ -59,13 +68,10 @@ void RoomFanout::acknowledge(const Requester& to, const std::string& room, std::
 }
 
 void RoomFanout::refuse_join(const JoinArgs& join, v1::Error::Code code, const char* why) {
-  v1::ServerFrame frame;
-  frame.set_request_id(join.request_id);
-  frame.mutable_error()->set_code(code);
-  frame.mutable_error()->set_message(why);
-  with_client(context_, join.who, [key = join.key, error = encode_frame(frame)](ClientSession& s) {
-    s.on_join_failed(key, error);
-  });
+  with_client(context_, join.who,
+              [key = join.key, error = error_frame(join.request_id, code, why)](ClientSession& s) {
+                s.on_join_failed(key, error);
+              });
 }
 
 }  // namespace chat::server

@@ -33,6 +33,12 @@ class RoomFanout {
                    std::uint64_t client_msg_id, bool duplicate);
   void refuse_join(const JoinArgs& join, v1::Error::Code code, const char* why);
 
+  // An Ok, and an Error, answering request_id: also for an engine's callback on another thread,
+  // which sends them with send_to_session.
+  static SharedFrame ok_frame(std::uint64_t request_id);
+  static SharedFrame error_frame(std::uint64_t request_id, v1::Error::Code code,
+                                 std::string message);
+
  private:
   Shard& shard_;
   ServerContext& context_;
