@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "presence_of.hpp"
 #include "rooms_support.hpp"
 
 namespace chat::server {
@@ -34,17 +35,6 @@ LoadedRoom loaded(std::uint64_t last_seq, std::vector<v1::RoomMessage> recent = 
           .last_seq = last_seq,
           .recent = std::move(recent),
           .members = std::move(members)};
-}
-
-Presence presence(Presence::Change change, const std::string& field, const std::string& nick) {
-  return {.change = change,
-          .node = node_of(field),
-          .field = field,
-          .nick = nick,
-          .detail = {},
-          .account = false,
-          .real_name = {},
-          .quit = false};
 }
 
 // "seq:text" for each room message the client got, and "gap:from-to" for each Gap, in order.
@@ -191,11 +181,11 @@ TEST_CASE("members on other nodes are shown as they come and go, and counted") {
   REQUIRE(lists.size() == 1);
   CHECK(lists[0].member_list().member_count() == 3);
 
-  lobby.rooms.on_presence("lobby", presence(Presence::Change::joined, "n2:10", "dave"));
+  lobby.rooms.on_presence("lobby", test::presence_of(Presence::Change::joined, "n2:10", "dave"));
   auto joined = lobby.bob.take([](const v1::ServerFrame& f) { return f.has_member_joined(); });
   REQUIRE(joined.size() == 1);
   CHECK(joined[0].member_joined().nick() == "dave");
-  lobby.rooms.on_presence("lobby", presence(Presence::Change::left, "n2:9", "carol"));
+  lobby.rooms.on_presence("lobby", test::presence_of(Presence::Change::left, "n2:9", "carol"));
   auto left = lobby.bob.take([](const v1::ServerFrame& f) { return f.has_member_left(); });
   REQUIRE(left.size() == 1);
   CHECK(left[0].member_left().nick() == "carol");

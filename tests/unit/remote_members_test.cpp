@@ -6,41 +6,21 @@
 #include <string>
 #include <vector>
 
+#include "presence_of.hpp"
 #include "remote_members.hpp"
 
 namespace chat::server {
 namespace {
 
 Presence joined(const std::string& field, const std::string& nick) {
-  return {.change = Presence::Change::joined,
-          .node = node_of(field),
-          .field = field,
-          .nick = nick,
-          .detail = {},
-          .account = false,
-          .real_name = {},
-          .quit = false};
+  return test::presence_of(Presence::Change::joined, field, nick);
 }
 Presence left(const std::string& field, const std::string& nick) {
-  return {.change = Presence::Change::left,
-          .node = node_of(field),
-          .field = field,
-          .nick = nick,
-          .detail = "bye",
-          .account = false,
-          .real_name = {},
-          .quit = false};
+  return test::presence_of(Presence::Change::left, field, nick, "bye");
 }
 Presence renamed(const std::string& field, const std::string& old_nick,
                  const std::string& new_nick) {
-  return {.change = Presence::Change::renamed,
-          .node = node_of(field),
-          .field = field,
-          .nick = new_nick,
-          .detail = old_nick,
-          .account = false,
-          .real_name = {},
-          .quit = false};
+  return test::presence_of(Presence::Change::renamed, field, new_nick, old_nick);
 }
 
 // "joined b:1 bob", "left b:1 bob (disconnected, quit)", "renamed b:1 bob->rob", sorted.
