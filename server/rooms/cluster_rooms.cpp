@@ -337,28 +337,7 @@ void ClusterRooms::apply_presence(const std::string& key, Room& room, const Pres
 
 void ClusterRooms::show_presence(const std::string& key, const Room& room,
                                  const Presence& presence) {
-  using Change = Presence::Change;
-  v1::ServerFrame event;
-  switch (presence.change) {
-    case Change::joined:
-      event.mutable_member_joined()->set_room(room.name());
-      event.mutable_member_joined()->set_nick(presence.nick);
-      event.mutable_member_joined()->set_account(presence.account);
-      event.mutable_member_joined()->set_real_name(presence.real_name);
-      break;
-    case Change::left:
-      event.mutable_member_left()->set_room(room.name());
-      event.mutable_member_left()->set_nick(presence.nick);
-      event.mutable_member_left()->set_reason(presence.detail);
-      event.mutable_member_left()->set_quit(presence.quit);
-      break;
-    case Change::renamed:
-      event.mutable_nick_changed()->set_room(room.name());
-      event.mutable_nick_changed()->set_old_nick(presence.detail);
-      event.mutable_nick_changed()->set_new_nick(presence.nick);
-      break;
-  }
-  fanout_.broadcast_presence(key, room, encode_frame(event, FramePriority::presence));
+  fanout_.broadcast_presence(key, room, presence_frame(room.name(), presence));
 }
 
 // Here only: Redis's records of the node's members are removed by the reaper (every node runs it).

@@ -90,18 +90,17 @@ void HomeRooms::join(JoinArgs args) {
     if (room.members().empty()) rooms_.erase(it);
     return;
   }
+  const Presence joined{.change = Presence::Change::joined,
+                        .node = {},
+                        .field = {},
+                        .nick = args.nick,
+                        .detail = {},
+                        .account = args.account,
+                        .real_name = args.real_name,
+                        .quit = false};
   if (!already) {
     room.add_member(args.who, args.nick);
-    sharing_->announce(args.key, room, args.who.id,
-                       Presence{.change = Presence::Change::joined,
-                                .node = {},
-                                .field = {},
-                                .nick = args.nick,
-                                .detail = {},
-                                .account = args.account,
-                                .real_name = args.real_name,
-                                .quit = false},
-                       false);
+    sharing_->announce(args.key, room, args.who.id, joined, false);
   }
   expire(room);
 
@@ -121,14 +120,7 @@ void HomeRooms::join(JoinArgs args) {
               [key = args.key, name = room.name(), frames = std::move(frames)](
                   ClientSession& s) mutable { s.on_joined(key, name, std::move(frames)); });
 
-  if (!already) {
-    v1::ServerFrame event;
-    event.mutable_member_joined()->set_room(room.name());
-    event.mutable_member_joined()->set_nick(args.nick);
-    event.mutable_member_joined()->set_account(args.account);
-    event.mutable_member_joined()->set_real_name(args.real_name);
-    fanout_.broadcast_presence(args.key, room, encode_frame(event, FramePriority::presence));
-  }
+  if (!already) fanout_.broadcast_presence(args.key, room, presence_frame(room.name(), joined));
 }
 
 void HomeRooms::leave(const std::string& key, SessionRef who, const std::string& reason,
@@ -140,26 +132,20 @@ void HomeRooms::leave(const std::string& key, SessionRef who, const std::string&
   room.drop_held_join(who.id);
   const std::optional<std::string> nick = room.remove_member(who);
   if (!nick) return;
-  sharing_->announce(key, room, who.id,
-                     Presence{.change = Presence::Change::left,
-                              .node = {},
-                              .field = {},
-                              .nick = *nick,
-                              .detail = reason,
-                              .account = false,
-                              .real_name = {},
-                              .quit = quit},
-                     room.members().empty());
+  const Presence left{.change = Presence::Change::left,
+                      .node = {},
+                      .field = {},
+                      .nick = *nick,
+                      .detail = reason,
+                      .account = false,
+                      .real_name = {},
+                      .quit = quit};
+  sharing_->announce(key, room, who.id, left, room.members().empty());
   if (room.members().empty()) {
     if (!sharing_->keep_when_empty(key, room)) rooms_.erase(it);
     return;
   }
-  v1::ServerFrame event;
-  event.mutable_member_left()->set_room(room.name());
-  event.mutable_member_left()->set_nick(*nick);
-  event.mutable_member_left()->set_reason(reason);
-  event.mutable_member_left()->set_quit(quit);
-  fanout_.broadcast_presence(key, room, encode_frame(event, FramePriority::presence));
+  fanout_.broadcast_presence(key, room, presence_frame(room.name(), left));
 }
 
 void HomeRooms::typing(const std::string& key, SessionRef who, const std::string& nick) {
@@ -192,22 +178,17 @@ void HomeRooms::rename(const std::string& key, SessionRef who, const std::string
   if (it == rooms_.end()) return;
   Room::Member* member = it->second.find_member(who.id);
   if (!member) return;
-  v1::ServerFrame event;
-  event.mutable_nick_changed()->set_room(it->second.name());
-  event.mutable_nick_changed()->set_old_nick(member->nick);
-  event.mutable_nick_changed()->set_new_nick(new_nick);
-  sharing_->announce(key, it->second, who.id,
-                     Presence{.change = Presence::Change::renamed,
-                              .node = {},
-                              .field = {},
-                              .nick = new_nick,
-                              .detail = member->nick,
-                              .account = false,
-                              .real_name = {},
-                              .quit = false},
-                     false);
+  const Presence renamed{.change = Presence::Change::renamed,
+                         .node = {},
+                         .field = {},
+                         .nick = new_nick,
+                         .detail = member->nick,
+                         .account = false,
+                         .real_name = {},
+                         .quit = false};
+  sharing_->announce(key, it->second, who.id, renamed, false);
   member->nick = new_nick;
-  fanout_.broadcast_presence(key, it->second, encode_frame(event, FramePriority::presence));
+  fanout_.broadcast_presence(key, it->second, presence_frame(it->second.name(), renamed));
 }
 
 void HomeRooms::set_topic(const std::string& key, SessionRef who, const std::string& topic,

@@ -20,6 +20,31 @@ SharedFrame room_message_frame(const v1::RoomMessage& message, const std::string
   return encode_chat_frame(frame, room, message.seq());
 }
 
+SharedFrame presence_frame(const std::string& room, const Presence& presence) {
+  using Change = Presence::Change;
+  v1::ServerFrame event;
+  switch (presence.change) {
+    case Change::joined:
+      event.mutable_member_joined()->set_room(room);
+      event.mutable_member_joined()->set_nick(presence.nick);
+      event.mutable_member_joined()->set_account(presence.account);
+      event.mutable_member_joined()->set_real_name(presence.real_name);
+      break;
+    case Change::left:
+      event.mutable_member_left()->set_room(room);
+      event.mutable_member_left()->set_nick(presence.nick);
+      event.mutable_member_left()->set_reason(presence.detail);
+      event.mutable_member_left()->set_quit(presence.quit);
+      break;
+    case Change::renamed:
+      event.mutable_nick_changed()->set_room(room);
+      event.mutable_nick_changed()->set_old_nick(presence.detail);
+      event.mutable_nick_changed()->set_new_nick(presence.nick);
+      break;
+  }
+  return encode_frame(event, FramePriority::presence);
+}
+
 Room::Room(std::string name, std::size_t shard_count, bool clustered)
     : name_(std::move(name)),
       members_per_shard_(shard_count, 0),

@@ -15,6 +15,7 @@
 
 #include "chat.pb.h"
 #include "cluster_room.hpp"
+#include "cluster_types.hpp"
 #include "framing.hpp"
 #include "message_order.hpp"
 #include "recent_history.hpp"
@@ -25,6 +26,9 @@ namespace chat::server {
 
 // A room message as the chat frame every member gets (encoded once).
 SharedFrame room_message_frame(const v1::RoomMessage& message, const std::string& room);
+// A member joining, leaving or changing nick, on this node or another, as the event members see
+// (MemberJoined, MemberLeft, NickChanged).
+SharedFrame presence_frame(const std::string& room, const Presence& presence);
 
 class Room {
  public:
