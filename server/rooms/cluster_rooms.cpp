@@ -257,22 +257,15 @@ void ClusterRooms::on_room_event(const std::string& key, v1::ServerFrame event) 
   Room* found = live_room(key);
   if (!found) return;  // a room being loaded reads them from Redis
   Room& room = *found;
-  v1::RoomMessage* kept = nullptr;
   if (event.has_typing()) {
     return fanout_.broadcast_presence(key, room, encode_frame(event, FramePriority::presence));
   }
   if (event.has_topic_changed()) {
     room.set_topic(event.topic_changed().topic());
   } else if (event.has_message_edited()) {
-    if ((kept = room.kept(event.message_edited().seq()))) {
-      kept->set_text(event.message_edited().text());
-      kept->set_edited(true);
-    }
+    room.edit_kept(event.message_edited().seq(), event.message_edited().text());
   } else if (event.has_message_deleted()) {
-    if ((kept = room.kept(event.message_deleted().seq()))) {
-      kept->clear_text();
-      kept->set_deleted(true);
-    }
+    room.delete_kept(event.message_deleted().seq());
   } else {
     return;
   }

@@ -365,21 +365,14 @@ void HomeRooms::on_changed(const ChangeArgs& args, const storage::EditResult& re
     return fanout_.reply_error(args.who, args.request_id, v1::Error::UNAVAILABLE,
                                what + " could not be changed");
   }
-  v1::RoomMessage* kept = room.kept(args.seq);
   v1::ServerFrame event;
   if (args.remove) {
-    if (kept) {
-      kept->clear_text();
-      kept->set_deleted(true);
-    }
+    room.delete_kept(args.seq);
     event.mutable_message_deleted()->set_room(room.name());
     event.mutable_message_deleted()->set_seq(args.seq);
     event.mutable_message_deleted()->set_by(args.nick);
   } else {
-    if (kept) {
-      kept->set_text(args.text);
-      kept->set_edited(true);
-    }
+    room.edit_kept(args.seq, args.text);
     event.mutable_message_edited()->set_room(room.name());
     event.mutable_message_edited()->set_seq(args.seq);
     event.mutable_message_edited()->set_text(args.text);

@@ -126,6 +126,20 @@ void Room::replace_history(std::vector<v1::RoomMessage> recent, std::size_t keep
 
 v1::RoomMessage* Room::kept(std::uint64_t seq) { return recent_ ? recent_->find(seq) : nullptr; }
 
+void Room::edit_kept(std::uint64_t seq, const std::string& text) {
+  if (v1::RoomMessage* message = kept(seq)) {
+    message->set_text(text);
+    message->set_edited(true);
+  }
+}
+
+void Room::delete_kept(std::uint64_t seq) {
+  if (v1::RoomMessage* message = kept(seq)) {
+    message->clear_text();
+    message->set_deleted(true);
+  }
+}
+
 const v1::RoomMessage* Room::kept_send(const std::string& sender_key,
                                        std::uint64_t client_msg_id) const {
   return recent_ ? recent_->find_sent(sender_key, client_msg_id) : nullptr;

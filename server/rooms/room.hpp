@@ -75,8 +75,11 @@ class Room {
   void remember(v1::RoomMessage&& message, std::size_t keep);
   // What a load from the store found: memory keeps these instead.
   void replace_history(std::vector<v1::RoomMessage> recent, std::size_t keep);
-  // The kept message with this sequence (to edit or delete it in place), if any.
+  // The kept message with this sequence, if any.
   v1::RoomMessage* kept(std::uint64_t seq);
+  // An edit or deletion the store took, shown by memory too when it keeps the message.
+  void edit_kept(std::uint64_t seq, const std::string& text);
+  void delete_kept(std::uint64_t seq);
   // The kept message that sender_key sent with this client_msg_id, if any.
   const v1::RoomMessage* kept_send(const std::string& sender_key,
                                    std::uint64_t client_msg_id) const;

@@ -216,7 +216,9 @@ TEST_CASE("a resend while the first copy is on its way waits for that copy's ans
   CHECK(room.start_send("alice", 5, again));  // answered: a later copy is sent again
 }
 
-TEST_CASE("memory finds a message by sequence and by its sender's id, and forgets by count") {
+TEST_CASE(
+    "memory finds a message by sequence and by its sender's id, forgets by count, and shows "
+    "edits") {
   Room room("Lobby", 1, false);
   room.order().reset(3);
   for (std::uint64_t seq = 1; seq <= 3; ++seq) {
@@ -233,6 +235,15 @@ TEST_CASE("memory finds a message by sequence and by its sender's id, and forget
   room.keep_newest(1);
   CHECK(room.history().size() == 1);
   CHECK(room.history().front().seq() == 3);
+
+  room.edit_kept(3, "three");
+  CHECK(room.kept(3)->text() == "three");
+  CHECK(room.kept(3)->edited());
+  room.delete_kept(3);
+  CHECK(room.kept(3)->text().empty());
+  CHECK(room.kept(3)->deleted());
+  room.edit_kept(1, "gone");  // not kept: nothing to show
+  CHECK(room.kept(1) == nullptr);
 }
 
 }  // namespace chat::server
